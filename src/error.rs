@@ -1,0 +1,66 @@
+//! Errors of the library. Every one names what it was reading.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A problem in a policy file, located by line and column.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct PolicyError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl PolicyError {
+    /// Locates a byte span of `source` as a 1-based line and column.
+    pub fn at(
+        file: &str,
+        source: &str,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
+        let offset = span.map(|s| s.start).unwrap_or(0).min(source.len());
+        let before = &source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        PolicyError {
+            file: file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a scanner could not check; the gate fails closed on it.
+#[derive(Debug, Error)]
+pub enum ScanError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    BadInput { path: PathBuf, message: String },
+    #[error("advisory database {path}: {message}")]
+    Database { path: PathBuf, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Failure to write an output file.
+#[derive(Debug, Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}

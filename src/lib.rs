@@ -1,0 +1,10 @@
+//! secgate: a security gate for CI. Scanners produce findings, the policy
+//! turns them into a verdict, writers render it; only the binary prints
+//! and exits.
+
+pub mod config;
+pub mod error;
+pub mod finding;
+pub mod policy;
+pub mod report;
+pub mod scan;

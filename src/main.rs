@@ -1,0 +1,280 @@
+//! The `secgate` command: parses arguments, runs the scanners, writes the
+//! outputs, prints the summary and exits. The only module that prints or exits.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use secgate::config::Threshold;
+use secgate::finding::Scanner;
+use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
+use secgate::report::{self, sarif, summary};
+use secgate::scan::{self, ScanContext};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const EXIT_PASS: u8 = 0;
+const EXIT_VIOLATED: u8 = 1;
+const EXIT_COULD_NOT_CHECK: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "secgate",
+    version,
+    about = "A security gate for CI: RustSec advisories, leaked secrets and a CycloneDX SBOM, one SARIF, one verdict."
+)]
+#[command(after_help = "Exit status: 0 pass, 1 policy violated, 2 could not check.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scanners (all by default) and gate on the policy.
+    Check(CheckArgs),
+    /// Check dependencies against the RustSec advisory database only.
+    Audit(ScanArgs),
+    /// Scan the working tree for leaked credentials only.
+    Secrets(ScanArgs),
+    /// Write the CycloneDX SBOM only.
+    Sbom(ScanArgs),
+    /// Write a commented secgate.toml with the default policy.
+    Init {
+        /// Directory to write secgate.toml into.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Overwrite an existing secgate.toml.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    scan: ScanArgs,
+    /// Scanners to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "advisories,secrets,sbom")]
+    scanners: Vec<String>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// The repository to check (or, for the advisory check, one Cargo.lock).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Policy file [default: secgate.toml at the scanned root, else the built-in policy].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where to write the SARIF report.
+    #[arg(long, value_name = "FILE", default_value = "secgate.sarif")]
+    sarif: PathBuf,
+    /// Where to write the SBOM.
+    #[arg(long, value_name = "FILE", default_value = "sbom.cdx.json")]
+    sbom: PathBuf,
+    /// Least severity that fails the gate; overrides the policy: critical, high, medium, low, info, none.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_threshold)]
+    fail_on: Option<Threshold>,
+    /// RustSec advisory database directory.
+    #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
+    db: Option<PathBuf>,
+    /// Never use the network.
+    #[arg(long)]
+    offline: bool,
+    /// Print only the verdict line.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text).ok_or_else(|| format!("expected one of {}", Threshold::NAMES))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => match parse_scanners(&args.scanners) {
+            Ok(scanners) => run_check(&args.scan, &scanners),
+            Err(error) => Err(error),
+        },
+        Command::Audit(args) => run_check(&args, &[Scanner::Advisories]),
+        Command::Secrets(args) => run_check(&args, &[Scanner::Secrets]),
+        Command::Sbom(args) => run_check(&args, &[Scanner::Sbom]),
+        Command::Init { path, force } => init(&path, force).map(|()| EXIT_PASS),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("secgate: error: {error:#}");
+            ExitCode::from(EXIT_COULD_NOT_CHECK)
+        }
+    }
+}
+
+fn parse_scanners(names: &[String]) -> Result<Vec<Scanner>> {
+    let mut scanners = Vec::new();
+    for name in names {
+        let name = name.trim();
+        match Scanner::parse(name) {
+            Some(scanner) if !scanners.contains(&scanner) => scanners.push(scanner),
+            Some(_) => {}
+            None => {
+                bail!("--scanners: unknown scanner `{name}`, expected advisories, secrets or sbom")
+            }
+        }
+    }
+    if scanners.is_empty() {
+        bail!("--scanners: name at least one scanner");
+    }
+    scanners.sort();
+    Ok(scanners)
+}
+
+fn load_policy(args: &ScanArgs, root: &Path) -> Result<Policy> {
+    let file = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => {
+            let beside = if root.is_dir() {
+                root.join("secgate.toml")
+            } else {
+                PathBuf::new()
+            };
+            beside.is_file().then_some(beside)
+        }
+    };
+    let mut policy = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read policy {}", path.display()))?;
+            Policy::from_toml(&path.display().to_string(), &text)?
+        }
+        None => Policy::builtin(),
+    };
+    if let Some(threshold) = args.fail_on {
+        policy.override_fail_on(threshold);
+    }
+    Ok(policy)
+}
+
+fn run_check(args: &ScanArgs, scanners: &[Scanner]) -> Result<u8> {
+    if !args.path.exists() {
+        bail!("{}: no such file or directory", args.path.display());
+    }
+    let root = args.path.clone();
+    let policy = Arc::new(load_policy(args, &root)?);
+    let writes_sbom = scanners.contains(&Scanner::Sbom);
+    // Unwritable outputs fail before minutes of scanning, not after.
+    report::check_writable(&args.sarif)?;
+    if writes_sbom {
+        report::check_writable(&args.sbom)?;
+    }
+    let context = ScanContext {
+        root: root.clone(),
+        advisory_db: args.db.clone(),
+        offline: args.offline,
+        policy: Arc::clone(&policy),
+    };
+
+    let interactive = !args.quiet
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
+        && std::env::var_os("NO_COLOR").is_none();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outputs = runtime.block_on(async {
+        let scanning = scan::run_all(scanners, context);
+        if interactive {
+            with_progress(scanning, scanners).await
+        } else {
+            scanning.await
+        }
+    });
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let verdict = policy.evaluate(&outputs, today);
+
+    report::write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
+    let mut sbom_written = None;
+    if writes_sbom {
+        if let Some(document) = outputs.iter().find_map(|o| o.sbom.as_ref()) {
+            report::write_atomically(&args.sbom, &document.json)?;
+            sbom_written = Some(args.sbom.as_path());
+        }
+    }
+
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("CI").is_none();
+    if args.quiet {
+        let word = match verdict.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Violated => "FAIL",
+            Outcome::CouldNotCheck => "ERROR",
+        };
+        eprintln!(
+            "secgate: {word}: {} finding(s) fail the gate",
+            verdict.failing
+        );
+        for reason in verdict.reasons.iter().filter(|r| r.starts_with("scanner ")) {
+            eprintln!("  - {reason}");
+        }
+    } else {
+        let options = summary::SummaryOptions {
+            root: &root,
+            policy_source: &policy.source,
+            sarif: Some(&args.sarif),
+            sbom: sbom_written,
+            color,
+        };
+        eprint!("{}", summary::render(&outputs, &verdict, &options));
+    }
+    Ok(match verdict.outcome {
+        Outcome::Pass => EXIT_PASS,
+        Outcome::Violated => EXIT_VIOLATED,
+        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
+    })
+}
+
+/// A spinner on stderr while the scanners run (interactive terminals only).
+async fn with_progress<F: std::future::Future>(work: F, scanners: &[Scanner]) -> F::Output {
+    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+    let names = scanners
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let started = std::time::Instant::now();
+    tokio::pin!(work);
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(120));
+    let mut frame = 0;
+    let output = loop {
+        tokio::select! {
+            output = &mut work => break output,
+            _ = ticker.tick() => {
+                eprint!("\r{} scanning ({names}) {:.1}s", FRAMES[frame % FRAMES.len()], started.elapsed().as_secs_f64());
+                frame += 1;
+            }
+        }
+    };
+    eprint!("\r\x1b[2K");
+    output
+}
+
+fn init(directory: &Path, force: bool) -> Result<()> {
+    if !directory.is_dir() {
+        bail!("{}: not a directory", directory.display());
+    }
+    let target = directory.join("secgate.toml");
+    if target.exists() && !force {
+        bail!(
+            "{} already exists (use --force to overwrite)",
+            target.display()
+        );
+    }
+    report::write_atomically(&target, DEFAULT_POLICY_TOML.as_bytes())?;
+    eprintln!("secgate: wrote {}", target.display());
+    Ok(())
+}

@@ -1,0 +1,702 @@
+//! The validated policy and the one place that turns findings into a verdict.
+//! Scanners never see thresholds; writers never decide the outcome.
+
+use crate::config::{self, RawDate, RawPolicy, ScannerErrorAction, Threshold};
+use crate::error::PolicyError;
+use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
+use crate::scan::ScanOutput;
+use globset::{Glob, GlobMatcher};
+use std::collections::BTreeMap;
+use time::Date;
+
+/// The documented default policy, also what applies when no file is given.
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../config/secgate.toml");
+pub const DEFAULT_POLICY_NAME: &str = "<built-in default policy>";
+
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Where it was read from, for messages.
+    pub source: String,
+    pub fail_on: Threshold,
+    pub scanner_fail_on: BTreeMap<Scanner, Threshold>,
+    pub unknown_severity: Severity,
+    pub on_scanner_error: ScannerErrorAction,
+    pub advisories: AdvisorySettings,
+    pub secrets: SecretSettings,
+    pub ignores: Vec<Ignore>,
+}
+
+/// How informational advisories (no CVSS) are graded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdvisorySettings {
+    pub unsound: Severity,
+    pub unmaintained: Severity,
+    pub notice: Severity,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecretSettings {
+    pub max_file_size: u64,
+    pub allow_inline: bool,
+    pub exclude: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ignore {
+    pub id: String,
+    pub path: Option<(String, GlobMatcher)>,
+    pub package: Option<String>,
+    pub reason: String,
+    pub expires: Option<Date>,
+    /// Line of the entry in the policy file.
+    pub line: usize,
+}
+
+impl Ignore {
+    fn describe(&self, source: &str) -> String {
+        format!("ignore `{}` ({source}:{})", self.id, self.line)
+    }
+
+    fn matches(&self, finding: &Finding) -> bool {
+        let id_matches = finding.rule_id == self.id
+            || finding.fingerprint == self.id
+            || finding.aliases.iter().any(|alias| alias == &self.id);
+        let path_matches = match (&self.path, &finding.location) {
+            (None, _) => true,
+            (Some((_, glob)), Some(location)) => glob.is_match(&location.path),
+            (Some(_), None) => false,
+        };
+        let package_matches = match (&self.package, &finding.package) {
+            (None, _) => true,
+            (Some(wanted), Some(name)) => {
+                let version = finding.properties.get("version").and_then(|v| v.as_str());
+                wanted == name || version.is_some_and(|v| *wanted == format!("{name}@{v}"))
+            }
+            (Some(_), None) => false,
+        };
+        id_matches && path_matches && package_matches
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            source: DEFAULT_POLICY_NAME.to_string(),
+            fail_on: Threshold::AtLeast(Severity::High),
+            scanner_fail_on: BTreeMap::new(),
+            unknown_severity: Severity::High,
+            on_scanner_error: ScannerErrorAction::Fail,
+            advisories: AdvisorySettings {
+                unsound: Severity::Medium,
+                unmaintained: Severity::Low,
+                notice: Severity::Info,
+            },
+            secrets: SecretSettings {
+                max_file_size: 10 * 1024 * 1024,
+                allow_inline: true,
+                exclude: Vec::new(),
+            },
+            ignores: Vec::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// The built-in default policy (`config/secgate.toml`).
+    pub fn builtin() -> Policy {
+        Policy::from_toml(DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML)
+            .expect("the built-in policy is valid (checked by a test)")
+    }
+
+    /// Parses and validates a policy file; `file` names it in errors.
+    pub fn from_toml(file: &str, source: &str) -> Result<Policy, PolicyError> {
+        let raw = config::parse(file, source)?;
+        Policy::validate(file, source, raw)
+    }
+
+    fn validate(file: &str, source: &str, raw: RawPolicy) -> Result<Policy, PolicyError> {
+        let defaults = Policy::default();
+        let mut scanner_fail_on = BTreeMap::new();
+        for (scanner, threshold) in [
+            (Scanner::Advisories, raw.advisories.fail_on),
+            (Scanner::Secrets, raw.secrets.fail_on),
+            (Scanner::Sbom, raw.sbom.fail_on),
+        ] {
+            if let Some(threshold) = threshold {
+                scanner_fail_on.insert(scanner, threshold);
+            }
+        }
+
+        let mut exclude = Vec::new();
+        for pattern in raw.secrets.exclude {
+            if let Err(err) = Glob::new(pattern.get_ref()) {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    Some(pattern.span()),
+                    format!(
+                        "secrets.exclude: invalid glob `{}`: {}",
+                        pattern.get_ref(),
+                        err.kind()
+                    ),
+                ));
+            }
+            exclude.push(pattern.into_inner());
+        }
+
+        let mut ignores = Vec::new();
+        for entry in raw.ignore {
+            let span = entry.span();
+            let line = PolicyError::at(file, source, Some(span.clone()), "").line;
+            let entry = entry.into_inner();
+            let id = entry.id.get_ref().trim().to_string();
+            if id.is_empty() {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    Some(entry.id.span()),
+                    "ignore: `id` is empty",
+                ));
+            }
+            let reason =
+                match entry.reason.map(|r| r.trim().to_string()) {
+                    Some(reason) if !reason.is_empty() => reason,
+                    _ => return Err(PolicyError::at(
+                        file,
+                        source,
+                        Some(span),
+                        format!(
+                            "ignore `{id}`: missing `reason` (say why this finding is accepted)"
+                        ),
+                    )),
+                };
+            let path = match entry.path {
+                None => None,
+                Some(pattern) => match Glob::new(pattern.get_ref()) {
+                    Ok(glob) => Some((pattern.get_ref().clone(), glob.compile_matcher())),
+                    Err(err) => {
+                        return Err(PolicyError::at(
+                            file,
+                            source,
+                            Some(pattern.span()),
+                            format!(
+                                "ignore `{id}`: invalid path glob `{}`: {}",
+                                pattern.get_ref(),
+                                err.kind()
+                            ),
+                        ))
+                    }
+                },
+            };
+            let expires = match entry.expires {
+                None => None,
+                Some(date) => {
+                    let date_span = date.span();
+                    Some(parse_date(date.get_ref()).map_err(|text| {
+                        PolicyError::at(
+                            file,
+                            source,
+                            Some(date_span),
+                            format!("ignore `{id}`: `expires` must be a date like 2027-01-31, not `{text}`"),
+                        )
+                    })?)
+                }
+            };
+            ignores.push(Ignore {
+                id,
+                path,
+                package: entry.package,
+                reason,
+                expires,
+                line,
+            });
+        }
+
+        Ok(Policy {
+            source: file.to_string(),
+            fail_on: raw.fail_on.unwrap_or(defaults.fail_on),
+            scanner_fail_on,
+            unknown_severity: raw.unknown_severity.unwrap_or(defaults.unknown_severity),
+            on_scanner_error: raw.on_scanner_error.unwrap_or(defaults.on_scanner_error),
+            advisories: AdvisorySettings {
+                unsound: raw
+                    .advisories
+                    .unsound
+                    .unwrap_or(defaults.advisories.unsound),
+                unmaintained: raw
+                    .advisories
+                    .unmaintained
+                    .unwrap_or(defaults.advisories.unmaintained),
+                notice: raw.advisories.notice.unwrap_or(defaults.advisories.notice),
+            },
+            secrets: SecretSettings {
+                max_file_size: raw
+                    .secrets
+                    .max_file_size
+                    .unwrap_or(defaults.secrets.max_file_size),
+                allow_inline: raw
+                    .secrets
+                    .allow_inline
+                    .unwrap_or(defaults.secrets.allow_inline),
+                exclude,
+            },
+            ignores,
+        })
+    }
+
+    /// `--fail-on` on the command line replaces every threshold in the file.
+    pub fn override_fail_on(&mut self, threshold: Threshold) {
+        self.fail_on = threshold;
+        self.scanner_fail_on.clear();
+    }
+
+    pub fn threshold_for(&self, scanner: Scanner) -> Threshold {
+        self.scanner_fail_on
+            .get(&scanner)
+            .copied()
+            .unwrap_or(self.fail_on)
+    }
+
+    /// Turns scanner outputs into a verdict. `today` decides which ignores expired.
+    pub fn evaluate(&self, outputs: &[ScanOutput], today: Date) -> Verdict {
+        let mut used = vec![false; self.ignores.len()];
+        let mut warnings = Vec::new();
+        for ignore in &self.ignores {
+            if let Some(expires) = ignore.expires.filter(|&d| d < today) {
+                warnings.push(format!(
+                    "{} expired on {expires} and no longer applies",
+                    ignore.describe(&self.source)
+                ));
+            }
+        }
+
+        let mut findings = Vec::new();
+        let mut scanner_errors = Vec::new();
+        for output in outputs {
+            if let Some(error) = &output.error {
+                scanner_errors.push((output.scanner, error.clone()));
+            }
+            warnings.extend(
+                output
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", output.scanner)),
+            );
+            let threshold = self.threshold_for(output.scanner);
+            for finding in &output.findings {
+                let severity = finding.severity.unwrap_or(self.unknown_severity);
+                let mut suppression = None;
+                for (index, ignore) in self.ignores.iter().enumerate() {
+                    let active = ignore.expires.is_none_or(|d| d >= today);
+                    if active && ignore.matches(finding) {
+                        used[index] = true;
+                        if suppression.is_none() {
+                            suppression = Some(Suppression {
+                                kind: SuppressionKind::Policy,
+                                justification: ignore.reason.clone(),
+                            });
+                        }
+                    }
+                }
+                if suppression.is_none()
+                    && finding.suppression_hint == Some(SuppressionHint::InlineAllow)
+                {
+                    if self.secrets.allow_inline {
+                        suppression = Some(Suppression {
+                            kind: SuppressionKind::Inline,
+                            justification: "secgate:allow comment in the source".to_string(),
+                        });
+                    } else {
+                        warnings.push(format!(
+                            "{}: inline secgate:allow ignored (allow-inline = false in {})",
+                            finding
+                                .location
+                                .as_ref()
+                                .map(|l| format!("{}:{}", l.path, l.start_line))
+                                .unwrap_or_default(),
+                            self.source
+                        ));
+                    }
+                }
+                let fails = suppression.is_none() && threshold.fails(severity);
+                findings.push(EvaluatedFinding {
+                    finding: finding.clone(),
+                    severity,
+                    severity_was_unknown: finding.severity.is_none(),
+                    suppression,
+                    fails,
+                });
+            }
+        }
+        for (ignore, used) in self.ignores.iter().zip(&used) {
+            let expired = ignore.expires.is_some_and(|d| d < today);
+            if !used && !expired {
+                warnings.push(format!(
+                    "{} matched no finding",
+                    ignore.describe(&self.source)
+                ));
+            }
+        }
+        findings.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+
+        let failing = findings.iter().filter(|f| f.fails).count();
+        let mut reasons = Vec::new();
+        let blocking_errors =
+            !scanner_errors.is_empty() && self.on_scanner_error == ScannerErrorAction::Fail;
+        for (scanner, error) in &scanner_errors {
+            reasons.push(format!("scanner {scanner} could not check: {error}"));
+        }
+        if failing > 0 {
+            let mut per_scanner: BTreeMap<Scanner, usize> = BTreeMap::new();
+            for f in findings.iter().filter(|f| f.fails) {
+                *per_scanner.entry(f.finding.scanner).or_default() += 1;
+            }
+            for (scanner, count) in per_scanner {
+                reasons.push(format!(
+                    "{count} {scanner} finding{} at or above fail-on = {}",
+                    if count == 1 { "" } else { "s" },
+                    self.threshold_for(scanner).as_str()
+                ));
+            }
+        }
+        let outcome = if blocking_errors {
+            Outcome::CouldNotCheck
+        } else if failing > 0 {
+            Outcome::Violated
+        } else {
+            Outcome::Pass
+        };
+        Verdict {
+            outcome,
+            findings,
+            failing,
+            scanner_errors,
+            warnings,
+            reasons,
+        }
+    }
+}
+
+fn parse_date(raw: &RawDate) -> Result<Date, String> {
+    let text = match raw {
+        RawDate::Toml(datetime) => {
+            if datetime.time.is_some() || datetime.offset.is_some() {
+                return Err(datetime.to_string());
+            }
+            datetime.to_string()
+        }
+        RawDate::Text(text) => text.clone(),
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text.trim(), &format).map_err(|_| text)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Violated,
+    CouldNotCheck,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SuppressionKind {
+    /// An `[[ignore]]` entry of the policy.
+    Policy,
+    /// A `secgate:allow` comment in the scanned file.
+    Inline,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    pub justification: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct EvaluatedFinding {
+    pub finding: Finding,
+    /// The severity the policy counted (unknown ones take `unknown-severity`).
+    pub severity: Severity,
+    pub severity_was_unknown: bool,
+    pub suppression: Option<Suppression>,
+    /// Whether this finding alone fails the gate.
+    pub fails: bool,
+}
+
+#[derive(Debug)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// Every finding, suppressed ones included, in deterministic order.
+    pub findings: Vec<EvaluatedFinding>,
+    pub failing: usize,
+    pub scanner_errors: Vec<(Scanner, String)>,
+    pub warnings: Vec<String>,
+    /// Why the outcome is what it is.
+    pub reasons: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Location;
+    use time::macros::date;
+
+    fn finding(scanner: Scanner, rule: &str, severity: Option<Severity>) -> Finding {
+        Finding {
+            scanner,
+            rule_id: rule.to_string(),
+            severity,
+            title: rule.to_string(),
+            message: "m".to_string(),
+            location: Some(Location::line("Cargo.lock", 3)),
+            fingerprint: format!("fp-{rule}"),
+            package: Some("hyper".to_string()),
+            aliases: vec!["CVE-2021-1".to_string()],
+            suppression_hint: None,
+            properties: [("version".to_string(), serde_json::json!("0.14.1"))].into(),
+        }
+    }
+
+    fn output(scanner: Scanner, findings: Vec<Finding>) -> ScanOutput {
+        ScanOutput {
+            findings,
+            ..ScanOutput::new(scanner)
+        }
+    }
+
+    const TODAY: Date = date!(2026 - 11 - 23);
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_toml("p.toml", text).unwrap()
+    }
+
+    #[test]
+    fn builtin_policy_equals_the_coded_defaults() {
+        let builtin = Policy::builtin();
+        let empty = policy("");
+        assert_eq!(builtin.fail_on, empty.fail_on);
+        assert_eq!(builtin.unknown_severity, empty.unknown_severity);
+        assert_eq!(builtin.on_scanner_error, empty.on_scanner_error);
+        assert_eq!(builtin.advisories, empty.advisories);
+        assert_eq!(builtin.secrets, empty.secrets);
+        assert_eq!(builtin.scanner_fail_on, empty.scanner_fail_on);
+        assert!(builtin.ignores.is_empty());
+    }
+
+    #[test]
+    fn threshold_decides_pass_or_violation() {
+        let outputs = [output(
+            Scanner::Advisories,
+            vec![finding(Scanner::Advisories, "A", Some(Severity::Medium))],
+        )];
+        assert_eq!(
+            policy("fail-on = \"high\"")
+                .evaluate(&outputs, TODAY)
+                .outcome,
+            Outcome::Pass
+        );
+        let verdict = policy("fail-on = \"medium\"").evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+        assert_eq!(verdict.failing, 1);
+        assert_eq!(
+            policy("fail-on = \"none\"")
+                .evaluate(&outputs, TODAY)
+                .outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn per_scanner_threshold_overrides_global() {
+        let outputs = [
+            output(
+                Scanner::Advisories,
+                vec![finding(Scanner::Advisories, "A", Some(Severity::Medium))],
+            ),
+            output(
+                Scanner::Secrets,
+                vec![finding(Scanner::Secrets, "S", Some(Severity::Medium))],
+            ),
+        ];
+        let verdict = policy("fail-on = \"critical\"\n[secrets]\nfail-on = \"medium\"\n")
+            .evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+        let failing: Vec<_> = verdict
+            .findings
+            .iter()
+            .filter(|f| f.fails)
+            .map(|f| f.finding.scanner)
+            .collect();
+        assert_eq!(failing, vec![Scanner::Secrets]);
+    }
+
+    #[test]
+    fn cli_override_replaces_every_threshold() {
+        let outputs = [output(
+            Scanner::Secrets,
+            vec![finding(Scanner::Secrets, "S", Some(Severity::Low))],
+        )];
+        let mut p = policy("[secrets]\nfail-on = \"low\"\n");
+        assert_eq!(p.evaluate(&outputs, TODAY).outcome, Outcome::Violated);
+        p.override_fail_on(Threshold::Never);
+        assert_eq!(p.evaluate(&outputs, TODAY).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn unknown_severity_fails_closed_by_default() {
+        let outputs = [output(
+            Scanner::Advisories,
+            vec![finding(Scanner::Advisories, "A", None)],
+        )];
+        let verdict = policy("").evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+        assert_eq!(verdict.findings[0].severity, Severity::High);
+        assert!(verdict.findings[0].severity_was_unknown);
+        let lenient = policy("unknown-severity = \"low\"").evaluate(&outputs, TODAY);
+        assert_eq!(lenient.outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn ignore_suppresses_by_id_alias_fingerprint_and_package() {
+        let outputs = [output(
+            Scanner::Advisories,
+            vec![finding(
+                Scanner::Advisories,
+                "RUSTSEC-1",
+                Some(Severity::Critical),
+            )],
+        )];
+        for id in ["RUSTSEC-1", "CVE-2021-1", "fp-RUSTSEC-1"] {
+            let p = policy(&format!(
+                "[[ignore]]\nid = \"{id}\"\nreason = \"not reachable\"\n"
+            ));
+            let verdict = p.evaluate(&outputs, TODAY);
+            assert_eq!(verdict.outcome, Outcome::Pass, "{id}");
+            let suppression = verdict.findings[0].suppression.as_ref().unwrap();
+            assert_eq!(suppression.justification, "not reachable");
+            assert!(verdict.warnings.is_empty(), "{:?}", verdict.warnings);
+        }
+        let by_package =
+            policy("[[ignore]]\nid = \"RUSTSEC-1\"\npackage = \"hyper@0.14.1\"\nreason = \"r\"\n");
+        assert_eq!(by_package.evaluate(&outputs, TODAY).outcome, Outcome::Pass);
+        let other_package =
+            policy("[[ignore]]\nid = \"RUSTSEC-1\"\npackage = \"h2\"\nreason = \"r\"\n");
+        let verdict = other_package.evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+        assert!(
+            verdict.warnings[0].contains("matched no finding"),
+            "{:?}",
+            verdict.warnings
+        );
+    }
+
+    #[test]
+    fn ignore_path_is_a_glob() {
+        let outputs = [output(
+            Scanner::Secrets,
+            vec![finding(Scanner::Secrets, "S", Some(Severity::High))],
+        )];
+        let hit = policy("[[ignore]]\nid = \"S\"\npath = \"*.lock\"\nreason = \"r\"\n");
+        assert_eq!(hit.evaluate(&outputs, TODAY).outcome, Outcome::Pass);
+        let miss = policy("[[ignore]]\nid = \"S\"\npath = \"src/**\"\nreason = \"r\"\n");
+        assert_eq!(miss.evaluate(&outputs, TODAY).outcome, Outcome::Violated);
+    }
+
+    #[test]
+    fn expired_ignore_no_longer_applies_and_is_reported() {
+        let outputs = [output(
+            Scanner::Advisories,
+            vec![finding(
+                Scanner::Advisories,
+                "RUSTSEC-1",
+                Some(Severity::High),
+            )],
+        )];
+        let p = policy("[[ignore]]\nid = \"RUSTSEC-1\"\nreason = \"r\"\nexpires = 2026-11-22\n");
+        let verdict = p.evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+        assert_eq!(verdict.warnings.len(), 1);
+        assert!(
+            verdict.warnings[0].contains("expired on 2026-11-22"),
+            "{:?}",
+            verdict.warnings
+        );
+        assert!(
+            verdict.warnings[0].contains("p.toml:1"),
+            "{:?}",
+            verdict.warnings
+        );
+        // The expiry day itself still counts.
+        let p =
+            policy("[[ignore]]\nid = \"RUSTSEC-1\"\nreason = \"r\"\nexpires = \"2026-11-23\"\n");
+        assert_eq!(p.evaluate(&outputs, TODAY).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn ignore_requires_reason_and_a_real_date() {
+        let err =
+            Policy::from_toml("p.toml", "fail-on = \"low\"\n[[ignore]]\nid = \"X\"\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("reason"), "{err}");
+        let err = Policy::from_toml(
+            "p.toml",
+            "[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = \"2026-02-30\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(err.message.contains("2026-02-30"), "{err}");
+        let err = Policy::from_toml(
+            "p.toml",
+            "[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = 2026-01-01T10:00:00Z\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 4);
+    }
+
+    #[test]
+    fn scanner_error_fails_closed_unless_policy_warns() {
+        let mut broken = ScanOutput::new(Scanner::Advisories);
+        broken.error = Some("no database".to_string());
+        let outputs = [
+            broken,
+            output(
+                Scanner::Secrets,
+                vec![finding(Scanner::Secrets, "S", Some(Severity::Critical))],
+            ),
+        ];
+        let verdict = policy("").evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::CouldNotCheck);
+        assert_eq!(
+            verdict.failing, 1,
+            "the other scanner's findings still count"
+        );
+        let verdict = policy("on-scanner-error = \"warn\"").evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+    }
+
+    #[test]
+    fn inline_allow_honoured_only_when_policy_allows() {
+        let mut f = finding(Scanner::Secrets, "S", Some(Severity::High));
+        f.suppression_hint = Some(SuppressionHint::InlineAllow);
+        let outputs = [output(Scanner::Secrets, vec![f])];
+        assert_eq!(policy("").evaluate(&outputs, TODAY).outcome, Outcome::Pass);
+        let strict = policy("[secrets]\nallow-inline = false\n").evaluate(&outputs, TODAY);
+        assert_eq!(strict.outcome, Outcome::Violated);
+    }
+
+    #[test]
+    fn findings_come_out_sorted() {
+        let mut a = finding(Scanner::Secrets, "B", Some(Severity::Low));
+        a.location = Some(Location::line("z.txt", 1));
+        let mut b = finding(Scanner::Secrets, "A", Some(Severity::Low));
+        b.location = Some(Location::line("a.txt", 9));
+        let outputs = [output(Scanner::Secrets, vec![a, b])];
+        let verdict = policy("").evaluate(&outputs, TODAY);
+        let paths: Vec<_> = verdict
+            .findings
+            .iter()
+            .map(|f| f.finding.location.as_ref().unwrap().path.as_str())
+            .collect();
+        assert_eq!(paths, ["a.txt", "z.txt"]);
+    }
+}

@@ -1,0 +1,407 @@
+//! Leaked credentials in the working tree. A secret's value never leaves
+//! this module: findings carry a redacted form and a fingerprint only.
+
+pub mod matcher;
+pub mod rules;
+
+use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
+use crate::scan::{relative_path, ScanContext, ScanOutput};
+use rules::{Rule, RuleSet};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Bytes looked at to decide whether a file is binary.
+const BINARY_SNIFF: usize = 8192;
+/// The comment that suppresses a finding on its line or the line below.
+const INLINE_ALLOW: &[u8] = b"secgate:allow";
+
+pub fn scan(context: &ScanContext) -> ScanOutput {
+    let rules = match RuleSet::builtin() {
+        Ok(rules) => rules,
+        Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
+    };
+    scan_tree(context, &rules)
+}
+
+#[derive(Default)]
+struct WalkTally {
+    findings: Vec<Finding>,
+    files: u64,
+    bytes: u64,
+    too_large: Vec<String>,
+    unreadable: Vec<String>,
+}
+
+pub fn scan_tree(context: &ScanContext, rules: &RuleSet) -> ScanOutput {
+    let mut output = ScanOutput::new(Scanner::Secrets);
+    let settings = &context.policy.secrets;
+    let root = &context.root;
+    let mut overrides = ignore::overrides::OverrideBuilder::new(root);
+    for pattern in &settings.exclude {
+        if let Err(error) = overrides.add(&format!("!{pattern}")) {
+            return ScanOutput::failed(
+                Scanner::Secrets,
+                format!("secrets.exclude `{pattern}`: {error}"),
+            );
+        }
+    }
+    let overrides = match overrides.build() {
+        Ok(o) => o,
+        Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .require_git(false)
+        .overrides(overrides)
+        .follow_links(false)
+        .threads(threads)
+        .filter_entry(|entry| {
+            !(entry.file_name() == ".git" && entry.file_type().is_some_and(|t| t.is_dir()))
+        })
+        .build_parallel();
+    let shared = Mutex::new(WalkTally::default());
+    walker.run(|| {
+        let mut local = ThreadTally {
+            shared: &shared,
+            tally: WalkTally::default(),
+        };
+        let mut buffer = Vec::new();
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                    scan_file(
+                        root,
+                        entry.path(),
+                        rules,
+                        settings.max_file_size,
+                        &mut buffer,
+                        &mut local.tally,
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => local.tally.unreadable.push(error.to_string()),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let tally = shared
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    output.findings = tally.findings;
+    output.rules = rule_infos(rules, &output.findings);
+    output.notes.push(format!(
+        "{} files, {:.1} MiB scanned with {} rules",
+        tally.files,
+        tally.bytes as f64 / (1024.0 * 1024.0),
+        rules.rules.len()
+    ));
+    if !tally.too_large.is_empty() {
+        let mut skipped = tally.too_large;
+        skipped.sort();
+        output.warnings.push(format!(
+            "{} file(s) over max-file-size ({} bytes) not scanned: {}",
+            skipped.len(),
+            settings.max_file_size,
+            abbreviate(&skipped)
+        ));
+    }
+    if !tally.unreadable.is_empty() {
+        let mut unreadable = tally.unreadable;
+        unreadable.sort();
+        output.warnings.push(format!(
+            "{} path(s) could not be read: {}",
+            unreadable.len(),
+            abbreviate(&unreadable)
+        ));
+    }
+    output
+}
+
+fn abbreviate(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(", and {} more", items.len() - SHOWN));
+    }
+    text
+}
+
+/// One walker thread's tally, merged into the shared one when the walker
+/// drops the thread's closure, so threads never contend per file.
+struct ThreadTally<'a> {
+    shared: &'a Mutex<WalkTally>,
+    tally: WalkTally,
+}
+
+impl Drop for ThreadTally<'_> {
+    fn drop(&mut self) {
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let local = &mut self.tally;
+        shared.findings.append(&mut local.findings);
+        shared.too_large.append(&mut local.too_large);
+        shared.unreadable.append(&mut local.unreadable);
+        shared.files += local.files;
+        shared.bytes += local.bytes;
+    }
+}
+
+fn scan_file(
+    root: &Path,
+    path: &Path,
+    rules: &RuleSet,
+    max_size: u64,
+    buffer: &mut Vec<u8>,
+    tally: &mut WalkTally,
+) {
+    let relative = relative_path(root, path);
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) => {
+            tally.unreadable.push(format!("{relative} ({error})"));
+            return;
+        }
+    };
+    // Read at most max_size + 1 bytes: a file that grows while we read it
+    // cannot make us allocate without bound.
+    buffer.clear();
+    if let Err(error) = file.take(max_size.saturating_add(1)).read_to_end(buffer) {
+        tally.unreadable.push(format!("{relative} ({error})"));
+        return;
+    }
+    if buffer.len() as u64 > max_size {
+        tally.too_large.push(relative);
+        return;
+    }
+    if memchr::memchr(0, &buffer[..buffer.len().min(BINARY_SNIFF)]).is_some() {
+        return;
+    }
+    tally.files += 1;
+    tally.bytes += buffer.len() as u64;
+    tally.findings.extend(findings_in(rules, &relative, buffer));
+}
+
+/// Findings in one file's content; `path` is already relative to the root.
+pub fn findings_in(rules: &RuleSet, path: &str, content: &[u8]) -> Vec<Finding> {
+    let matches = matcher::find_secrets(rules, content);
+    let mut findings = Vec::with_capacity(matches.len());
+    let mut lines = LineIndex::new(content);
+    for found in matches {
+        let rule = &rules.rules[found.rule];
+        let secret = &content[found.start..found.end];
+        let (start_line, start_column, line_start) = lines.position(found.start);
+        let (end_line, end_column, _) = lines.position(found.end);
+        let inline_allow = allows_inline(content, line_start);
+        let redacted = redact(secret);
+        let mut properties = BTreeMap::new();
+        properties.insert("redacted".to_string(), serde_json::json!(redacted));
+        properties.insert("secret-length".to_string(), serde_json::json!(secret.len()));
+        findings.push(Finding {
+            scanner: Scanner::Secrets,
+            rule_id: rule.id.clone(),
+            severity: Some(rule.severity),
+            title: rule.title.clone(),
+            message: format!("{} found: {redacted}", rule.title),
+            location: Some(Location {
+                path: path.to_string(),
+                start_line,
+                start_column,
+                end_line,
+                end_column,
+            }),
+            fingerprint: fingerprint(&[b"secrets", rule.id.as_bytes(), path.as_bytes(), secret]),
+            package: None,
+            aliases: Vec::new(),
+            suppression_hint: inline_allow.then_some(SuppressionHint::InlineAllow),
+            properties,
+        });
+    }
+    findings
+}
+
+/// `secgate:allow` on the finding's line or on the line above it.
+fn allows_inline(content: &[u8], line_start: usize) -> bool {
+    let line_end =
+        memchr::memchr(b'\n', &content[line_start..]).map_or(content.len(), |p| line_start + p);
+    let previous_start = if line_start == 0 {
+        0
+    } else {
+        memchr::memrchr(b'\n', &content[..line_start - 1]).map_or(0, |p| p + 1)
+    };
+    memchr::memmem::find(&content[previous_start..line_end], INLINE_ALLOW).is_some()
+}
+
+/// The first characters and the length, never the whole value: enough to
+/// find it, not enough to use it.
+pub fn redact(secret: &[u8]) -> String {
+    let text = String::from_utf8_lossy(secret);
+    let count = text.chars().count();
+    let shown = if count >= 16 { 4 } else { count / 4 };
+    let prefix: String = text.chars().take(shown).collect();
+    format!("{prefix}… ({count} chars, redacted)")
+}
+
+/// Turns byte offsets into 1-based lines and code-point columns, moving
+/// forward only (matches come sorted by offset).
+struct LineIndex<'a> {
+    content: &'a [u8],
+    offset: usize,
+    line: u32,
+    line_start: usize,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(content: &'a [u8]) -> Self {
+        LineIndex {
+            content,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    fn position(&mut self, offset: usize) -> (u32, u32, usize) {
+        if offset < self.offset {
+            *self = LineIndex::new(self.content);
+        }
+        for newline in memchr::memchr_iter(b'\n', &self.content[self.offset..offset]) {
+            self.line += 1;
+            self.line_start = self.offset + newline + 1;
+        }
+        self.offset = offset;
+        let column = String::from_utf8_lossy(&self.content[self.line_start..offset])
+            .chars()
+            .count() as u32
+            + 1;
+        (self.line, column, self.line_start)
+    }
+}
+
+fn rule_infos(rules: &RuleSet, findings: &[Finding]) -> Vec<RuleInfo> {
+    let used: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.rule_id.as_str()).collect();
+    rules
+        .rules
+        .iter()
+        .filter(|rule| used.contains(rule.id.as_str()))
+        .map(rule_info)
+        .collect()
+}
+
+fn rule_info(rule: &Rule) -> RuleInfo {
+    let references = rule
+        .references
+        .iter()
+        .map(|r| format!("- {r}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    RuleInfo {
+        id: rule.id.clone(),
+        name: rule.id.clone(),
+        short_description: rule.title.clone(),
+        full_description: format!("A {} committed to the repository.", rule.title),
+        help_text: format!(
+            "A {} was found in the scanned files. Revoke it with its issuer first (it is compromised once pushed), then remove it from the code and from git history, and load it from a secret store or the environment instead.",
+            rule.title
+        ),
+        help_markdown: format!(
+            "A **{}** was found in the scanned files.\n\n1. Revoke or rotate it with its issuer: anyone who could read the repository may have it.\n2. Remove it from the code and from git history.\n3. Load it at run time from a secret store or the environment.\n\nFormat references:\n{references}",
+            rule.title
+        ),
+        help_uri: rule.references.first().cloned(),
+        tags: vec!["security".to_string(), "secret".to_string(), "credential".to_string()],
+        precision: if rule.min_entropy.is_some() { "medium" } else { "high" },
+        score: None,
+        severity: Some(rule.severity),
+        properties: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_prefix_and_length_only() {
+        let token = b"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+        let redacted = redact(token);
+        assert_eq!(redacted, "ghp_… (40 chars, redacted)");
+        assert_eq!(redact(b"hunter2!"), "hu… (8 chars, redacted)");
+    }
+
+    #[test]
+    fn findings_are_located_and_redacted() {
+        let rules = RuleSet::builtin().unwrap();
+        let content = "line one\nconst T: &str = \"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\";\n";
+        let findings = findings_in(&rules, "src/lib.rs", content.as_bytes());
+        assert_eq!(findings.len(), 1);
+        let location = findings[0].location.as_ref().unwrap();
+        assert_eq!((location.start_line, location.start_column), (2, 18));
+        assert_eq!((location.end_line, location.end_column), (2, 58));
+        let serialized = serde_json::to_string(&findings[0]).unwrap();
+        assert!(
+            !serialized.contains("R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi"),
+            "{serialized}"
+        );
+    }
+
+    #[test]
+    fn fingerprint_survives_moved_lines_but_not_new_values() {
+        let rules = RuleSet::builtin().unwrap();
+        let a = findings_in(
+            &rules,
+            "a.env",
+            b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
+        );
+        let b = findings_in(
+            &rules,
+            "a.env",
+            b"\n\n\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
+        );
+        let c = findings_in(
+            &rules,
+            "a.env",
+            b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKj\n",
+        );
+        assert_eq!(a[0].fingerprint, b[0].fingerprint);
+        assert_ne!(a[0].fingerprint, c[0].fingerprint);
+    }
+
+    #[test]
+    fn inline_allow_on_line_or_line_above() {
+        let rules = RuleSet::builtin().unwrap();
+        let same = findings_in(
+            &rules,
+            "a",
+            b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi # secgate:allow\n",
+        );
+        let above = findings_in(
+            &rules,
+            "a",
+            b"# secgate:allow test fixture\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
+        );
+        let two_above = findings_in(
+            &rules,
+            "a",
+            b"# secgate:allow\n\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
+        );
+        assert_eq!(same[0].suppression_hint, Some(SuppressionHint::InlineAllow));
+        assert_eq!(
+            above[0].suppression_hint,
+            Some(SuppressionHint::InlineAllow)
+        );
+        assert_eq!(two_above[0].suppression_hint, None);
+    }
+}

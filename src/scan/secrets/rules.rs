@@ -1,0 +1,197 @@
+//! Secret rules as data: the built-in set in `config/secret-rules.toml`,
+//! compiled once into regexes and one Aho-Corasick keyword prefilter.
+
+use crate::error::PolicyError;
+use crate::finding::Severity;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub const BUILTIN_RULES_TOML: &str = include_str!("../../../config/secret-rules.toml");
+pub const BUILTIN_RULES_NAME: &str = "config/secret-rules.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: String,
+    pub min_entropy: Option<f64>,
+    #[serde(default)]
+    pub multiline: bool,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: Regex,
+    /// Index of the `secret` capture group.
+    pub secret_group: usize,
+    pub min_entropy: Option<f64>,
+    pub multiline: bool,
+    pub references: Vec<String>,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+}
+
+/// The compiled rules and the keyword prefilter over all of them.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub prefilter: AhoCorasick,
+    /// For each prefilter pattern, the rules that listed that keyword.
+    pub rules_by_keyword: Vec<Vec<usize>>,
+}
+
+impl RuleSet {
+    pub fn builtin() -> Result<RuleSet, PolicyError> {
+        RuleSet::from_toml(BUILTIN_RULES_NAME, BUILTIN_RULES_TOML)
+    }
+
+    pub fn from_toml(file: &str, source: &str) -> Result<RuleSet, PolicyError> {
+        let parsed: RuleFile = toml::from_str(source).map_err(|err| {
+            PolicyError::at(
+                file,
+                source,
+                err.span(),
+                err.message().trim_end().to_string(),
+            )
+        })?;
+        let mut rules = Vec::with_capacity(parsed.rule.len());
+        for spanned in parsed.rule {
+            let span = spanned.span();
+            let raw = spanned.into_inner();
+            let rule = compile(raw)
+                .map_err(|message| PolicyError::at(file, source, Some(span), message))?;
+            if rules.iter().any(|r: &Rule| r.id == rule.id) {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    None,
+                    format!("rule `{}` is defined twice", rule.id),
+                ));
+            }
+            rules.push(rule);
+        }
+        RuleSet::new(rules).map_err(|message| PolicyError::at(file, source, None, message))
+    }
+
+    pub fn new(rules: Vec<Rule>) -> Result<RuleSet, String> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut rules_by_keyword: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            for keyword in &rule.keywords {
+                let keyword = keyword.to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == keyword) {
+                    Some(position) => rules_by_keyword[position].push(index),
+                    None => {
+                        keywords.push(keyword);
+                        rules_by_keyword.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|e| format!("cannot build the keyword prefilter: {e}"))?;
+        Ok(RuleSet {
+            rules,
+            prefilter,
+            rules_by_keyword,
+        })
+    }
+}
+
+fn compile(raw: RawRule) -> Result<Rule, String> {
+    let id = raw.id.trim().to_string();
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!(
+            "rule id `{}` must be kebab-case (a-z, 0-9, -)",
+            raw.id
+        ));
+    }
+    if raw.keywords.is_empty() || raw.keywords.iter().any(|k| k.trim().len() < 3) {
+        return Err(format!(
+            "rule `{id}`: needs keywords of at least 3 characters each (they drive the prefilter)"
+        ));
+    }
+    let regex = Regex::new(&raw.regex).map_err(|e| format!("rule `{id}`: invalid regex: {e}"))?;
+    let secret_group = regex
+        .capture_names()
+        .position(|name| name == Some("secret"))
+        .ok_or_else(|| format!("rule `{id}`: the regex needs a named group `secret`"))?;
+    if let Some(entropy) = raw.min_entropy {
+        if !(0.0..=8.0).contains(&entropy) {
+            return Err(format!(
+                "rule `{id}`: min-entropy must be between 0 and 8 bits per byte"
+            ));
+        }
+    }
+    Ok(Rule {
+        id,
+        title: raw.title,
+        severity: raw.severity,
+        keywords: raw.keywords,
+        regex,
+        secret_group,
+        min_entropy: raw.min_entropy,
+        multiline: raw.multiline,
+        references: raw.references,
+        examples: raw.examples,
+        negative_examples: raw.negative_examples,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_compile() {
+        let set = RuleSet::builtin().unwrap();
+        assert!(!set.rules.is_empty());
+    }
+
+    #[test]
+    fn invalid_regex_names_file_line_and_rule() {
+        let text = "[[rule]]\nid = \"ok\"\ntitle = \"t\"\nseverity = \"high\"\nkeywords = [\"abc\"]\nregex = '(?P<secret>abc)'\n\n[[rule]]\nid = \"broken\"\ntitle = \"t\"\nseverity = \"high\"\nkeywords = [\"abc\"]\nregex = '(?P<secret>abc'\n";
+        let err = RuleSet::from_toml("rules.toml", text).unwrap_err();
+        assert_eq!(err.line, 8, "{err}");
+        assert!(
+            err.message.contains("broken") && err.message.contains("invalid regex"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rule_without_secret_group_is_rejected() {
+        let text = "[[rule]]\nid = \"x\"\ntitle = \"t\"\nseverity = \"high\"\nkeywords = [\"abc\"]\nregex = 'abc'\n";
+        let err = RuleSet::from_toml("rules.toml", text).unwrap_err();
+        assert!(err.message.contains("secret"), "{err}");
+    }
+}
