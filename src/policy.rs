@@ -158,18 +158,19 @@ impl Policy {
                     "ignore: `id` is empty",
                 ));
             }
-            let reason =
-                match entry.reason.map(|r| r.trim().to_string()) {
-                    Some(reason) if !reason.is_empty() => reason,
-                    _ => return Err(PolicyError::at(
+            let reason = match entry.reason.map(|r| r.trim().to_string()) {
+                Some(reason) if !reason.is_empty() => reason,
+                _ => {
+                    return Err(PolicyError::at(
                         file,
                         source,
                         Some(span),
                         format!(
                             "ignore `{id}`: missing `reason` (say why this finding is accepted)"
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             let path = match entry.path {
                 None => None,
                 Some(pattern) => match Glob::new(pattern.get_ref()) {

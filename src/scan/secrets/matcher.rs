@@ -69,15 +69,17 @@ pub fn find_secrets(rules: &RuleSet, content: &[u8]) -> Vec<RawMatch> {
 }
 
 fn window_for(rule: &Rule, content: &[u8], hit_start: usize, hit_end: usize) -> (usize, usize) {
-    let line_start = memchr::memrchr(b'\n', &content[..hit_start]).map_or(0, |p| p + 1);
+    // Look for line ends only within the window, so a megabyte-long line
+    // full of keywords costs a bounded amount per hit, not the line length.
+    let reach_back = hit_start.saturating_sub(LINE_WINDOW);
+    let start = memchr::memrchr(b'\n', &content[reach_back..hit_start])
+        .map_or(reach_back, |p| reach_back + p + 1);
     if rule.multiline {
-        let end = (hit_end + MULTILINE_WINDOW).min(content.len());
-        return (line_start.max(hit_start.saturating_sub(LINE_WINDOW)), end);
+        return (start, (hit_end + MULTILINE_WINDOW).min(content.len()));
     }
-    let line_end =
-        memchr::memchr(b'\n', &content[hit_end..]).map_or(content.len(), |p| hit_end + p);
-    let start = line_start.max(hit_start.saturating_sub(LINE_WINDOW));
-    let end = line_end.min(hit_end + LINE_WINDOW);
+    let reach_forward = (hit_end + LINE_WINDOW).min(content.len());
+    let end = memchr::memchr(b'\n', &content[hit_end..reach_forward])
+        .map_or(reach_forward, |p| hit_end + p);
     (start, end)
 }
 

@@ -1,0 +1,366 @@
+//! The `secgate` binary end to end: exit codes, outputs, errors.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// A `secgate` command isolated from the user's cache and CI environment.
+fn secgate(home: &Path) -> Command {
+    let mut command = Command::cargo_bin("secgate").unwrap();
+    command
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env_remove("SECGATE_DB")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    command
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    sarif: Option<serde_json::Value>,
+    sarif_bytes: Vec<u8>,
+}
+
+fn check(repo: &Path, extra: &[&str]) -> Run {
+    check_with_db(repo, &fixture("advisory-db"), extra)
+}
+
+fn check_with_db(repo: &Path, db: &Path, extra: &[&str]) -> Run {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let sbom = out.path().join("sbom.json");
+    let output = secgate(out.path())
+        .arg("check")
+        .arg(repo)
+        .arg("--db")
+        .arg(db)
+        .arg("--sarif")
+        .arg(&sarif)
+        .arg("--sbom")
+        .arg(&sbom)
+        .args(extra)
+        .output()
+        .unwrap();
+    let sarif_bytes = std::fs::read(&sarif).unwrap_or_default();
+    Run {
+        code: output.status.code().unwrap(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        sarif: serde_json::from_slice(&sarif_bytes).ok(),
+        sarif_bytes,
+    }
+}
+
+fn results(sarif: &serde_json::Value, run_id: &str) -> Vec<serde_json::Value> {
+    sarif["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["automationDetails"]["id"] == run_id)
+        .map(|r| r["results"].as_array().unwrap().clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn clean_repository_passes() {
+    let run = check(&fixture("repos/clean"), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("Verdict: PASS"), "{}", run.stderr);
+    let sarif = run.sarif.unwrap();
+    assert_eq!(sarif["runs"].as_array().unwrap().len(), 3);
+    assert!(results(&sarif, "secgate/advisories/").is_empty());
+}
+
+#[test]
+fn vulnerable_lockfile_violates_policy() {
+    let run = check(&fixture("repos/vulnerable"), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let sarif = run.sarif.unwrap();
+    let advisories = results(&sarif, "secgate/advisories/");
+    let ids: Vec<&str> = advisories
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "RUSTSEC-2021-0003",
+        "RUSTSEC-2022-0013",
+        "RUSTSEC-2020-0071",
+        "RUSTSEC-2021-0139",
+        "RUSTSEC-2023-0034",
+    ] {
+        assert!(ids.contains(&expected), "{expected} missing from {ids:?}");
+    }
+    let smallvec = advisories
+        .iter()
+        .find(|r| r["ruleId"] == "RUSTSEC-2021-0003")
+        .unwrap();
+    assert_eq!(smallvec["level"], "error");
+    let region = &smallvec["locations"][0]["physicalLocation"]["region"];
+    assert!(
+        region["startLine"].as_u64().unwrap() > 1,
+        "located on its [[package]] entry, not line 1"
+    );
+    assert!(
+        run.stderr
+            .contains("without CVSS counted at unknown-severity"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn fail_on_none_reports_without_failing() {
+    let run = check(&fixture("repos/vulnerable"), &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!results(&run.sarif.unwrap(), "secgate/advisories/").is_empty());
+}
+
+#[test]
+fn planted_token_is_found_and_never_printed() {
+    let token = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+    let run = check(&fixture("repos/token"), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let secrets = results(run.sarif.as_ref().unwrap(), "secgate/secrets/");
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(secrets[0]["ruleId"], "github-personal-access-token");
+    assert_eq!(
+        secrets[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy.env"
+    );
+    assert_eq!(
+        secrets[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+    assert!(!run.stderr.contains(token));
+    assert!(!String::from_utf8_lossy(&run.sarif_bytes).contains(token));
+}
+
+#[test]
+fn vulnerable_lock_and_token_both_reported() {
+    let run = check(&fixture("repos/mixed"), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let sarif = run.sarif.unwrap();
+    assert!(!results(&sarif, "secgate/advisories/").is_empty());
+    assert_eq!(results(&sarif, "secgate/secrets/").len(), 1);
+}
+
+#[test]
+fn broken_policy_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "fail-on = \"high\"\n\n[secrets]\nmax-file-sise = 10\n",
+    )
+    .unwrap();
+    let run = check(
+        &fixture("repos/clean"),
+        &["--config", policy.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("policy.toml:4:1"), "{}", run.stderr);
+    assert!(run.stderr.contains("max-file-sise"), "{}", run.stderr);
+    assert!(
+        run.sarif_bytes.is_empty(),
+        "no SARIF for a run that never started"
+    );
+}
+
+#[test]
+fn policy_at_the_root_is_used() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("repos/vulnerable/Cargo.lock"),
+        repo.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    std::fs::write(repo.path().join("secgate.toml"), "fail-on = \"none\"\n").unwrap();
+    let run = check(repo.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("secgate.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_path_could_not_check() {
+    let run = check(&fixture("repos/does-not-exist"), &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("does-not-exist"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_lockfile_path_could_not_check() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = fixture("repos/clean/nope/Cargo.lock");
+    secgate(home.path())
+        .current_dir(home.path())
+        .arg("audit")
+        .arg(&missing)
+        .arg("--db")
+        .arg(fixture("advisory-db"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nope/Cargo.lock"));
+}
+
+#[test]
+fn missing_database_fails_closed_but_other_scanners_still_report() {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let output = secgate(out.path())
+        .current_dir(out.path())
+        .arg("check")
+        .arg(fixture("repos/mixed"))
+        .arg("--sarif")
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no advisory database"), "{stderr}");
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(results(&document, "secgate/secrets/").len(), 1);
+    let advisories_run = &document["runs"][0];
+    assert_eq!(
+        advisories_run["invocations"][0]["executionSuccessful"],
+        false
+    );
+}
+
+#[test]
+fn empty_database_is_an_error_not_a_pass() {
+    let db = tempfile::tempdir().unwrap();
+    std::fs::create_dir(db.path().join("crates")).unwrap();
+    let run = check_with_db(&fixture("repos/vulnerable"), db.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no advisories"), "{}", run.stderr);
+}
+
+#[test]
+fn unwritable_sarif_path_fails_before_scanning() {
+    let home = tempfile::tempdir().unwrap();
+    let sarif = home.path().join("missing-dir").join("out.sarif");
+    secgate(home.path())
+        .arg("check")
+        .arg(fixture("repos/clean"))
+        .arg("--db")
+        .arg(fixture("advisory-db"))
+        .arg("--sarif")
+        .arg(&sarif)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing-dir"))
+        .stderr(predicate::str::contains("Verdict").not());
+    assert!(!sarif.exists());
+}
+
+#[test]
+fn unknown_scanner_is_a_usage_error() {
+    let run = check(&fixture("repos/clean"), &["--scanners", "advisories,virus"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("virus"), "{}", run.stderr);
+}
+
+#[test]
+fn single_scanner_commands_write_one_run() {
+    let home = tempfile::tempdir().unwrap();
+    let sarif = home.path().join("s.sarif");
+    secgate(home.path())
+        .arg("secrets")
+        .arg(fixture("repos/token"))
+        .arg("--sarif")
+        .arg(&sarif)
+        .assert()
+        .code(1);
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(document["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        document["runs"][0]["automationDetails"]["id"],
+        "secgate/secrets/"
+    );
+}
+
+#[test]
+fn sbom_is_written() {
+    let home = tempfile::tempdir().unwrap();
+    let sbom = home.path().join("bom.json");
+    secgate(home.path())
+        .arg("sbom")
+        .arg(fixture("repos/vulnerable"))
+        .arg("--sbom")
+        .arg(&sbom)
+        .arg("--sarif")
+        .arg(home.path().join("s.sarif"))
+        .assert()
+        .code(0);
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    assert_eq!(document["bomFormat"], "CycloneDX");
+    let names: Vec<&str> = document["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"smallvec") && names.contains(&"time"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn init_writes_the_default_policy_once() {
+    let dir = tempfile::tempdir().unwrap();
+    secgate(dir.path())
+        .arg("init")
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    let written = std::fs::read_to_string(dir.path().join("secgate.toml")).unwrap();
+    assert!(written.contains("fail-on = \"high\""));
+    secgate(dir.path())
+        .arg("init")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+}
+
+#[test]
+fn same_input_gives_byte_identical_sarif() {
+    let first = check(&fixture("repos/mixed"), &[]);
+    let second = check(&fixture("repos/mixed"), &[]);
+    assert_eq!(first.code, 1);
+    assert!(!first.sarif_bytes.is_empty());
+    assert_eq!(first.sarif_bytes, second.sarif_bytes);
+}
+
+#[test]
+fn ignored_finding_stays_as_suppressed_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[[ignore]]\nid = \"github-personal-access-token\"\nreason = \"test fixture token\"\nexpires = 2999-01-01\n",
+    )
+    .unwrap();
+    let run = check(
+        &fixture("repos/token"),
+        &["--config", policy.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let secrets = results(run.sarif.as_ref().unwrap(), "secgate/secrets/");
+    assert_eq!(
+        secrets[0]["suppressions"][0]["justification"],
+        "test fixture token"
+    );
+    assert_eq!(secrets[0]["suppressions"][0]["kind"], "external");
+}

@@ -1,0 +1,161 @@
+//! The SARIF file is the product: schema-valid, accepted by GitHub's rules,
+//! and stable (snapshot).
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// Runs `secgate check` on a fixture repository and returns the SARIF text.
+fn sarif_for(repo: &str, extra: &[&str]) -> String {
+    sarif_with_db(repo, &fixture("advisory-db"), extra)
+}
+
+fn sarif_with_db(repo: &str, db: &Path, extra: &[&str]) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    Command::cargo_bin("secgate")
+        .unwrap()
+        .env("HOME", out.path())
+        .env("XDG_CACHE_HOME", out.path().join("cache"))
+        .env_remove("SECGATE_DB")
+        .arg("check")
+        .arg(fixture(repo))
+        .arg("--db")
+        .arg(db)
+        .arg("--sarif")
+        .arg(&sarif)
+        .arg("--sbom")
+        .arg(out.path().join("sbom.json"))
+        .args(extra)
+        .assert();
+    std::fs::read_to_string(&sarif).expect("secgate wrote a SARIF file")
+}
+
+fn schema_errors(sarif: &str) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(sarif).unwrap();
+    validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+#[test]
+fn sarif_is_valid_against_the_oasis_schema() {
+    for (repo, extra) in [
+        ("repos/mixed", &[][..]),
+        ("repos/clean", &[][..]),
+        ("repos/vulnerable", &["--fail-on", "none"][..]),
+    ] {
+        let sarif = sarif_for(repo, extra);
+        let errors = schema_errors(&sarif);
+        assert!(errors.is_empty(), "{repo}: {errors:#?}");
+    }
+}
+
+#[test]
+fn sarif_with_a_failed_scanner_is_still_valid() {
+    let db = tempfile::tempdir().unwrap();
+    let sarif = sarif_with_db("repos/mixed", db.path(), &[]);
+    assert!(sarif.contains("\"executionSuccessful\": false"), "{sarif}");
+    assert!(schema_errors(&sarif).is_empty());
+}
+
+#[test]
+fn sarif_snapshot_of_the_mixed_fixture() {
+    let sarif = sarif_for("repos/mixed", &[]);
+    let document: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    insta::assert_json_snapshot!("mixed_fixture", document);
+}
+
+#[test]
+fn github_rules_in_sarif() {
+    let sarif = sarif_for("repos/mixed", &[]);
+    let document: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    for run in document["runs"].as_array().unwrap() {
+        for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+            let tags = rule["properties"]["tags"].as_array().unwrap();
+            assert!(tags.iter().any(|t| t == "security"), "{rule}");
+            let score: f64 = rule["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((0.1..=10.0).contains(&score), "{rule}");
+            assert!(
+                rule["help"]["markdown"].is_string() && rule["helpUri"].is_string(),
+                "{rule}"
+            );
+        }
+        for result in run["results"].as_array().unwrap() {
+            let index = result["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(
+                run["tool"]["driver"]["rules"][index]["id"],
+                result["ruleId"]
+            );
+            assert!(result["partialFingerprints"]["primaryLocationLineHash"].is_string());
+            assert_eq!(
+                result["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
+                "%SRCROOT%"
+            );
+        }
+    }
+}
+
+/// Microsoft's SARIF multitool with GitHub's ingestion rules ("Sarif;Gh").
+/// `.ci/run` installs it (npm) into node_modules; CI fails if it is missing.
+#[test]
+fn sarif_passes_the_multitool_with_github_rules() {
+    let tool = std::env::var_os("SECGATE_SARIF_MULTITOOL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
+        });
+    if !tool.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sarif-multitool not installed at {} (npm install @microsoft/sarif-multitool)",
+            tool.display()
+        );
+        eprintln!(
+            "skipped locally: sarif-multitool not installed at {}",
+            tool.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, repo) in [("mixed", "repos/mixed"), ("clean", "repos/clean")] {
+        let input = dir.path().join(format!("{name}.sarif"));
+        std::fs::write(&input, sarif_for(repo, &[])).unwrap();
+        let report = dir.path().join(format!("{name}.validation.sarif"));
+        let status = std::process::Command::new(&tool)
+            .arg("validate")
+            .arg(&input)
+            .args(["--rule-kind", "Sarif;Gh", "-o"])
+            .arg(&report)
+            .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let validation: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let errors: Vec<String> = validation["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["level"] == "error")
+            .map(|r| format!("{}: {}", r["ruleId"], r["message"]))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+}
