@@ -3,6 +3,7 @@
 
 use crate::error::PolicyError;
 use crate::finding::Severity;
+use crate::scan::secrets::rules::RawRule;
 use serde::{de, Deserialize, Deserializer};
 use toml::Spanned;
 
@@ -43,6 +44,26 @@ pub struct RawSecrets {
     /// Gitignore-style globs of paths not to scan, relative to the root.
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
+    /// Extra rules; one with a built-in rule's id replaces it.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+    /// Ids of built-in rules to turn off.
+    #[serde(default)]
+    pub disable_rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allowlist: RawAllowlist,
+}
+
+/// Values that are known not to be secrets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawAllowlist {
+    /// Regexes; a secret value any of them matches is not reported.
+    #[serde(default)]
+    pub values: Vec<Spanned<String>>,
+    /// Words; a secret value containing one (any case) is not reported.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,6 +4,7 @@
 use crate::config::{self, RawDate, RawPolicy, ScannerErrorAction, Threshold};
 use crate::error::PolicyError;
 use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
+use crate::scan::secrets::rules::{self, RawRule};
 use crate::scan::ScanOutput;
 use globset::{Glob, GlobMatcher};
 use std::collections::BTreeMap;
@@ -39,6 +40,12 @@ pub struct SecretSettings {
     pub max_file_size: u64,
     pub allow_inline: bool,
     pub exclude: Vec<String>,
+    /// Validated at load time, compiled by the scanner.
+    pub custom_rules: Vec<RawRule>,
+    pub disabled_rules: Vec<String>,
+    /// Regexes (validated) on secret values that are not secrets.
+    pub allow_values: Vec<String>,
+    pub stopwords: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -95,6 +102,10 @@ impl Default for Policy {
                 max_file_size: 10 * 1024 * 1024,
                 allow_inline: true,
                 exclude: Vec::new(),
+                custom_rules: Vec::new(),
+                disabled_rules: Vec::new(),
+                allow_values: Vec::new(),
+                stopwords: Vec::new(),
             },
             ignores: Vec::new(),
         }
@@ -142,6 +153,51 @@ impl Policy {
                 ));
             }
             exclude.push(pattern.into_inner());
+        }
+
+        let mut custom_rules = Vec::new();
+        for rule in raw.secrets.rules {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            if let Err(message) = rules::compile(rule.clone()) {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    Some(span),
+                    format!("secrets.rules: {message}"),
+                ));
+            }
+            custom_rules.push(rule);
+        }
+        let known_ids = rules::builtin_rule_ids();
+        let mut disabled_rules = Vec::new();
+        for id in raw.secrets.disable_rules {
+            let known = known_ids.contains(id.get_ref())
+                || custom_rules.iter().any(|r: &RawRule| &r.id == id.get_ref());
+            if !known {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    Some(id.span()),
+                    format!(
+                        "secrets.disable-rules: no rule has the id `{}`",
+                        id.get_ref()
+                    ),
+                ));
+            }
+            disabled_rules.push(id.into_inner());
+        }
+        let mut allow_values = Vec::new();
+        for pattern in raw.secrets.allowlist.values {
+            if let Err(err) = regex::Regex::new(pattern.get_ref()) {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    Some(pattern.span()),
+                    format!("secrets.allowlist.values: invalid regex: {err}"),
+                ));
+            }
+            allow_values.push(pattern.into_inner());
         }
 
         let mut ignores = Vec::new();
@@ -240,6 +296,16 @@ impl Policy {
                     .allow_inline
                     .unwrap_or(defaults.secrets.allow_inline),
                 exclude,
+                custom_rules,
+                disabled_rules,
+                allow_values,
+                stopwords: raw
+                    .secrets
+                    .allowlist
+                    .stopwords
+                    .iter()
+                    .map(|w| w.to_lowercase())
+                    .collect(),
             },
             ignores,
         })

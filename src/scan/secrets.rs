@@ -1,13 +1,14 @@
 //! Leaked credentials in the working tree. A secret's value never leaves
 //! this module: findings carry a redacted form and a fingerprint only.
 
+pub mod encoded;
 pub mod matcher;
 pub mod rules;
 
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
 use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rules::{Rule, RuleSet};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
@@ -18,11 +19,144 @@ const BINARY_SNIFF: usize = 8192;
 const INLINE_ALLOW: &[u8] = b"secgate:allow";
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
-    let rules = match RuleSet::builtin() {
-        Ok(rules) => rules,
-        Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
-    };
-    scan_tree(context, &rules)
+    match SecretScanner::for_policy(&context.policy.secrets) {
+        Ok(scanner) => scan_tree(context, &scanner),
+        Err(error) => ScanOutput::failed(Scanner::Secrets, error),
+    }
+}
+
+/// The compiled rules plus the policy's value allowlist.
+pub struct SecretScanner {
+    pub rules: RuleSet,
+    allow_values: Option<regex::bytes::RegexSet>,
+    stopwords: Vec<Vec<u8>>,
+}
+
+impl SecretScanner {
+    pub fn builtin() -> SecretScanner {
+        SecretScanner::for_policy(&crate::policy::Policy::default().secrets)
+            .expect("built-in rules compile (tested)")
+    }
+
+    pub fn for_policy(settings: &crate::policy::SecretSettings) -> Result<SecretScanner, String> {
+        let rules = RuleSet::customized(&settings.custom_rules, &settings.disabled_rules)?;
+        let allow_values = if settings.allow_values.is_empty() {
+            None
+        } else {
+            Some(
+                regex::bytes::RegexSet::new(&settings.allow_values)
+                    .map_err(|e| format!("secrets.allowlist.values: {e}"))?,
+            )
+        };
+        Ok(SecretScanner {
+            rules,
+            allow_values,
+            stopwords: settings
+                .stopwords
+                .iter()
+                .map(|w| w.to_lowercase().into_bytes())
+                .collect(),
+        })
+    }
+
+    fn allowed(&self, secret: &[u8]) -> bool {
+        if self
+            .allow_values
+            .as_ref()
+            .is_some_and(|set| set.is_match(secret))
+        {
+            return true;
+        }
+        if self.stopwords.is_empty() {
+            return false;
+        }
+        let lower = secret.to_ascii_lowercase();
+        self.stopwords
+            .iter()
+            .any(|word| memchr::memmem::find(&lower, word).is_some())
+    }
+
+    /// Findings in one file's content; `path` is already relative to the root.
+    pub fn findings_in(&self, path: &str, content: &[u8]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut seen: HashSet<(usize, &[u8])> = HashSet::new();
+        let mut lines = LineIndex::new(content);
+        for found in matcher::find_secrets(&self.rules, content) {
+            let secret = &content[found.start..found.end];
+            if self.allowed(secret) || !seen.insert((found.rule, secret)) {
+                continue;
+            }
+            let start = lines.position(found.start);
+            let end = lines.position(found.end);
+            findings.push(self.finding(found.rule, path, secret, content, start, end, false));
+        }
+        let blobs = encoded::decoded_blobs(content);
+        for blob in &blobs {
+            let inner = matcher::find_secrets(&self.rules, &blob.text);
+            if inner.is_empty() {
+                continue;
+            }
+            let start = lines.position(blob.start);
+            let end = lines.position(blob.end);
+            for found in inner {
+                let secret = &blob.text[found.start..found.end];
+                if self.allowed(secret) || !seen.insert((found.rule, secret)) {
+                    continue;
+                }
+                findings.push(self.finding(found.rule, path, secret, content, start, end, true));
+            }
+        }
+        findings
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding(
+        &self,
+        rule_index: usize,
+        path: &str,
+        secret: &[u8],
+        content: &[u8],
+        (start_line, start_column, line_start): (u32, u32, usize),
+        (end_line, end_column, _): (u32, u32, usize),
+        base64_encoded: bool,
+    ) -> Finding {
+        let rule = &self.rules.rules[rule_index];
+        let redacted = redact(secret);
+        let mut properties = BTreeMap::new();
+        properties.insert("redacted".to_string(), serde_json::json!(redacted));
+        properties.insert("secret-length".to_string(), serde_json::json!(secret.len()));
+        if base64_encoded {
+            properties.insert("encoding".to_string(), serde_json::json!("base64"));
+        }
+        Finding {
+            scanner: Scanner::Secrets,
+            rule_id: rule.id.clone(),
+            severity: Some(rule.severity),
+            title: rule.title.clone(),
+            message: format!(
+                "{} found{}: {redacted}",
+                rule.title,
+                if base64_encoded {
+                    " (base64-encoded)"
+                } else {
+                    ""
+                }
+            ),
+            location: Some(Location {
+                path: path.to_string(),
+                start_line,
+                start_column,
+                end_line,
+                end_column,
+            }),
+            fingerprint: fingerprint(&[b"secrets", rule.id.as_bytes(), path.as_bytes(), secret]),
+            package: None,
+            aliases: Vec::new(),
+            suppression_hint: allows_inline(content, line_start)
+                .then_some(SuppressionHint::InlineAllow),
+            properties,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -34,7 +168,7 @@ struct WalkTally {
     unreadable: Vec<String>,
 }
 
-pub fn scan_tree(context: &ScanContext, rules: &RuleSet) -> ScanOutput {
+pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Secrets);
     let settings = &context.policy.secrets;
     let root = &context.root;
@@ -77,7 +211,7 @@ pub fn scan_tree(context: &ScanContext, rules: &RuleSet) -> ScanOutput {
                     scan_file(
                         root,
                         entry.path(),
-                        rules,
+                        scanner,
                         settings.max_file_size,
                         &mut buffer,
                         &mut local.tally,
@@ -93,12 +227,12 @@ pub fn scan_tree(context: &ScanContext, rules: &RuleSet) -> ScanOutput {
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     output.findings = tally.findings;
-    output.rules = rule_infos(rules, &output.findings);
+    output.rules = rule_infos(&scanner.rules, &output.findings);
     output.notes.push(format!(
         "{} files, {:.1} MiB scanned with {} rules",
         tally.files,
         tally.bytes as f64 / (1024.0 * 1024.0),
-        rules.rules.len()
+        scanner.rules.rules.len()
     ));
     if !tally.too_large.is_empty() {
         let mut skipped = tally.too_large;
@@ -161,7 +295,7 @@ impl Drop for ThreadTally<'_> {
 fn scan_file(
     root: &Path,
     path: &Path,
-    rules: &RuleSet,
+    scanner: &SecretScanner,
     max_size: u64,
     buffer: &mut Vec<u8>,
     tally: &mut WalkTally,
@@ -190,45 +324,9 @@ fn scan_file(
     }
     tally.files += 1;
     tally.bytes += buffer.len() as u64;
-    tally.findings.extend(findings_in(rules, &relative, buffer));
-}
-
-/// Findings in one file's content; `path` is already relative to the root.
-pub fn findings_in(rules: &RuleSet, path: &str, content: &[u8]) -> Vec<Finding> {
-    let matches = matcher::find_secrets(rules, content);
-    let mut findings = Vec::with_capacity(matches.len());
-    let mut lines = LineIndex::new(content);
-    for found in matches {
-        let rule = &rules.rules[found.rule];
-        let secret = &content[found.start..found.end];
-        let (start_line, start_column, line_start) = lines.position(found.start);
-        let (end_line, end_column, _) = lines.position(found.end);
-        let inline_allow = allows_inline(content, line_start);
-        let redacted = redact(secret);
-        let mut properties = BTreeMap::new();
-        properties.insert("redacted".to_string(), serde_json::json!(redacted));
-        properties.insert("secret-length".to_string(), serde_json::json!(secret.len()));
-        findings.push(Finding {
-            scanner: Scanner::Secrets,
-            rule_id: rule.id.clone(),
-            severity: Some(rule.severity),
-            title: rule.title.clone(),
-            message: format!("{} found: {redacted}", rule.title),
-            location: Some(Location {
-                path: path.to_string(),
-                start_line,
-                start_column,
-                end_line,
-                end_column,
-            }),
-            fingerprint: fingerprint(&[b"secrets", rule.id.as_bytes(), path.as_bytes(), secret]),
-            package: None,
-            aliases: Vec::new(),
-            suppression_hint: inline_allow.then_some(SuppressionHint::InlineAllow),
-            properties,
-        });
-    }
-    findings
+    tally
+        .findings
+        .extend(scanner.findings_in(&relative, buffer));
 }
 
 /// `secgate:allow` on the finding's line or on the line above it.
@@ -332,6 +430,75 @@ fn rule_info(rule: &Rule) -> RuleInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Policy;
+
+    #[test]
+    fn base64_wrapped_token_is_found_at_the_blob() {
+        use base64::Engine;
+        let scanner = SecretScanner::builtin();
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode("ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi");
+        let content = format!("apiVersion: v1\nkind: Secret\ndata:\n  token: {encoded}\n");
+        let findings = scanner.findings_in("k8s/secret.yaml", content.as_bytes());
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].location.as_ref().unwrap().start_line, 4);
+        assert!(
+            findings[0].message.contains("base64"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn policy_allowlist_disable_and_custom_rules() {
+        let token = b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\nINTERNAL=acme_live_9f8e7d6c5b4a39281706\n";
+        let policy = Policy::from_toml(
+            "p.toml",
+            r#"
+[secrets]
+disable-rules = ["github-personal-access-token"]
+[[secrets.rules]]
+id = "acme-live-key"
+title = "ACME live key"
+severity = "critical"
+keywords = ["acme_live_"]
+regex = '\b(?P<secret>acme_live_[0-9a-f]{20})\b'
+examples = ["acme_live_9f8e7d6c5b4a39281706"]
+negative-examples = ["acme_live_123"]
+"#,
+        )
+        .unwrap();
+        let scanner = SecretScanner::for_policy(&policy.secrets).unwrap();
+        let ids: Vec<String> = scanner
+            .findings_in("a", token)
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect();
+        assert_eq!(ids, ["acme-live-key"]);
+
+        let allow =
+            Policy::from_toml("p.toml", "[secrets.allowlist]\nvalues = ['^ghp_R3kq']\n").unwrap();
+        let scanner = SecretScanner::for_policy(&allow.secrets).unwrap();
+        assert!(scanner.findings_in("a", token).is_empty());
+        let stop =
+            Policy::from_toml("p.toml", "[secrets.allowlist]\nstopwords = ['R3KQ9']\n").unwrap();
+        assert!(SecretScanner::for_policy(&stop.secrets)
+            .unwrap()
+            .findings_in("a", token)
+            .is_empty());
+    }
+
+    #[test]
+    fn bad_custom_rule_and_unknown_disable_are_located() {
+        let err = Policy::from_toml("p.toml", "[secrets]\nmax-file-size = 5\n\n[[secrets.rules]]\nid = \"x\"\ntitle = \"t\"\nseverity = \"high\"\nkeywords = [\"abc\"]\nregex = '(?P<secret>[a-'\n").unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+        assert!(err.message.contains("invalid regex"), "{err}");
+        let err = Policy::from_toml("p.toml", "[secrets]\ndisable-rules = [\"no-such-rule\"]\n")
+            .unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        let err = Policy::from_toml("p.toml", "[secrets.allowlist]\nvalues = ['(']\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
 
     #[test]
     fn redaction_keeps_prefix_and_length_only() {
@@ -343,9 +510,9 @@ mod tests {
 
     #[test]
     fn findings_are_located_and_redacted() {
-        let rules = RuleSet::builtin().unwrap();
+        let scanner = SecretScanner::builtin();
         let content = "line one\nconst T: &str = \"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\";\n";
-        let findings = findings_in(&rules, "src/lib.rs", content.as_bytes());
+        let findings = scanner.findings_in("src/lib.rs", content.as_bytes());
         assert_eq!(findings.len(), 1);
         let location = findings[0].location.as_ref().unwrap();
         assert_eq!((location.start_line, location.start_column), (2, 18));
@@ -359,41 +526,29 @@ mod tests {
 
     #[test]
     fn fingerprint_survives_moved_lines_but_not_new_values() {
-        let rules = RuleSet::builtin().unwrap();
-        let a = findings_in(
-            &rules,
-            "a.env",
-            b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
-        );
-        let b = findings_in(
-            &rules,
+        let scanner = SecretScanner::builtin();
+        let a = scanner.findings_in("a.env", b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n");
+        let b = scanner.findings_in(
             "a.env",
             b"\n\n\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
         );
-        let c = findings_in(
-            &rules,
-            "a.env",
-            b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKj\n",
-        );
+        let c = scanner.findings_in("a.env", b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKj\n");
         assert_eq!(a[0].fingerprint, b[0].fingerprint);
         assert_ne!(a[0].fingerprint, c[0].fingerprint);
     }
 
     #[test]
     fn inline_allow_on_line_or_line_above() {
-        let rules = RuleSet::builtin().unwrap();
-        let same = findings_in(
-            &rules,
+        let scanner = SecretScanner::builtin();
+        let same = scanner.findings_in(
             "a",
             b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi # secgate:allow\n",
         );
-        let above = findings_in(
-            &rules,
+        let above = scanner.findings_in(
             "a",
             b"# secgate:allow test fixture\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
         );
-        let two_above = findings_in(
-            &rules,
+        let two_above = scanner.findings_in(
             "a",
             b"# secgate:allow\n\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
         );

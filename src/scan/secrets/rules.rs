@@ -18,7 +18,8 @@ struct RuleFile {
     rule: Vec<Spanned<RawRule>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A rule as written, in the built-in file or in a policy's `[[secrets.rules]]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawRule {
     pub id: String,
@@ -68,31 +69,27 @@ impl RuleSet {
     }
 
     pub fn from_toml(file: &str, source: &str) -> Result<RuleSet, PolicyError> {
-        let parsed: RuleFile = toml::from_str(source).map_err(|err| {
-            PolicyError::at(
-                file,
-                source,
-                err.span(),
-                err.message().trim_end().to_string(),
-            )
-        })?;
-        let mut rules = Vec::with_capacity(parsed.rule.len());
-        for spanned in parsed.rule {
-            let span = spanned.span();
-            let raw = spanned.into_inner();
-            let rule = compile(raw)
-                .map_err(|message| PolicyError::at(file, source, Some(span), message))?;
-            if rules.iter().any(|r: &Rule| r.id == rule.id) {
-                return Err(PolicyError::at(
-                    file,
-                    source,
-                    None,
-                    format!("rule `{}` is defined twice", rule.id),
-                ));
-            }
-            rules.push(rule);
-        }
+        let rules = parse_rule_file(file, source)?;
         RuleSet::new(rules).map_err(|message| PolicyError::at(file, source, None, message))
+    }
+
+    /// The built-in rules with a policy's changes: `disabled` ids removed,
+    /// `custom` rules added, a custom rule with a built-in id replacing it.
+    pub fn customized(custom: &[RawRule], disabled: &[String]) -> Result<RuleSet, String> {
+        let builtin =
+            parse_rule_file(BUILTIN_RULES_NAME, BUILTIN_RULES_TOML).map_err(|e| e.to_string())?;
+        let mut rules: Vec<Rule> = builtin
+            .into_iter()
+            .filter(|rule| {
+                !disabled.contains(&rule.id) && !custom.iter().any(|c| c.id.trim() == rule.id)
+            })
+            .collect();
+        for raw in custom {
+            if !disabled.iter().any(|d| d == raw.id.trim()) {
+                rules.push(compile(raw.clone())?);
+            }
+        }
+        RuleSet::new(rules)
     }
 
     pub fn new(rules: Vec<Rule>) -> Result<RuleSet, String> {
@@ -123,7 +120,42 @@ impl RuleSet {
     }
 }
 
-fn compile(raw: RawRule) -> Result<Rule, String> {
+fn parse_rule_file(file: &str, source: &str) -> Result<Vec<Rule>, PolicyError> {
+    let parsed: RuleFile = toml::from_str(source).map_err(|err| {
+        PolicyError::at(
+            file,
+            source,
+            err.span(),
+            err.message().trim_end().to_string(),
+        )
+    })?;
+    let mut rules: Vec<Rule> = Vec::with_capacity(parsed.rule.len());
+    for spanned in parsed.rule {
+        let span = spanned.span();
+        let rule = compile(spanned.into_inner())
+            .map_err(|message| PolicyError::at(file, source, Some(span.clone()), message))?;
+        if rules.iter().any(|r| r.id == rule.id) {
+            return Err(PolicyError::at(
+                file,
+                source,
+                Some(span),
+                format!("rule `{}` is defined twice", rule.id),
+            ));
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+/// The ids of the built-in rules.
+pub fn builtin_rule_ids() -> Vec<String> {
+    parse_rule_file(BUILTIN_RULES_NAME, BUILTIN_RULES_TOML)
+        .map(|rules| rules.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default()
+}
+
+/// Validates and compiles one rule.
+pub fn compile(raw: RawRule) -> Result<Rule, String> {
     let id = raw.id.trim().to_string();
     if id.is_empty()
         || !id
