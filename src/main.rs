@@ -7,6 +7,7 @@ use secgate::config::Threshold;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
 use secgate::report::{self, sarif, summary};
+use secgate::scan::secrets::history::GitScope;
 use secgate::scan::{self, ScanContext};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,34 @@ struct ScanArgs {
     /// Print only the verdict line.
     #[arg(short, long)]
     quiet: bool,
+    /// Secrets: scan the lines added by every commit reachable from HEAD instead of the working tree.
+    #[arg(long, conflicts_with_all = ["since", "range", "staged"])]
+    history: bool,
+    /// Secrets: scan the commits since REF (REF..HEAD).
+    #[arg(long, value_name = "REF", conflicts_with_all = ["range", "staged"])]
+    since: Option<String>,
+    /// Secrets: scan the commits of a revision range A..B.
+    #[arg(long, value_name = "A..B", conflicts_with = "staged")]
+    range: Option<String>,
+    /// Secrets: scan the staged changes (the index).
+    #[arg(long)]
+    staged: bool,
+}
+
+impl ScanArgs {
+    fn git_scope(&self) -> Option<GitScope> {
+        if self.history {
+            Some(GitScope::All)
+        } else if let Some(base) = &self.since {
+            Some(GitScope::Since(base.clone()))
+        } else if let Some(range) = &self.range {
+            Some(GitScope::Range(range.clone()))
+        } else if self.staged {
+            Some(GitScope::Staged)
+        } else {
+            None
+        }
+    }
 }
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
@@ -174,6 +203,7 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner]) -> Result<u8> {
         advisory_db: args.db.clone(),
         offline: args.offline,
         policy: Arc::clone(&policy),
+        git_scope: args.git_scope(),
     };
 
     let interactive = !args.quiet

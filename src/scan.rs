@@ -19,6 +19,8 @@ pub struct ScanContext {
     pub advisory_db: Option<PathBuf>,
     pub offline: bool,
     pub policy: Arc<Policy>,
+    /// Scan git changes instead of the working tree (secrets).
+    pub git_scope: Option<secrets::history::GitScope>,
 }
 
 /// An SBOM produced by the sbom scanner, ready for a writer.

@@ -2,6 +2,7 @@
 //! this module: findings carry a redacted form and a fingerprint only.
 
 pub mod encoded;
+pub mod history;
 pub mod matcher;
 pub mod rules;
 
@@ -19,10 +20,40 @@ const BINARY_SNIFF: usize = 8192;
 const INLINE_ALLOW: &[u8] = b"secgate:allow";
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
-    match SecretScanner::for_policy(&context.policy.secrets) {
-        Ok(scanner) => scan_tree(context, &scanner),
-        Err(error) => ScanOutput::failed(Scanner::Secrets, error),
+    let scanner = match SecretScanner::for_policy(&context.policy.secrets) {
+        Ok(scanner) => scanner,
+        Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
+    };
+    match &context.git_scope {
+        None => scan_tree(context, &scanner),
+        Some(scope) => scan_history(context, scope, &scanner),
     }
+}
+
+fn scan_history(
+    context: &ScanContext,
+    scope: &history::GitScope,
+    scanner: &SecretScanner,
+) -> ScanOutput {
+    let scanned = match history::scan(&context.root, scope, scanner) {
+        Ok(scanned) => scanned,
+        Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
+    };
+    let mut output = ScanOutput::new(Scanner::Secrets);
+    output.rules = rule_infos(&scanner.rules, &scanned.findings);
+    output.findings = scanned.findings;
+    output.warnings = scanned.warnings;
+    let what = match scope {
+        history::GitScope::Staged => "staged changes".to_string(),
+        history::GitScope::All => format!("{} commits (all history from HEAD)", scanned.commits),
+        history::GitScope::Since(base) => format!("{} commits since {base}", scanned.commits),
+        history::GitScope::Range(range) => format!("{} commits in {range}", scanned.commits),
+    };
+    output.notes.push(format!(
+        "git: added lines of {what} scanned with {} rules",
+        scanner.rules.rules.len()
+    ));
+    output
 }
 
 /// The compiled rules plus the policy's value allowlist.

@@ -1,0 +1,163 @@
+//! Secrets in git history, on real temporary repositories.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn commit_file(dir: &Path, path: &str, content: &str, message: &str) -> String {
+    std::fs::write(dir.join(path), content).unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A repository where a token was committed, then deleted in a later commit.
+fn repo_with_deleted_secret() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    let first = commit_file(dir.path(), "README", "hello\n", "first");
+    let leaked = commit_file(
+        dir.path(),
+        "config.env",
+        &format!("A=1\nB=2\nTOKEN={TOKEN}\n"),
+        "add config",
+    );
+    commit_file(dir.path(), "config.env", "A=1\nB=2\n", "remove the token");
+    (dir, leaked, first)
+}
+
+fn secrets(repo: &Path, args: &[&str]) -> (i32, String, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("s.sarif");
+    let output = Command::cargo_bin("secgate")
+        .unwrap()
+        .env("HOME", out.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .arg("secrets")
+        .arg(repo)
+        .arg("--sarif")
+        .arg(&sarif)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let document = std::fs::read(&sarif)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (output.status.code().unwrap(), stderr, document)
+}
+
+#[test]
+fn deleted_secret_is_found_in_history_with_its_commit() {
+    let (repo, leaked, _) = repo_with_deleted_secret();
+    let (code, stderr, _) = secrets(repo.path(), &[]);
+    assert_eq!(code, 0, "the working tree is clean now: {stderr}");
+    let (code, stderr, sarif) = secrets(repo.path(), &["--history"]);
+    assert_eq!(code, 1, "{stderr}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["properties"]["commit"], leaked.as_str());
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "config.env"
+    );
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+    assert!(!stderr.contains(TOKEN));
+    assert!(!sarif.to_string().contains(TOKEN));
+}
+
+#[test]
+fn since_and_range_limit_the_commits() {
+    let (repo, leaked, first) = repo_with_deleted_secret();
+    let (code, stderr, _) = secrets(repo.path(), &["--since", &leaked]);
+    assert_eq!(code, 0, "only the deleting commit is after it: {stderr}");
+    let (code, stderr, _) = secrets(repo.path(), &["--since", &first]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stderr, _) = secrets(repo.path(), &["--range", &format!("{first}..{leaked}")]);
+    assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
+fn missing_base_commit_is_an_error_not_a_pass() {
+    let (repo, _, _) = repo_with_deleted_secret();
+    let (code, stderr, _) = secrets(
+        repo.path(),
+        &["--since", "0000000000000000000000000000000000000001"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not found"), "{stderr}");
+}
+
+#[test]
+fn shallow_clone_missing_base_says_so() {
+    let (repo, _, first) = repo_with_deleted_secret();
+    let parent = tempfile::tempdir().unwrap();
+    let clone = parent.path().join("clone");
+    let url = format!("file://{}", repo.path().display());
+    git(
+        parent.path(),
+        &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()],
+    );
+    let (code, stderr, _) = secrets(&clone, &["--since", &first]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("shallow"), "{stderr}");
+}
+
+#[test]
+fn staged_changes_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    commit_file(dir.path(), "README", "hello\n", "first");
+    std::fs::write(
+        dir.path().join("new.py"),
+        format!("# config\nkey = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    let (code, _, _) = secrets(dir.path(), &["--staged"]);
+    assert_eq!(code, 0, "not staged yet");
+    git(dir.path(), &["add", "new.py"]);
+    let (code, stderr, sarif) = secrets(dir.path(), &["--staged"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+}
+
+#[test]
+fn not_a_repository_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr, _) = secrets(dir.path(), &["--history"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a git repository"), "{stderr}");
+}
