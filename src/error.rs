@@ -64,3 +64,11 @@ pub struct WriteError {
     #[source]
     pub source: std::io::Error,
 }
+
+/// A baseline file that cannot be used.
+#[derive(Debug, Error)]
+#[error("baseline {path}: {message}")]
+pub struct BaselineError {
+    pub path: String,
+    pub message: String,
+}

@@ -2,6 +2,7 @@
 //! turns them into a verdict, writers render it; only the binary prints
 //! and exits.
 
+pub mod baseline;
 pub mod config;
 pub mod error;
 pub mod finding;

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use secgate::baseline::Baseline;
 use secgate::config::Threshold;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
@@ -40,6 +41,20 @@ enum Command {
     Secrets(ScanArgs),
     /// Write the CycloneDX SBOM only.
     Sbom(ScanArgs),
+    /// Record the current findings as a baseline: later runs given
+    /// `--baseline FILE` report them as existing, never as new.
+    Baseline {
+        #[command(flatten)]
+        check: CheckArgs,
+        /// Where to write the baseline.
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            default_value = ".secgate-baseline.json"
+        )]
+        output: PathBuf,
+    },
     /// Write a commented secgate.toml with the default policy.
     Init {
         /// Directory to write secgate.toml into.
@@ -86,6 +101,9 @@ struct ScanArgs {
     /// Print only the verdict line.
     #[arg(short, long)]
     quiet: bool,
+    /// Findings in this baseline (a secgate baseline, or a SARIF file of an earlier run) are existing, not new.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// Secrets: scan the lines added by every commit reachable from HEAD instead of the working tree.
     #[arg(long, conflicts_with_all = ["since", "range", "staged"])]
     history: bool,
@@ -124,12 +142,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => match parse_scanners(&args.scanners) {
-            Ok(scanners) => run_check(&args.scan, &scanners),
+            Ok(scanners) => run_check(&args.scan, &scanners, None),
             Err(error) => Err(error),
         },
-        Command::Audit(args) => run_check(&args, &[Scanner::Advisories]),
-        Command::Secrets(args) => run_check(&args, &[Scanner::Secrets]),
-        Command::Sbom(args) => run_check(&args, &[Scanner::Sbom]),
+        Command::Audit(args) => run_check(&args, &[Scanner::Advisories], None),
+        Command::Secrets(args) => run_check(&args, &[Scanner::Secrets], None),
+        Command::Sbom(args) => run_check(&args, &[Scanner::Sbom], None),
+        Command::Baseline { check, output } => match parse_scanners(&check.scanners) {
+            Ok(scanners) => run_check(&check.scan, &scanners, Some(&output)),
+            Err(error) => Err(error),
+        },
         Command::Init { path, force } => init(&path, force).map(|()| EXIT_PASS),
     };
     match result {
@@ -186,15 +208,24 @@ fn load_policy(args: &ScanArgs, root: &Path) -> Result<Policy> {
     Ok(policy)
 }
 
-fn run_check(args: &ScanArgs, scanners: &[Scanner]) -> Result<u8> {
+/// Scans and gates; with `baseline_output`, records a baseline instead.
+fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Path>) -> Result<u8> {
     if !args.path.exists() {
         bail!("{}: no such file or directory", args.path.display());
     }
     let root = args.path.clone();
     let policy = Arc::new(load_policy(args, &root)?);
-    let writes_sbom = scanners.contains(&Scanner::Sbom);
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::load(path)?),
+        None => None,
+    };
+    let writes_sbom = baseline_output.is_none() && scanners.contains(&Scanner::Sbom);
     // Unwritable outputs fail before minutes of scanning, not after.
-    report::check_writable(&args.sarif)?;
+    if let Some(output) = baseline_output {
+        report::check_writable(output)?;
+    } else {
+        report::check_writable(&args.sarif)?;
+    }
     if writes_sbom {
         report::check_writable(&args.sbom)?;
     }
@@ -224,7 +255,27 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner]) -> Result<u8> {
     });
 
     let today = time::OffsetDateTime::now_utc().date();
-    let verdict = policy.evaluate(&outputs, today);
+    let verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());
+
+    if let Some(output) = baseline_output {
+        if verdict.outcome == Outcome::CouldNotCheck {
+            for reason in &verdict.reasons {
+                eprintln!("secgate: {reason}");
+            }
+            bail!("no baseline written: a scanner could not check");
+        }
+        report::write_atomically(output, &secgate::baseline::render(&verdict))?;
+        let recorded = verdict
+            .findings
+            .iter()
+            .filter(|f| f.suppression.is_none())
+            .count();
+        eprintln!(
+            "secgate: recorded {recorded} finding(s) in {}",
+            output.display()
+        );
+        return Ok(EXIT_PASS);
+    }
 
     report::write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
     let mut sbom_written = None;

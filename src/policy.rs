@@ -1,6 +1,7 @@
 //! The validated policy and the one place that turns findings into a verdict.
 //! Scanners never see thresholds; writers never decide the outcome.
 
+use crate::baseline::Baseline;
 use crate::config::{self, RawDate, RawPolicy, ScannerErrorAction, Threshold};
 use crate::error::PolicyError;
 use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
@@ -326,6 +327,17 @@ impl Policy {
 
     /// Turns scanner outputs into a verdict. `today` decides which ignores expired.
     pub fn evaluate(&self, outputs: &[ScanOutput], today: Date) -> Verdict {
+        self.evaluate_against(outputs, today, None)
+    }
+
+    /// As `evaluate`, with findings in `baseline` counted as existing: kept,
+    /// suppressed, never failing.
+    pub fn evaluate_against(
+        &self,
+        outputs: &[ScanOutput],
+        today: Date,
+        baseline: Option<&Baseline>,
+    ) -> Verdict {
         let mut used = vec![false; self.ignores.len()];
         let mut warnings = Vec::new();
         for ignore in &self.ignores {
@@ -383,6 +395,17 @@ impl Policy {
                                 .unwrap_or_default(),
                             self.source
                         ));
+                    }
+                }
+                if let Some(baseline) = baseline {
+                    if suppression.is_none() && baseline.contains(&finding.fingerprint) {
+                        suppression = Some(Suppression {
+                            kind: SuppressionKind::Baseline,
+                            justification: format!(
+                                "existing finding, in baseline {}",
+                                baseline.source
+                            ),
+                        });
                     }
                 }
                 let fails = suppression.is_none() && threshold.fails(severity);
@@ -471,6 +494,8 @@ pub enum SuppressionKind {
     Policy,
     /// A `secgate:allow` comment in the scanned file.
     Inline,
+    /// Present in the baseline: an existing finding, not a new one.
+    Baseline,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

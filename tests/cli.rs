@@ -364,3 +364,97 @@ fn ignored_finding_stays_as_suppressed_result() {
     );
     assert_eq!(secrets[0]["suppressions"][0]["kind"], "external");
 }
+
+const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+
+#[test]
+fn baseline_turns_existing_findings_into_suppressed_ones() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::write(repo.path().join("a.env"), format!("T={TOKEN}\n")).unwrap();
+    let baseline = repo.path().join("base.json");
+    secgate(repo.path())
+        .arg("baseline")
+        .arg(repo.path())
+        .arg("--scanners")
+        .arg("secrets")
+        .arg("--output")
+        .arg(&baseline)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&baseline).unwrap();
+    assert!(!text.contains(TOKEN), "{text}");
+    let recorded: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(recorded["findings"].as_array().unwrap().len(), 1);
+
+    // Moving the line does not resurrect it.
+    std::fs::write(repo.path().join("a.env"), format!("# moved\n\nT={TOKEN}\n")).unwrap();
+    let run = check(
+        repo.path(),
+        &[
+            "--scanners",
+            "secrets",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let results = results(run.sarif.as_ref().unwrap(), "secgate/secrets/");
+    assert!(results[0]["suppressions"][0]["justification"]
+        .as_str()
+        .unwrap()
+        .contains("baseline"));
+
+    // A new secret is not hidden by the baseline.
+    std::fs::write(
+        repo.path().join("b.env"),
+        "T=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
+    )
+    .unwrap();
+    let run = check(
+        repo.path(),
+        &[
+            "--scanners",
+            "secrets",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
+
+#[test]
+fn sarif_of_an_earlier_run_works_as_baseline() {
+    let first = check(&fixture("repos/token"), &["--scanners", "secrets"]);
+    assert_eq!(first.code, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let previous = dir.path().join("base.sarif");
+    std::fs::write(&previous, &first.sarif_bytes).unwrap();
+    let run = check(
+        &fixture("repos/token"),
+        &[
+            "--scanners",
+            "secrets",
+            "--baseline",
+            previous.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn unreadable_baseline_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-baseline.json");
+    std::fs::write(
+        &bad,
+        "{\"version\": 1, \"tool\": \"x\", \"findings\": [{\"oops\": 1}]}",
+    )
+    .unwrap();
+    let run = check(
+        &fixture("repos/token"),
+        &["--baseline", bad.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bad-baseline.json"), "{}", run.stderr);
+    assert!(run.sarif_bytes.is_empty());
+}

@@ -205,6 +205,7 @@ fn result_json(evaluated: &EvaluatedFinding, rule_index: Option<usize>) -> Value
         let kind = match suppression.kind {
             SuppressionKind::Policy => "external",
             SuppressionKind::Inline => "inSource",
+            SuppressionKind::Baseline => "external",
         };
         result.insert(
             "suppressions".into(),
