@@ -53,66 +53,72 @@ static CLASS: [u8; 256] = class_table();
 /// Every base64 run in `content` that decodes to text, in order.
 pub fn decoded_blobs(content: &[u8]) -> Vec<DecodedBlob> {
     let mut blobs = Vec::new();
-    let mut i = 0;
     let n = content.len();
+    let mut i = 0;
     while i < n {
-        if CLASS[content[i] as usize] == 0 {
-            i += 1;
-            continue;
-        }
+        // The hot path: skip a run with one table lookup per byte; only runs
+        // long enough to matter are looked at twice.
         let start = i;
-        let (mut standard_only, mut url_only, mut upper, mut lower) = (false, false, false, false);
-        while i < n {
-            let b = content[i];
-            match CLASS[b as usize] {
-                0 => break,
-                2 => standard_only = true,
-                3 => url_only = true,
-                _ => {
-                    upper |= b.is_ascii_uppercase();
-                    lower |= b.is_ascii_lowercase();
-                }
-            }
+        while i < n && CLASS[content[i] as usize] != 0 {
             i += 1;
         }
-        let mut end = i;
-        while i < n && content[i] == b'=' && i - end < 2 {
+        if i == start {
             i += 1;
-        }
-        let padded_end = i;
-        let len = end - start;
-        // Mixed case is what base64 of text looks like; hex digests and
-        // identifiers are not worth decoding.
-        if !(MIN_RUN..=MAX_RUN).contains(&len) || !(upper && lower) || (standard_only && url_only) {
             continue;
         }
-        if len % 4 == 1 {
-            end -= 1;
-        }
-        let engine = if url_only { &URL_SAFE } else { &STANDARD };
-        let run = &content[start..end];
-        let sniff_len = (run.len().min(SNIFF)) / 4 * 4;
-        let Ok(head) = engine.decode(&run[..sniff_len]) else {
-            continue;
-        };
-        if !is_text(&head) {
+        let len = i - start;
+        if !(MIN_RUN..=MAX_RUN).contains(&len) {
             continue;
         }
-        let text = if sniff_len == run.len() {
-            head
-        } else {
-            match engine.decode(run) {
-                Ok(all) if is_text(&all) => all,
-                _ => continue,
-            }
-        };
-        blobs.push(DecodedBlob {
-            start,
-            end: padded_end,
-            text,
-        });
+        let mut padded_end = i;
+        while padded_end < n && content[padded_end] == b'=' && padded_end - i < 2 {
+            padded_end += 1;
+        }
+        if let Some(text) = decode_run(&content[start..i]) {
+            blobs.push(DecodedBlob {
+                start,
+                end: padded_end,
+                text,
+            });
+        }
+        i = padded_end;
     }
     blobs
+}
+
+/// Decodes one run if it looks like base64 of text.
+fn decode_run(run: &[u8]) -> Option<Vec<u8>> {
+    let (mut standard_only, mut url_only, mut upper, mut lower) = (false, false, false, false);
+    for &b in run {
+        match CLASS[b as usize] {
+            2 => standard_only = true,
+            3 => url_only = true,
+            _ => {
+                upper |= b.is_ascii_uppercase();
+                lower |= b.is_ascii_lowercase();
+            }
+        }
+    }
+    // Mixed case is what base64 of text looks like; hex digests and
+    // identifiers are not worth decoding.
+    if !(upper && lower) || (standard_only && url_only) {
+        return None;
+    }
+    let run = if run.len() % 4 == 1 {
+        &run[..run.len() - 1]
+    } else {
+        run
+    };
+    let engine = if url_only { &URL_SAFE } else { &STANDARD };
+    let sniff_len = run.len().min(SNIFF) / 4 * 4;
+    let head = engine.decode(&run[..sniff_len]).ok()?;
+    if !is_text(&head) {
+        return None;
+    }
+    if sniff_len == run.len() {
+        return Some(head);
+    }
+    engine.decode(run).ok().filter(|all| is_text(all))
 }
 
 /// Mostly printable ASCII or UTF-8 text, as configuration is.
