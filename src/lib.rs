@@ -3,6 +3,7 @@
 //! and exits.
 
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod finding;
 pub mod policy;
