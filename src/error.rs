@@ -72,3 +72,32 @@ pub struct BaselineError {
     pub path: String,
     pub message: String,
 }
+
+/// Why the advisory database could not be updated or read. The previous
+/// database is untouched whenever one of these is returned.
+#[derive(Debug, Error)]
+pub enum DbError {
+    /// The download itself failed: network, HTTP status, size, timeout.
+    #[error("cannot download the advisory database from {url}: {message}")]
+    Fetch { url: String, message: String },
+    /// The download arrived but is not a usable advisory database.
+    #[error("the download from {url} is not a usable advisory database: {message}")]
+    Archive { url: String, message: String },
+    #[error("advisory database cache {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no cache directory: set XDG_CACHE_HOME or HOME, or pass --db DIR")]
+    NoCacheDir,
+}
+
+impl From<WriteError> for DbError {
+    fn from(error: WriteError) -> Self {
+        DbError::Io {
+            path: error.path,
+            source: error.source,
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod finding;
 pub mod policy;

@@ -4,7 +4,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use secgate::baseline::Baseline;
-use secgate::config::Threshold;
+use secgate::config::{format_duration, Threshold};
+use secgate::db::{self, Cache, UpdateOutcome};
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
 use secgate::report::{self, sarif, summary};
@@ -55,6 +56,11 @@ enum Command {
         )]
         output: PathBuf,
     },
+    /// Manage the cached RustSec advisory database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Write a commented secgate.toml with the default policy.
     Init {
         /// Directory to write secgate.toml into.
@@ -63,6 +69,26 @@ enum Command {
         /// Overwrite an existing secgate.toml.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Download the advisory database into the cache (a conditional request:
+    /// nothing is downloaded when it has not changed).
+    Update {
+        /// Archive to download [default: $SECGATE_DB_URL, else the policy's db.url].
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Show the cached database: path, when it was fetched, its age and size.
+    Status {
+        /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -152,6 +178,7 @@ fn main() -> ExitCode {
             Ok(scanners) => run_check(&check.scan, &scanners, Some(&output)),
             Err(error) => Err(error),
         },
+        Command::Db { command } => run_db(command),
         Command::Init { path, force } => init(&path, force).map(|()| EXIT_PASS),
     };
     match result {
@@ -183,8 +210,17 @@ fn parse_scanners(names: &[String]) -> Result<Vec<Scanner>> {
 }
 
 fn load_policy(args: &ScanArgs, root: &Path) -> Result<Policy> {
-    let file = match &args.config {
-        Some(path) => Some(path.clone()),
+    let mut policy = read_policy(args.config.as_deref(), root)?;
+    if let Some(threshold) = args.fail_on {
+        policy.override_fail_on(threshold);
+    }
+    Ok(policy)
+}
+
+/// `config`, else `secgate.toml` in `root` (a directory), else the built-in policy.
+fn read_policy(config: Option<&Path>, root: &Path) -> Result<Policy> {
+    let file = match config {
+        Some(path) => Some(path.to_path_buf()),
         None => {
             let beside = if root.is_dir() {
                 root.join("secgate.toml")
@@ -194,18 +230,133 @@ fn load_policy(args: &ScanArgs, root: &Path) -> Result<Policy> {
             beside.is_file().then_some(beside)
         }
     };
-    let mut policy = match file {
+    Ok(match file {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
             Policy::from_toml(&path.display().to_string(), &text)?
         }
         None => Policy::builtin(),
-    };
-    if let Some(threshold) = args.fail_on {
-        policy.override_fail_on(threshold);
+    })
+}
+
+/// `SECGATE_HTTP_TIMEOUT_SECS`, else the default.
+fn http_timeout() -> Result<std::time::Duration> {
+    match std::env::var(db::TIMEOUT_ENV) {
+        Err(_) => Ok(db::DEFAULT_TIMEOUT),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if seconds > 0 => Ok(std::time::Duration::from_secs(seconds)),
+            _ => bail!(
+                "{}: expected a whole number of seconds above 0, not `{text}`",
+                db::TIMEOUT_ENV
+            ),
+        },
     }
-    Ok(policy)
+}
+
+fn new_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .enable_io()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run_db(command: DbCommand) -> Result<u8> {
+    let cache = Cache::default_location()?;
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        DbCommand::Update { url, config } => {
+            let policy = read_policy(config.as_deref(), Path::new("."))?;
+            let url = url.unwrap_or_else(|| db::resolve_url(&policy.db.url));
+            let timeout = http_timeout()?;
+            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout))?;
+            match outcome {
+                UpdateOutcome::Updated { advisories } => eprintln!(
+                    "secgate: advisory database updated: {advisories} advisories from {url} in {}",
+                    cache.dir().display()
+                ),
+                UpdateOutcome::NotModified | UpdateOutcome::AlreadyFresh => eprintln!(
+                    "secgate: advisory database is up to date (not modified at {url}): {}",
+                    cache.dir().display()
+                ),
+            }
+            Ok(EXIT_PASS)
+        }
+        DbCommand::Status { config } => {
+            let policy = read_policy(config.as_deref(), Path::new("."))?;
+            println!("path:       {}", cache.dir().display());
+            if !cache.is_present() {
+                println!(
+                    "status:     missing (run `secgate db update`, or pass --db DIR to check)"
+                );
+                return Ok(EXIT_COULD_NOT_CHECK);
+            }
+            match cache.record() {
+                Some(record) => {
+                    let age = cache
+                        .age(now)
+                        .map(|age| format!(" ({} ago)", format_duration(age)))
+                        .unwrap_or_default();
+                    println!("fetched-at: {}{age}", record.fetched_at);
+                    println!("url:        {}", record.url);
+                }
+                None => println!("fetched-at: unknown (no fetch record)"),
+            }
+            let guard = db::read_guard(cache.dir());
+            let database = rustsec::Database::open(cache.dir()).with_context(|| {
+                format!("advisory database {} does not load", cache.dir().display())
+            })?;
+            drop(guard);
+            let freshness = db::freshness(&database, cache.dir(), now);
+            println!(
+                "advisories: {}, newest {}",
+                freshness.advisories,
+                freshness.newest.as_deref().unwrap_or("unknown")
+            );
+            let max_age = policy.advisories.db_max_age;
+            match freshness.age {
+                Some(age) if age > max_age => println!(
+                    "age:        {} (stale: older than db.max-age = {})",
+                    format_duration(age),
+                    format_duration(max_age)
+                ),
+                Some(age) => println!(
+                    "age:        {} (db.max-age = {})",
+                    format_duration(age),
+                    format_duration(max_age)
+                ),
+                None => println!("age:        unknown"),
+            }
+            Ok(EXIT_PASS)
+        }
+    }
+}
+
+/// Before an advisory check on the cache: fetch when it is missing or older
+/// than `db.refresh`. A failure with an older cache present is a warning;
+/// without one, the advisory scanner reports the missing database.
+async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
+    let cache = Cache::default_location()?;
+    if !cache.is_due(policy.db.refresh, time::OffsetDateTime::now_utc()) {
+        return Ok(());
+    }
+    let url = db::resolve_url(&policy.db.url);
+    match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
+        Ok(UpdateOutcome::Updated { advisories }) if !quiet => {
+            eprintln!("secgate: advisory database updated: {advisories} advisories from {url}")
+        }
+        Ok(_) => {}
+        Err(error) if cache.is_present() => {
+            let age = cache
+                .age(time::OffsetDateTime::now_utc())
+                .map(|age| format!(" (fetched {} ago)", format_duration(age)))
+                .unwrap_or_default();
+            eprintln!("secgate: warning: {error}; using the cached database{age}");
+        }
+        Err(error) => eprintln!("secgate: error: {error}"),
+    }
+    Ok(())
 }
 
 /// Scans and gates; with `baseline_output`, records a baseline instead.
@@ -241,18 +392,19 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
         && std::env::var_os("NO_COLOR").is_none();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_time()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = new_runtime()?;
+    let uses_cache = scanners.contains(&Scanner::Advisories) && args.db.is_none();
     let outputs = runtime.block_on(async {
+        if uses_cache && !args.offline {
+            refresh_cache(&policy, args.quiet).await?;
+        }
         let scanning = scan::run_all(scanners, context);
-        if interactive {
+        anyhow::Ok(if interactive {
             with_progress(scanning, scanners).await
         } else {
             scanning.await
-        }
-    });
+        })
+    })?;
 
     let today = time::OffsetDateTime::now_utc().date();
     let verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());

@@ -2,13 +2,14 @@
 //! Scanners never see thresholds; writers never decide the outcome.
 
 use crate::baseline::Baseline;
-use crate::config::{self, RawDate, RawPolicy, ScannerErrorAction, Threshold};
+use crate::config::{self, RawDate, RawPolicy, ScannerErrorAction, StaleAction, Threshold};
 use crate::error::PolicyError;
 use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
 use crate::scan::secrets::rules::{self, RawRule};
 use crate::scan::ScanOutput;
 use globset::{Glob, GlobMatcher};
 use std::collections::BTreeMap;
+use std::time::Duration;
 use time::Date;
 
 /// The documented default policy, also what applies when no file is given.
@@ -25,15 +26,29 @@ pub struct Policy {
     pub on_scanner_error: ScannerErrorAction,
     pub advisories: AdvisorySettings,
     pub secrets: SecretSettings,
+    pub db: DbSettings,
     pub ignores: Vec<Ignore>,
 }
 
-/// How informational advisories (no CVSS) are graded.
+/// How informational advisories (no CVSS) are graded, and how old the
+/// database may be (data about the database, not a severity threshold).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdvisorySettings {
     pub unsound: Severity,
     pub unmaintained: Severity,
     pub notice: Severity,
+    /// `db.max-age`: an older database is stale.
+    pub db_max_age: Duration,
+    /// `db.stale`: what a stale database does.
+    pub db_stale: StaleAction,
+}
+
+/// Where the advisory database cache comes from and when `check` refreshes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DbSettings {
+    /// `db.url` (the SECGATE_DB_URL environment variable still wins).
+    pub url: String,
+    pub refresh: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +113,8 @@ impl Default for Policy {
                 unsound: Severity::Medium,
                 unmaintained: Severity::Low,
                 notice: Severity::Info,
+                db_max_age: Duration::from_secs(7 * 86_400),
+                db_stale: StaleAction::Warn,
             },
             secrets: SecretSettings {
                 max_file_size: 10 * 1024 * 1024,
@@ -107,6 +124,10 @@ impl Default for Policy {
                 disabled_rules: Vec::new(),
                 allow_values: Vec::new(),
                 stopwords: Vec::new(),
+            },
+            db: DbSettings {
+                url: crate::db::DEFAULT_URL.to_string(),
+                refresh: Duration::from_secs(86_400),
             },
             ignores: Vec::new(),
         }
@@ -200,6 +221,41 @@ impl Policy {
             }
             allow_values.push(pattern.into_inner());
         }
+        let duration = |key: &str, value: Option<toml::Spanned<String>>, default: Duration| {
+            let Some(value) = value else {
+                return Ok(default);
+            };
+            config::parse_duration(value.get_ref()).ok_or_else(|| {
+                PolicyError::at(
+                    file,
+                    source,
+                    Some(value.span()),
+                    format!(
+                        "db.{key}: expected a duration like \"12h\", \"1d\" or \"7d\" (units s, m, h, d, w), not `{}`",
+                        value.get_ref()
+                    ),
+                )
+            })
+        };
+        let db_refresh = duration("refresh", raw.db.refresh, defaults.db.refresh)?;
+        let db_max_age = duration("max-age", raw.db.max_age, defaults.advisories.db_max_age)?;
+        let db_url = match raw.db.url {
+            None => defaults.db.url,
+            Some(url) => {
+                let text = url.get_ref().trim();
+                let valid = reqwest::Url::parse(text)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                if !valid {
+                    return Err(PolicyError::at(
+                        file,
+                        source,
+                        Some(url.span()),
+                        format!("db.url: expected an http(s) URL, not `{}`", url.get_ref()),
+                    ));
+                }
+                text.to_string()
+            }
+        };
 
         let mut ignores = Vec::new();
         for entry in raw.ignore {
@@ -286,6 +342,8 @@ impl Policy {
                     .unmaintained
                     .unwrap_or(defaults.advisories.unmaintained),
                 notice: raw.advisories.notice.unwrap_or(defaults.advisories.notice),
+                db_max_age,
+                db_stale: raw.db.stale.unwrap_or(defaults.advisories.db_stale),
             },
             secrets: SecretSettings {
                 max_file_size: raw
@@ -307,6 +365,10 @@ impl Policy {
                     .iter()
                     .map(|w| w.to_lowercase())
                     .collect(),
+            },
+            db: DbSettings {
+                url: db_url,
+                refresh: db_refresh,
             },
             ignores,
         })
@@ -572,7 +634,36 @@ mod tests {
         assert_eq!(builtin.advisories, empty.advisories);
         assert_eq!(builtin.secrets, empty.secrets);
         assert_eq!(builtin.scanner_fail_on, empty.scanner_fail_on);
+        assert_eq!(builtin.db, empty.db);
         assert!(builtin.ignores.is_empty());
+    }
+
+    #[test]
+    fn db_section_parses_durations_and_url() {
+        let p = policy(
+            "[db]\nurl = \"http://mirror.example/db.tar.gz\"\nrefresh = \"12h\"\nmax-age = \"30d\"\nstale = \"fail\"\n",
+        );
+        assert_eq!(p.db.url, "http://mirror.example/db.tar.gz");
+        assert_eq!(p.db.refresh, Duration::from_secs(12 * 3600));
+        assert_eq!(p.advisories.db_max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(p.advisories.db_stale, StaleAction::Fail);
+        let defaults = policy("");
+        assert_eq!(defaults.db.url, crate::db::DEFAULT_URL);
+        assert_eq!(defaults.db.refresh, Duration::from_secs(86_400));
+        assert_eq!(defaults.advisories.db_stale, StaleAction::Warn);
+    }
+
+    #[test]
+    fn db_bad_values_are_located() {
+        let err = Policy::from_toml("p.toml", "[db]\nrefresh = \"1d\"\nmax-age = \"a week\"\n")
+            .unwrap_err();
+        assert_eq!((err.line, err.column), (3, 11));
+        assert!(err.message.contains("a week"), "{err}");
+        let err = Policy::from_toml("p.toml", "[db]\nurl = \"ftp://x/db.tgz\"\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("db.url"), "{err}");
+        let err = Policy::from_toml("p.toml", "[db]\nmaxage = \"1d\"\n").unwrap_err();
+        assert_eq!(err.line, 2);
     }
 
     #[test]

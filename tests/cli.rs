@@ -18,6 +18,8 @@ fn secgate(home: &Path) -> Command {
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env_remove("SECGATE_DB")
         .env_remove("GITHUB_ACTIONS")
+        // A check without --db refreshes the cache: from a closed local port, never the network.
+        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
         .env("NO_COLOR", "1");
     command
 }

@@ -1,6 +1,7 @@
 //! Dependency advisories: every `Cargo.lock` under the root against the
 //! RustSec advisory database.
 
+use crate::config::{format_duration, StaleAction};
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
 use crate::policy::AdvisorySettings;
 use crate::scan::{relative_path, ScanContext, ScanOutput};
@@ -38,6 +39,13 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Ok(db) => db,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
+    report_freshness(
+        &mut output,
+        &database,
+        &db_path,
+        &context.policy.advisories,
+        context.advisory_db.is_some(),
+    );
     let mut rules = BTreeMap::new();
     let mut packages = 0;
     for lockfile_path in &lockfiles {
@@ -87,6 +95,52 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     output
 }
 
+/// Notes the database's size and age; a database older than `db.max-age`
+/// is a warning, or an error where the policy says `stale = "fail"`.
+fn report_freshness(
+    output: &mut ScanOutput,
+    database: &Database,
+    db_path: &Path,
+    settings: &AdvisorySettings,
+    explicit_db: bool,
+) {
+    let fresh = crate::db::freshness(database, db_path, time::OffsetDateTime::now_utc());
+    let newest = fresh.newest.as_deref().unwrap_or("unknown");
+    let fetched = match (fresh.fetched_at, fresh.age) {
+        (Some(_), Some(age)) => format!("fetched {} ago", format_duration(age)),
+        _ => "no fetch record (age counted from the newest advisory)".to_string(),
+    };
+    output.notes.push(format!(
+        "advisory database: {} advisories, newest {newest}, {fetched}",
+        fresh.advisories
+    ));
+    let Some(age) = fresh.age else { return };
+    if age <= settings.db_max_age {
+        return;
+    }
+    let max_age = format_duration(settings.db_max_age);
+    // Without a fetch record the date, not a running age, keeps the SARIF reproducible.
+    let problem = if fresh.fetched_at.is_some() {
+        format!(
+            "the advisory database was fetched {} ago, more than db.max-age = {max_age}: run `secgate db update`",
+            format_duration(age)
+        )
+    } else {
+        format!(
+            "the advisory database's newest advisory is from {newest}, more than db.max-age = {max_age} ago: {}",
+            if explicit_db {
+                "update the --db checkout"
+            } else {
+                "run `secgate db update`"
+            }
+        )
+    };
+    match settings.db_stale {
+        StaleAction::Warn => output.warnings.push(problem),
+        StaleAction::Fail => output.error = Some(format!("stale database: {problem}")),
+    }
+}
+
 /// `~/.cache/secgate/advisory-db` (or under `$XDG_CACHE_HOME`).
 pub fn default_db_path() -> Option<PathBuf> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
@@ -103,6 +157,8 @@ fn open_database(path: &Path) -> Result<Database, String> {
             path.display()
         ));
     }
+    // Held while loading, so an update cannot swap the directory mid-read.
+    let _guard = crate::db::read_guard(path);
     let database =
         Database::open(path).map_err(|e| format!("advisory database {}: {e}", path.display()))?;
     if database.iter().next().is_none() {

@@ -1,0 +1,550 @@
+//! `secgate db update` and the cache, against a real HTTP server on
+//! 127.0.0.1 inside the test, serving an archive built from the fixture
+//! database. Hermetic: nothing leaves the machine.
+
+use assert_cmd::Command;
+use flate2::write::GzEncoder;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// A .tar.gz of `dir` under one top-level directory, as GitHub's archives are.
+fn archive_of(dir: &Path) -> Vec<u8> {
+    let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    builder.append_dir_all("advisory-db-main", dir).unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+fn fixture_archive() -> Vec<u8> {
+    archive_of(&fixture("advisory-db"))
+}
+
+/// What the server does with one request.
+enum Reply {
+    Send {
+        status: &'static str,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// Headers promising `length` bytes, then fewer, then the connection closes.
+    Truncated { body: Vec<u8>, length: usize },
+    /// Never answers.
+    Stall,
+}
+
+fn ok(body: Vec<u8>, etag: &str) -> Reply {
+    Reply::Send {
+        status: "200 OK",
+        headers: vec![
+            ("Content-Type", "application/x-gzip".to_string()),
+            ("ETag", etag.to_string()),
+            ("Last-Modified", "Sat, 21 Nov 2026 10:00:00 GMT".to_string()),
+        ],
+        body,
+    }
+}
+
+fn status(status: &'static str, body: &str) -> Reply {
+    Reply::Send {
+        status,
+        headers: vec![("Content-Type", "text/html".to_string())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+type Handler = dyn Fn(&[String]) -> Reply + Send + Sync;
+
+/// A small HTTP/1.1 server on 127.0.0.1:0; one thread per connection. It
+/// records each request's head (request line and headers, lowercased).
+struct Server {
+    url: String,
+    requests: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+impl Server {
+    fn start(handler: impl Fn(&[String]) -> Reply + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/rustsec/advisory-db/archive/refs/heads/main.tar.gz",
+            listener.local_addr().unwrap()
+        );
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let seen = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (handler, seen) = (Arc::clone(&handler), Arc::clone(&seen));
+                std::thread::spawn(move || serve(stream, &*handler, &seen));
+            }
+        });
+        Server { url, requests }
+    }
+
+    fn requests(&self) -> Vec<Vec<String>> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Vec<String>>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let line = line.trim_end().to_string();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line.to_ascii_lowercase());
+    }
+    seen.lock().unwrap().push(head.clone());
+    let mut stream = stream;
+    match handler(&head) {
+        Reply::Send {
+            status,
+            headers,
+            body,
+        } => {
+            let mut response = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                response.push_str(&format!("{name}: {value}\r\n"));
+            }
+            response.push_str("\r\n");
+            let _ = stream.write_all(response.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+        Reply::Truncated { body, length } => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(&body);
+        }
+        Reply::Stall => {
+            // Hold the connection open, silent, longer than the client waits.
+            std::thread::sleep(Duration::from_secs(30));
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+        }
+    }
+}
+
+fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
+    head.iter()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .map(str::trim)
+}
+
+/// A home directory with its own cache; `secgate` commands run in it.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cache_db(&self) -> PathBuf {
+        self.dir.path().join("cache/secgate/advisory-db")
+    }
+
+    fn record_path(&self) -> PathBuf {
+        self.dir.path().join("cache/secgate/advisory-db.fetch.json")
+    }
+
+    fn record(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.record_path()).unwrap()).unwrap()
+    }
+
+    /// `secgate` isolated from the user's cache, proxies and CI settings.
+    fn secgate(&self, url: &str) -> Command {
+        let mut command = Command::cargo_bin("secgate").unwrap();
+        command
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("SECGATE_DB_URL", url)
+            .env("SECGATE_HTTP_TIMEOUT_SECS", "10")
+            .env("NO_COLOR", "1");
+        for name in [
+            "SECGATE_DB",
+            "GITHUB_ACTIONS",
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    fn update(&self, url: &str) -> (i32, String) {
+        let output = self.secgate(url).args(["db", "update"]).output().unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// A cache filled from a good server, as every failure test starts with.
+    fn with_good_cache() -> Home {
+        let home = Home::new();
+        let server = Server::start(|_| ok(fixture_archive(), "\"v1\""));
+        let (code, stderr) = home.update(&server.url);
+        assert_eq!(code, 0, "{stderr}");
+        home
+    }
+
+    /// The cached database loads and holds the fixture's advisories.
+    fn assert_cache_loads(&self) {
+        let database = rustsec::Database::open(&self.cache_db()).unwrap();
+        let expected = rustsec::Database::open(&fixture("advisory-db"))
+            .unwrap()
+            .iter()
+            .count();
+        assert_eq!(database.iter().count(), expected);
+    }
+
+    fn check_vulnerable(&self, url: &str, extra: &[&str]) -> (i32, String, String) {
+        let sarif = self.dir.path().join("out.sarif");
+        let _ = std::fs::remove_file(&sarif);
+        let output = self
+            .secgate(url)
+            .arg("check")
+            .arg(fixture("repos/vulnerable"))
+            .args(["--scanners", "advisories", "--sarif"])
+            .arg(&sarif)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            std::fs::read_to_string(&sarif).unwrap_or_default(),
+        )
+    }
+}
+
+#[test]
+fn update_fills_the_cache_and_an_offline_check_uses_it() {
+    let server = Server::start(|_| ok(fixture_archive(), "\"v1\""));
+    let home = Home::new();
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("updated"), "{stderr}");
+    home.assert_cache_loads();
+    let record = home.record();
+    assert_eq!(record["url"], server.url.as_str());
+    assert_eq!(record["etag"], "\"v1\"");
+    assert!(record["fetched-at"].as_str().unwrap().ends_with('Z'));
+
+    let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "{stderr}");
+    for id in [
+        "RUSTSEC-2021-0003",
+        "RUSTSEC-2022-0013",
+        "RUSTSEC-2020-0071",
+    ] {
+        assert!(sarif.contains(id), "{id} missing");
+    }
+    assert!(
+        stderr.contains("fetched 0s ago") || stderr.contains("fetched 1s ago"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1, "--offline made no request");
+
+    let status = home
+        .secgate(&server.url)
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(&server.url), "{stdout}");
+    assert!(stdout.contains("advisories: "), "{stdout}");
+}
+
+#[test]
+fn not_modified_keeps_the_database_and_records_the_fetch() {
+    let server = Server::start(|head| {
+        if header(head, "if-none-match") == Some("\"v1\"") {
+            Reply::Send {
+                status: "304 Not Modified",
+                headers: vec![("ETag", "\"v1\"".to_string())],
+                body: Vec::new(),
+            }
+        } else {
+            ok(fixture_archive(), "\"v1\"")
+        }
+    });
+    let home = Home::new();
+    assert_eq!(home.update(&server.url).0, 0);
+    let mut record = home.record();
+    record["fetched-at"] = "2026-01-01T00:00:00Z".into();
+    std::fs::write(home.record_path(), record.to_string()).unwrap();
+
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("up to date"), "{stderr}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(header(&requests[1], "if-none-match"), Some("\"v1\""));
+    assert_eq!(
+        header(&requests[1], "if-modified-since"),
+        Some("sat, 21 nov 2026 10:00:00 gmt")
+    );
+    assert_ne!(home.record()["fetched-at"], "2026-01-01T00:00:00Z");
+    home.assert_cache_loads();
+}
+
+/// Each failure: exit 2, the message names the URL, the previous database
+/// (and its record) untouched and loadable.
+fn assert_failed_update_keeps_the_cache(
+    reply: impl Fn() -> Reply + Send + Sync + 'static,
+    says: &str,
+) {
+    let home = Home::with_good_cache();
+    let record_before = std::fs::read(home.record_path()).unwrap();
+    let server = Server::start(move |_| reply());
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&server.url), "names the URL: {stderr}");
+    assert!(stderr.contains(says), "says {says:?}: {stderr}");
+    home.assert_cache_loads();
+    assert_eq!(std::fs::read(home.record_path()).unwrap(), record_before);
+    let leftovers: Vec<_> = std::fs::read_dir(home.cache_db().parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn not_found_keeps_the_previous_database() {
+    assert_failed_update_keeps_the_cache(|| status("404 Not Found", "<h1>404</h1>"), "404");
+}
+
+#[test]
+fn server_error_keeps_the_previous_database() {
+    assert_failed_update_keeps_the_cache(|| status("500 Internal Server Error", "oops"), "500");
+}
+
+#[test]
+fn truncated_archive_keeps_the_previous_database() {
+    assert_failed_update_keeps_the_cache(
+        || {
+            let archive = fixture_archive();
+            Reply::Truncated {
+                length: archive.len(),
+                body: archive[..archive.len() / 2].to_vec(),
+            }
+        },
+        "advisory database",
+    );
+}
+
+#[test]
+fn truncated_gzip_with_honest_length_keeps_the_previous_database() {
+    assert_failed_update_keeps_the_cache(
+        || {
+            let archive = fixture_archive();
+            ok(archive[..archive.len() / 2].to_vec(), "\"half\"")
+        },
+        "not a usable advisory database",
+    );
+}
+
+#[test]
+fn html_body_keeps_the_previous_database() {
+    assert_failed_update_keeps_the_cache(
+        || {
+            let mut reply = status("200 OK", "<html><body>Sign in to continue</body></html>");
+            if let Reply::Send { headers, .. } = &mut reply {
+                headers.push(("ETag", "\"html\"".to_string()));
+            }
+            reply
+        },
+        "invalid gzip header",
+    );
+}
+
+#[test]
+fn archive_without_advisories_keeps_the_previous_database() {
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir(empty.path().join("crates")).unwrap();
+    std::fs::write(empty.path().join("README.md"), "# not much here\n").unwrap();
+    let bytes = archive_of(empty.path());
+    assert_failed_update_keeps_the_cache(move || ok(bytes.clone(), "\"e\""), "no advisories");
+}
+
+#[test]
+fn archive_of_another_repository_keeps_the_previous_database() {
+    let bytes = archive_of(&fixture("repos/clean"));
+    assert_failed_update_keeps_the_cache(move || ok(bytes.clone(), "\"r\""), "crates/");
+}
+
+#[test]
+fn connection_refused_keeps_the_previous_database() {
+    let home = Home::with_good_cache();
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/db.tar.gz");
+    let (code, stderr) = home.update(&url);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
+    home.assert_cache_loads();
+}
+
+#[test]
+fn stalled_server_times_out_and_keeps_the_previous_database() {
+    let home = Home::with_good_cache();
+    let server = Server::start(|_| Reply::Stall);
+    let started = std::time::Instant::now();
+    let output = home
+        .secgate(&server.url)
+        .env("SECGATE_HTTP_TIMEOUT_SECS", "1")
+        .args(["db", "update"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "gave up in time"
+    );
+    assert!(stderr.contains(&server.url), "{stderr}");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    home.assert_cache_loads();
+}
+
+#[test]
+fn concurrent_updates_both_finish_and_leave_a_valid_cache() {
+    let server = Server::start(|_| {
+        // Slow enough that the two processes overlap.
+        std::thread::sleep(Duration::from_millis(300));
+        ok(fixture_archive(), "\"v1\"")
+    });
+    let home = Home::new();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
+                .current_dir(home.dir.path())
+                .env("HOME", home.dir.path())
+                .env("XDG_CACHE_HOME", home.dir.path().join("cache"))
+                .env("SECGATE_DB_URL", &server.url)
+                .env_remove("HTTP_PROXY")
+                .env_remove("http_proxy")
+                .env_remove("ALL_PROXY")
+                .env_remove("all_proxy")
+                .args(["db", "update"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    home.assert_cache_loads();
+    let names: Vec<_> = std::fs::read_dir(home.cache_db().parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "no staging leftovers: {names:?}");
+}
+
+#[test]
+fn check_fetches_a_missing_cache_then_uses_it() {
+    let server = Server::start(|_| ok(fixture_archive(), "\"v1\""));
+    let home = Home::new();
+    let (code, stderr, sarif) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("advisory database updated"), "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+    // Fresh now: the next check does not ask again.
+    let (code, stderr, _) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn check_with_a_failing_update_falls_back_to_the_older_cache() {
+    let home = Home::with_good_cache();
+    let policy = home.dir.path().join("always.toml");
+    std::fs::write(&policy, "[db]\nrefresh = \"0s\"\n").unwrap();
+    let server = Server::start(|_| status("503 Service Unavailable", "busy"));
+    let policy = policy.to_str().unwrap();
+    let (code, stderr, sarif) = home.check_vulnerable(&server.url, &["--config", policy]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("warning"), "{stderr}");
+    assert!(stderr.contains(&server.url), "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn check_without_any_database_fails_closed() {
+    let server = Server::start(|_| status("404 Not Found", "gone"));
+    let home = Home::new();
+    let (code, stderr, _) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&server.url), "{stderr}");
+    assert!(stderr.contains("secgate db update"), "{stderr}");
+    assert!(stderr.contains("--db"), "{stderr}");
+    assert!(!home.cache_db().exists());
+}
+
+#[test]
+fn stale_cache_warns_by_default_and_fails_where_the_policy_says() {
+    let home = Home::with_good_cache();
+    let mut record = home.record();
+    record["fetched-at"] = "2026-01-01T00:00:00Z".into();
+    std::fs::write(home.record_path(), record.to_string()).unwrap();
+
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "a warning: the findings decide: {stderr}");
+    assert!(stderr.contains("more than db.max-age = 7d"), "{stderr}");
+
+    let policy = home.dir.path().join("strict.toml");
+    std::fs::write(&policy, "[db]\nstale = \"fail\"\nmax-age = \"30d\"\n").unwrap();
+    let policy = policy.to_str().unwrap();
+    let (code, stderr, _) = home.check_vulnerable(
+        "http://127.0.0.1:9/unused",
+        &["--offline", "--config", policy],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("stale database"), "{stderr}");
+    assert!(stderr.contains("db.max-age = 30d"), "{stderr}");
+}
