@@ -7,7 +7,7 @@ use secgate::config::Threshold;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
 use secgate::report::{self, sarif, summary};
-use secgate::scan::{self, ScanContext};
+use secgate::scan::{self, SbomFormat, ScanContext};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,6 +79,18 @@ struct ScanArgs {
     /// RustSec advisory database directory.
     #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
     db: Option<PathBuf>,
+    /// SBOM format: cyclonedx-json-1.5 or cyclonedx-xml-1.5.
+    #[arg(long, value_name = "FORMAT", default_value = "cyclonedx-json-1.5", value_parser = parse_sbom_format)]
+    sbom_format: SbomFormat,
+    /// Also write one SBOM per workspace member, as <stem>.<member>.cdx.<ext> beside --sbom.
+    #[arg(long)]
+    sbom_per_member: bool,
+    /// Leave build-dependencies out of the SBOM (default: kept with scope "excluded").
+    #[arg(long)]
+    sbom_no_build_deps: bool,
+    /// Only dependencies of this target triple [default: all platforms].
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
     /// Never use the network.
     #[arg(long)]
     offline: bool,
@@ -89,6 +101,10 @@ struct ScanArgs {
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
     Threshold::parse(text).ok_or_else(|| format!("expected one of {}", Threshold::NAMES))
+}
+
+fn parse_sbom_format(text: &str) -> Result<SbomFormat, String> {
+    SbomFormat::parse(text).ok_or_else(|| format!("expected one of {}", SbomFormat::NAMES))
 }
 
 fn main() -> ExitCode {
@@ -169,12 +185,13 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner]) -> Result<u8> {
     if writes_sbom {
         report::check_writable(&args.sbom)?;
     }
-    let context = ScanContext {
-        root: root.clone(),
-        advisory_db: args.db.clone(),
-        offline: args.offline,
-        policy: Arc::clone(&policy),
-    };
+    let mut context = ScanContext::new(root.clone(), Arc::clone(&policy));
+    context.advisory_db = args.db.clone();
+    context.offline = args.offline;
+    context.target = args.target.clone();
+    context.sbom.format = args.sbom_format;
+    context.sbom.per_member = args.sbom_per_member;
+    context.sbom.build_dependencies = !args.sbom_no_build_deps;
 
     let interactive = !args.quiet
         && std::io::stderr().is_terminal()
@@ -199,9 +216,17 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner]) -> Result<u8> {
     report::write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
     let mut sbom_written = None;
     if writes_sbom {
-        if let Some(document) = outputs.iter().find_map(|o| o.sbom.as_ref()) {
-            report::write_atomically(&args.sbom, &document.json)?;
-            sbom_written = Some(args.sbom.as_path());
+        for document in outputs.iter().flat_map(|o| &o.sbom) {
+            let path = match &document.member {
+                None => args.sbom.clone(),
+                Some(member) => {
+                    secgate::scan::sbom::member_path(&args.sbom, member, args.sbom_format)
+                }
+            };
+            report::write_atomically(&path, &document.bytes)?;
+            if document.member.is_none() {
+                sbom_written = Some(args.sbom.as_path());
+            }
         }
     }
 
