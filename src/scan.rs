@@ -225,3 +225,27 @@ pub fn relative_path(root: &std::path::Path, path: &std::path::Path) -> String {
         text.replace(std::path::MAIN_SEPARATOR, "/")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_graph_is_computed_once_per_workspace() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects/single");
+        let mut context = ScanContext::new(dir.clone(), Arc::new(Policy::builtin()));
+        context.offline = true;
+        // Concurrent askers share one result (the second waits for the first).
+        let graphs: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| scope.spawn(|| context.package_graph(&dir).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(Arc::ptr_eq(&graphs[0], &graphs[1]));
+        // Another spelling of the same directory hits the same entry.
+        let again = context.package_graph(&dir.join(".")).unwrap();
+        assert!(Arc::ptr_eq(&graphs[0], &again));
+        assert!(graphs[0].fallback_reason.is_none());
+    }
+}
