@@ -10,7 +10,7 @@ use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
 use secgate::report::{self, sarif, summary};
 use secgate::scan::secrets::history::GitScope;
-use secgate::scan::{self, ScanContext};
+use secgate::scan::{self, SbomFormat, ScanContext};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -121,6 +121,18 @@ struct ScanArgs {
     /// RustSec advisory database directory.
     #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
     db: Option<PathBuf>,
+    /// SBOM format: cyclonedx-json-1.5 or cyclonedx-xml-1.5.
+    #[arg(long, value_name = "FORMAT", default_value = "cyclonedx-json-1.5", value_parser = parse_sbom_format)]
+    sbom_format: SbomFormat,
+    /// Also write one SBOM per workspace member, as <stem>.<member>.cdx.<ext> beside --sbom.
+    #[arg(long)]
+    sbom_per_member: bool,
+    /// Leave build-dependencies out of the SBOM (default: kept with scope "excluded").
+    #[arg(long)]
+    sbom_no_build_deps: bool,
+    /// Only dependencies of this target triple [default: all platforms].
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
     /// Never use the network.
     #[arg(long)]
     offline: bool,
@@ -162,6 +174,10 @@ impl ScanArgs {
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
     Threshold::parse(text).ok_or_else(|| format!("expected one of {}", Threshold::NAMES))
+}
+
+fn parse_sbom_format(text: &str) -> Result<SbomFormat, String> {
+    SbomFormat::parse(text).ok_or_else(|| format!("expected one of {}", SbomFormat::NAMES))
 }
 
 fn main() -> ExitCode {
@@ -380,13 +396,14 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     if writes_sbom {
         report::check_writable(&args.sbom)?;
     }
-    let context = ScanContext {
-        root: root.clone(),
-        advisory_db: args.db.clone(),
-        offline: args.offline,
-        policy: Arc::clone(&policy),
-        git_scope: args.git_scope(),
-    };
+    let mut context = ScanContext::new(root.clone(), Arc::clone(&policy));
+    context.advisory_db = args.db.clone();
+    context.offline = args.offline;
+    context.target = args.target.clone();
+    context.sbom.format = args.sbom_format;
+    context.sbom.per_member = args.sbom_per_member;
+    context.sbom.build_dependencies = !args.sbom_no_build_deps;
+    context.git_scope = args.git_scope();
 
     let interactive = !args.quiet
         && std::io::stderr().is_terminal()
@@ -432,9 +449,17 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     report::write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
     let mut sbom_written = None;
     if writes_sbom {
-        if let Some(document) = outputs.iter().find_map(|o| o.sbom.as_ref()) {
-            report::write_atomically(&args.sbom, &document.json)?;
-            sbom_written = Some(args.sbom.as_path());
+        for document in outputs.iter().flat_map(|o| &o.sbom) {
+            let path = match &document.member {
+                None => args.sbom.clone(),
+                Some(member) => {
+                    secgate::scan::sbom::member_path(&args.sbom, member, args.sbom_format)
+                }
+            };
+            report::write_atomically(&path, &document.bytes)?;
+            if document.member.is_none() {
+                sbom_written = Some(args.sbom.as_path());
+            }
         }
     }
 

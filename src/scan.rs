@@ -2,13 +2,16 @@
 //! pool, all at once; a scanner's failure (or panic) becomes data.
 
 pub mod advisories;
+pub mod graph;
 pub mod sbom;
 pub mod secrets;
 
 use crate::finding::{Finding, RuleInfo, Scanner};
 use crate::policy::Policy;
-use std::path::PathBuf;
-use std::sync::Arc;
+use graph::{MetadataFailure, MetadataOptions, PackageGraph};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What every scanner needs to know about this run. No thresholds here.
 #[derive(Clone, Debug)]
@@ -21,12 +24,126 @@ pub struct ScanContext {
     pub policy: Arc<Policy>,
     /// Scan git changes instead of the working tree (secrets).
     pub git_scope: Option<secrets::history::GitScope>,
+    /// Restrict dependency resolution to one platform (a target triple).
+    pub target: Option<String>,
+    pub sbom: SbomOptions,
+    /// One dependency graph per workspace, shared by the scanners.
+    pub graphs: GraphCache,
+}
+
+type GraphSlot = Arc<OnceLock<Result<Arc<PackageGraph>, String>>>;
+
+/// Lazily filled, keyed by workspace directory: the first scanner to ask
+/// runs `cargo metadata`, the others wait for its result.
+#[derive(Clone, Debug, Default)]
+pub struct GraphCache(Arc<Mutex<HashMap<PathBuf, GraphSlot>>>);
+
+impl ScanContext {
+    pub fn new(root: PathBuf, policy: Arc<Policy>) -> ScanContext {
+        ScanContext {
+            root,
+            advisory_db: None,
+            offline: false,
+            policy,
+            git_scope: None,
+            target: None,
+            sbom: SbomOptions::default(),
+            graphs: GraphCache::default(),
+        }
+    }
+
+    /// The dependency graph of the workspace in `dir`, from `cargo metadata`
+    /// or, when that cannot run, from `Cargo.lock` alone (with the reason).
+    /// Computed once per directory however many scanners ask.
+    pub fn package_graph(&self, dir: &Path) -> Result<Arc<PackageGraph>, String> {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let slot = {
+            let mut slots = self.graphs.0.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(slots.entry(key).or_default())
+        };
+        slot.get_or_init(|| self.load_graph(dir).map(Arc::new))
+            .clone()
+    }
+
+    fn load_graph(&self, dir: &Path) -> Result<PackageGraph, String> {
+        let lock = dir.join("Cargo.lock");
+        if !dir.join("Cargo.toml").is_file() {
+            return PackageGraph::from_lockfile(&lock, "no Cargo.toml beside Cargo.lock")
+                .map_err(|e| e.to_string());
+        }
+        let options = MetadataOptions {
+            offline: self.offline,
+            target: self.target.clone(),
+        };
+        match PackageGraph::from_cargo_metadata(dir, &options) {
+            Ok(graph) => Ok(graph),
+            Err(MetadataFailure::Unavailable(reason)) => {
+                PackageGraph::from_lockfile(&lock, reason).map_err(|e| e.to_string())
+            }
+            Err(MetadataFailure::Failed(error)) => Err(error.to_string()),
+        }
+    }
+}
+
+/// The SBOM file formats offered (what cyclonedx-bom 0.8 can write).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SbomFormat {
+    #[default]
+    CycloneDxJson15,
+    CycloneDxXml15,
+}
+
+impl SbomFormat {
+    pub const NAMES: &'static str = "cyclonedx-json-1.5, cyclonedx-xml-1.5";
+
+    pub fn parse(text: &str) -> Option<SbomFormat> {
+        match text {
+            "cyclonedx-json-1.5" | "cyclonedx-json" | "json" => Some(SbomFormat::CycloneDxJson15),
+            "cyclonedx-xml-1.5" | "cyclonedx-xml" | "xml" => Some(SbomFormat::CycloneDxXml15),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SbomFormat::CycloneDxJson15 => "cyclonedx-json-1.5",
+            SbomFormat::CycloneDxXml15 => "cyclonedx-xml-1.5",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            SbomFormat::CycloneDxJson15 => "json",
+            SbomFormat::CycloneDxXml15 => "xml",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SbomOptions {
+    pub format: SbomFormat,
+    /// Also one document per workspace member.
+    pub per_member: bool,
+    /// Keep build-dependencies (with `scope: excluded`).
+    pub build_dependencies: bool,
+}
+
+impl Default for SbomOptions {
+    fn default() -> Self {
+        SbomOptions {
+            format: SbomFormat::default(),
+            per_member: false,
+            build_dependencies: true,
+        }
+    }
 }
 
 /// An SBOM produced by the sbom scanner, ready for a writer.
 #[derive(Clone, Debug)]
 pub struct SbomDocument {
-    pub json: Vec<u8>,
+    /// The workspace member it describes; `None` for the whole workspace.
+    pub member: Option<String>,
+    pub bytes: Vec<u8>,
     pub component_count: usize,
 }
 
@@ -41,7 +158,8 @@ pub struct ScanOutput {
     pub warnings: Vec<String>,
     /// Set when the scanner could not check; the gate fails closed on it.
     pub error: Option<String>,
-    pub sbom: Option<SbomDocument>,
+    /// The workspace document first, then per-member ones when asked.
+    pub sbom: Vec<SbomDocument>,
 }
 
 impl ScanOutput {
@@ -53,7 +171,7 @@ impl ScanOutput {
             notes: Vec::new(),
             warnings: Vec::new(),
             error: None,
-            sbom: None,
+            sbom: Vec::new(),
         }
     }
 
@@ -108,5 +226,29 @@ pub fn relative_path(root: &std::path::Path, path: &std::path::Path) -> String {
         text.into_owned()
     } else {
         text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_graph_is_computed_once_per_workspace() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects/single");
+        let mut context = ScanContext::new(dir.clone(), Arc::new(Policy::builtin()));
+        context.offline = true;
+        // Concurrent askers share one result (the second waits for the first).
+        let graphs: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| scope.spawn(|| context.package_graph(&dir).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(Arc::ptr_eq(&graphs[0], &graphs[1]));
+        // Another spelling of the same directory hits the same entry.
+        let again = context.package_graph(&dir.join(".")).unwrap();
+        assert!(Arc::ptr_eq(&graphs[0], &again));
+        assert!(graphs[0].fallback_reason.is_none());
     }
 }

@@ -1,58 +1,118 @@
-//! A CycloneDX bill of materials of the packages in the root `Cargo.lock`.
+//! A CycloneDX bill of materials of what ships, from the shared dependency
+//! graph: dev-dependencies left out, build-dependencies kept as
+//! `scope: excluded`, byte-identical under `SOURCE_DATE_EPOCH`.
 
 use crate::finding::Scanner;
-use crate::scan::{SbomDocument, ScanContext, ScanOutput};
+use crate::scan::graph::{DependencyKind, EdgeKind, GraphPackage, PackageGraph, PackageSource};
+use crate::scan::{SbomDocument, SbomFormat, ScanContext, ScanOutput};
 use cyclonedx_bom::external_models::date_time::DateTime;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
-use cyclonedx_bom::external_models::uri::Purl;
+use cyclonedx_bom::external_models::spdx::SpdxExpression;
+use cyclonedx_bom::external_models::uri::Uri;
 use cyclonedx_bom::models::bom::{Bom, UrnUuid};
-use cyclonedx_bom::models::component::{Classification, Component, Components};
+use cyclonedx_bom::models::component::{Classification, Component, Components, Scope};
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
+use cyclonedx_bom::models::external_reference::{
+    ExternalReference, ExternalReferenceType, ExternalReferences,
+};
 use cyclonedx_bom::models::hash::{Hash, HashAlgorithm, HashValue, Hashes};
+use cyclonedx_bom::models::license::{LicenseChoice, Licenses};
 use cyclonedx_bom::models::metadata::Metadata;
+use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::{Tool, Tools};
-use rustsec::Lockfile;
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The bom-ref of a virtual workspace's root component. Not its directory
+/// name: that differs between checkouts and the output must not.
+const WORKSPACE_REF: &str = "workspace";
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Sbom);
-    let lock_path = if context.root.is_file() {
-        context.root.clone()
+    let graph = if context.root.is_file() {
+        match PackageGraph::from_lockfile(&context.root, "a lock file was given, not a project") {
+            Ok(graph) => std::sync::Arc::new(graph),
+            Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
+        }
     } else {
-        context.root.join("Cargo.lock")
+        if !context.root.join("Cargo.lock").is_file() {
+            output
+                .notes
+                .push("no Cargo.lock at the root: no SBOM written".to_string());
+            return output;
+        }
+        match context.package_graph(&context.root) {
+            Ok(graph) => graph,
+            Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
+        }
     };
-    if !lock_path.exists() {
-        output
-            .notes
-            .push("no Cargo.lock at the root: no SBOM written".to_string());
-        return output;
+    let timestamp = match timestamp() {
+        Ok(timestamp) => timestamp,
+        Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
+    };
+    let options = &context.sbom;
+    let mut subjects = vec![None];
+    if options.per_member {
+        subjects.extend(graph.workspace_members.iter().copied().map(Some));
     }
-    let text = match std::fs::read_to_string(&lock_path) {
-        Ok(text) => text,
-        Err(error) => {
-            return ScanOutput::failed(Scanner::Sbom, format!("{}: {error}", lock_path.display()))
+    for member in subjects {
+        let built = build(&graph, member, context, &timestamp);
+        let serialized = built.and_then(|Built { bom, counts }| {
+            serialize(bom, options.format).map(|bytes| (bytes, counts))
+        });
+        match serialized {
+            Ok((bytes, counts)) => {
+                if member.is_none() {
+                    output.notes.push(describe(&graph, context, &counts));
+                }
+                output.sbom.push(SbomDocument {
+                    member: member.map(|m| graph.packages[m].name.clone()),
+                    bytes,
+                    component_count: counts.components,
+                });
+            }
+            Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
         }
-    };
-    let lockfile: Lockfile = match text.parse() {
-        Ok(lockfile) => lockfile,
-        Err(error) => {
-            return ScanOutput::failed(
-                Scanner::Sbom,
-                format!("{}: not a valid Cargo.lock: {error}", lock_path.display()),
-            )
-        }
-    };
-    match build(&lockfile) {
-        Ok(document) => {
-            output.notes.push(format!(
-                "{} components from Cargo.lock (licenses need cargo metadata: not yet included)",
-                document.component_count
-            ));
-            output.sbom = Some(document);
-        }
-        Err(error) => output.error = Some(error),
+    }
+    if let Some(reason) = &graph.fallback_reason {
+        output.notes.push(format!(
+            "built from Cargo.lock alone, so licenses, descriptions and dependency kinds are missing: {reason}"
+        ));
     }
     output
+}
+
+#[derive(Default)]
+struct Counts {
+    components: usize,
+    build: usize,
+    platform_only: usize,
+    without_license: usize,
+}
+
+fn describe(graph: &PackageGraph, context: &ScanContext, counts: &Counts) -> String {
+    let platforms = match &graph.target {
+        Some(target) => format!("platform {target}"),
+        None => format!("all platforms ({} platform-specific)", counts.platform_only),
+    };
+    let build = if !context.sbom.build_dependencies {
+        "build-dependencies left out".to_string()
+    } else {
+        format!("{} build-only", counts.build)
+    };
+    let mut text = format!(
+        "{} components, {platforms}, {build}, dev-dependencies left out ({})",
+        counts.components,
+        context.sbom.format.as_str()
+    );
+    if graph.fallback_reason.is_none() && counts.without_license > 0 {
+        text.push_str(&format!(
+            "; {} without a license expression",
+            counts.without_license
+        ));
+    }
+    text
 }
 
 /// `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
@@ -76,60 +136,273 @@ fn timestamp() -> Result<DateTime, String> {
     DateTime::try_from(text).map_err(|e| format!("SBOM timestamp: {e}"))
 }
 
-fn bom_ref(name: &str, version: &str) -> String {
-    format!("{name}@{version}")
+/// A package URL, with the qualifiers the purl spec defines for every type:
+/// `repository_url` for other registries, `vcs_url` (SPDX download location
+/// form) for git, `download_url` with a workspace-relative path for paths.
+pub fn purl(package: &GraphPackage) -> Result<String, String> {
+    let mut builder =
+        purl::GenericPurlBuilder::<String>::new("cargo".to_string(), package.name.as_str())
+            .with_version(package.version.as_str());
+    let qualifier = match &package.source {
+        PackageSource::Registry { url } if !package.source.is_crates_io() => Some((
+            "repository_url",
+            url.split_once('+')
+                .map(|(_, u)| u)
+                .unwrap_or(url)
+                .to_string(),
+        )),
+        PackageSource::Git { url, rev, .. } if rev.is_empty() => {
+            Some(("vcs_url", format!("git+{url}")))
+        }
+        PackageSource::Git { url, rev, .. } => Some(("vcs_url", format!("git+{url}@{rev}"))),
+        PackageSource::Path {
+            relative: Some(relative),
+        } => Some(("download_url", format!("file://{relative}"))),
+        _ => None,
+    };
+    if let Some((key, value)) = qualifier {
+        builder = builder
+            .with_qualifier(key, value)
+            .map_err(|e| format!("purl of {}: {e}", package.name))?;
+    }
+    builder
+        .build()
+        .map(|p| p.to_string())
+        .map_err(|e| format!("purl of {} {}: {e}", package.name, package.version))
 }
 
-fn build(lockfile: &Lockfile) -> Result<SbomDocument, String> {
-    let mut packages: Vec<_> = lockfile.packages.iter().collect();
-    packages.sort_by(|a, b| (a.name.as_str(), &a.version).cmp(&(b.name.as_str(), &b.version)));
-    let mut components = Vec::with_capacity(packages.len());
-    let mut dependencies = Vec::with_capacity(packages.len());
-    for package in &packages {
-        let name = package.name.as_str();
-        let version = package.version.to_string();
-        let reference = bom_ref(name, &version);
-        let mut component = Component::new(
-            Classification::Library,
-            name,
-            &version,
-            Some(reference.clone()),
-        );
-        component.purl = Purl::new("cargo", name, &version).ok();
-        if let Some(checksum) = &package.checksum {
-            component.hashes = Some(Hashes(vec![Hash {
-                alg: HashAlgorithm::SHA_256,
-                content: HashValue(checksum.to_string()),
-            }]));
-        }
+/// A cargo `license` as an SPDX expression (`MIT/Apache-2.0` read as `OR`),
+/// else as a named license so nothing is dropped.
+fn license(text: &str) -> LicenseChoice {
+    match SpdxExpression::try_from(text.to_string())
+        .or_else(|_| SpdxExpression::parse_lax(text.to_string()))
+    {
+        Ok(expression) => LicenseChoice::Expression(expression),
+        Err(_) => LicenseChoice::license(text),
+    }
+}
+
+/// Cargo's URL fields are free text; keep only what looks like a URL.
+fn reference(kind: ExternalReferenceType, url: Option<&str>) -> Option<ExternalReference> {
+    let url = url?.trim();
+    let plausible = url.contains("://") && !url.chars().any(char::is_whitespace);
+    plausible.then(|| ExternalReference::new(kind, Uri::new(url)))
+}
+
+fn component(
+    package: &GraphPackage,
+    kind: Option<DependencyKind>,
+    platform_only: Option<&Vec<String>>,
+) -> Result<Component, String> {
+    let purl = purl(package)?;
+    let classification = if package.is_application {
+        Classification::Application
+    } else {
+        Classification::Library
+    };
+    let mut component = Component::new(
+        classification,
+        &package.name,
+        &package.version,
+        Some(purl.clone()),
+    );
+    component.purl = Some(purl.parse().map_err(|()| format!("purl {purl}"))?);
+    component.description = package
+        .description
+        .as_deref()
+        .map(|d| NormalizedString::new(d.trim()));
+    component.scope = match kind {
+        Some(DependencyKind::Build) => Some(Scope::Excluded),
+        Some(DependencyKind::Normal) => Some(Scope::Required),
+        _ => None,
+    };
+    if let Some(checksum) = &package.checksum {
+        component.hashes = Some(Hashes(vec![Hash {
+            alg: HashAlgorithm::SHA_256,
+            content: HashValue(checksum.clone()),
+        }]));
+    }
+    if let Some(text) = &package.license {
+        component.licenses = Some(Licenses(vec![license(text)]));
+    }
+    let mut references: Vec<ExternalReference> = [
+        reference(ExternalReferenceType::Vcs, package.repository.as_deref()),
+        reference(
+            ExternalReferenceType::Documentation,
+            package.documentation.as_deref(),
+        ),
+        reference(ExternalReferenceType::Website, package.homepage.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if package.source.is_crates_io() {
+        references.push(ExternalReference::new(
+            ExternalReferenceType::Distribution,
+            Uri::new(&format!(
+                "https://crates.io/crates/{}/{}",
+                package.name, package.version
+            )),
+        ));
+    }
+    if !references.is_empty() {
+        component.external_references = Some(ExternalReferences(references));
+    }
+    let mut properties = Vec::new();
+    if let Some(file) = &package.license_file {
+        // CycloneDX has no field for "the license is in this file".
+        properties.push(Property::new("secgate:license-file", file));
+    }
+    for condition in platform_only.into_iter().flatten() {
+        properties.push(Property::new("secgate:platform-only", condition));
+    }
+    if !properties.is_empty() {
+        component.properties = Some(Properties(properties));
+    }
+    Ok(component)
+}
+
+struct Built {
+    bom: Bom,
+    counts: Counts,
+}
+
+/// The document for the whole workspace (`member` = None) or one member.
+fn build(
+    graph: &PackageGraph,
+    member: Option<usize>,
+    context: &ScanContext,
+    timestamp: &DateTime,
+) -> Result<Built, String> {
+    let known_kinds = graph.fallback_reason.is_none();
+    let roots: Vec<usize> = match member {
+        Some(m) => vec![m],
+        None => graph.workspace_members.clone(),
+    };
+    let classes = graph.classify(&roots);
+    // Members are described by the metadata's root component, not listed.
+    let in_root: BTreeSet<usize> = match member {
+        Some(m) => [m].into(),
+        None => roots.iter().copied().collect(),
+    };
+    let included: BTreeSet<usize> = (0..graph.packages.len())
+        .filter(|i| !in_root.contains(i))
+        .filter(|&i| match classes[i].kind {
+            _ if roots.is_empty() => true,
+            None => false,
+            Some(DependencyKind::DevOnly) => false,
+            Some(DependencyKind::Build) => context.sbom.build_dependencies,
+            Some(DependencyKind::Normal) => true,
+        })
+        .collect();
+    let mut counts = Counts::default();
+    let mut refs: BTreeMap<usize, String> = BTreeMap::new();
+    let mut components = Vec::new();
+    for &i in &included {
+        let class = &classes[i];
+        let kind = if known_kinds { class.kind } else { None };
+        let platform = if known_kinds {
+            class.platform_only.as_ref()
+        } else {
+            None
+        };
+        let component = component(&graph.packages[i], kind, platform)?;
+        counts.components += 1;
+        counts.build += usize::from(kind == Some(DependencyKind::Build));
+        counts.platform_only += usize::from(platform.is_some());
+        counts.without_license += usize::from(component.licenses.is_none());
+        refs.insert(i, component.bom_ref.clone().unwrap_or_default());
         components.push(component);
-        let mut depends_on: Vec<String> = package
-            .dependencies
-            .iter()
-            .map(|dep| bom_ref(dep.name.as_str(), &dep.version.to_string()))
-            .collect();
-        depends_on.sort();
+    }
+    let mut root_members = Vec::new();
+    for &i in &in_root {
+        let component = component(&graph.packages[i], None, None)?;
+        refs.insert(i, component.bom_ref.clone().unwrap_or_default());
+        root_members.push(component);
+    }
+    // A workspace with a root package describes it, its fellow members
+    // nested; a virtual one gets a neutral root holding the members.
+    let root_package = match member {
+        Some(m) => Some(m),
+        None => graph.root.filter(|r| in_root.contains(r)),
+    };
+    let root_component = match root_package {
+        Some(root) => {
+            let position = in_root.iter().position(|&i| i == root).unwrap_or(0);
+            let mut component = root_members.remove(position);
+            if !root_members.is_empty() {
+                component.components = Some(Components(root_members));
+            }
+            component
+        }
+        None => {
+            let mut component =
+                Component::new(Classification::Application, WORKSPACE_REF, "", None);
+            component.version = None;
+            component.bom_ref = Some(WORKSPACE_REF.to_string());
+            if !root_members.is_empty() {
+                component.components = Some(Components(root_members));
+            }
+            component
+        }
+    };
+
+    let mut dependencies = Vec::new();
+    if root_package.is_none() {
         dependencies.push(Dependency {
-            dependency_ref: reference,
-            dependencies: depends_on,
+            dependency_ref: WORKSPACE_REF.to_string(),
+            dependencies: in_root.iter().map(|i| refs[i].clone()).collect(),
         });
     }
-    let component_count = components.len();
-    let mut bom = Bom {
-        components: Some(Components(components)),
-        dependencies: Some(Dependencies(dependencies)),
-        serial_number: None,
-        ..Bom::default()
-    };
-    bom.metadata = Some(Metadata {
-        timestamp: Some(timestamp()?),
-        authors: None,
-        component: None,
-        manufacture: None,
-        supplier: None,
-        licenses: None,
-        properties: None,
-        lifecycles: None,
+    for (&from, from_ref) in &refs {
+        // Dev edges never lead to something shipped because of them.
+        let depends_on: BTreeSet<String> = graph.depends_on[from]
+            .iter()
+            .filter(|e| e.kind != EdgeKind::Dev)
+            .filter_map(|e| refs.get(&e.to).cloned())
+            .collect();
+        dependencies.push(Dependency {
+            dependency_ref: from_ref.clone(),
+            dependencies: depends_on.into_iter().collect(),
+        });
+    }
+    dependencies.sort_by(|a, b| a.dependency_ref.cmp(&b.dependency_ref));
+    components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
+
+    let mut properties = vec![
+        Property::new(
+            "secgate:dependency-source",
+            if known_kinds {
+                "cargo metadata"
+            } else {
+                "Cargo.lock"
+            },
+        ),
+        Property::new(
+            "secgate:platforms",
+            graph.target.as_deref().unwrap_or("all"),
+        ),
+        Property::new("secgate:dev-dependencies", "omitted"),
+        Property::new(
+            "secgate:build-dependencies",
+            if !known_kinds {
+                "unknown (included, not marked)"
+            } else if context.sbom.build_dependencies {
+                "included with scope excluded"
+            } else {
+                "omitted"
+            },
+        ),
+    ];
+    if let Some(reason) = &graph.fallback_reason {
+        properties.push(Property::new(
+            "secgate:licenses-missing",
+            &format!("cargo metadata did not run: {reason}"),
+        ));
+    }
+    properties.sort_by(|a, b| a.name.cmp(&b.name));
+    let metadata = Metadata {
+        timestamp: Some(timestamp.clone()),
         tools: Some(Tools::List(vec![Tool {
             vendor: None,
             name: Some(NormalizedString::new("secgate")),
@@ -137,14 +410,44 @@ fn build(lockfile: &Lockfile) -> Result<SbomDocument, String> {
             hashes: None,
             external_references: None,
         }])),
-    });
-    // Derived from the content, so the same lock file gives the same document.
-    let mut first = Vec::new();
-    bom.clone()
-        .output_as_json_v1_5(&mut first)
-        .map_err(|e| format!("cannot serialize the SBOM: {e}"))?;
+        authors: None,
+        component: Some(root_component),
+        manufacture: None,
+        supplier: None,
+        licenses: None,
+        properties: Some(Properties(properties)),
+        lifecycles: None,
+    };
+    let bom = Bom {
+        metadata: Some(metadata),
+        components: Some(Components(components)),
+        dependencies: Some(Dependencies(dependencies)),
+        serial_number: None,
+        ..Bom::default()
+    };
+    Ok(Built { bom, counts })
+}
+
+fn write(bom: Bom, format: SbomFormat) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    match format {
+        SbomFormat::CycloneDxJson15 => bom
+            .output_as_json_v1_5(&mut bytes)
+            .map_err(|e| format!("cannot serialize the SBOM: {e}"))?,
+        SbomFormat::CycloneDxXml15 => bom
+            .output_as_xml_v1_5(&mut bytes)
+            .map_err(|e| format!("cannot serialize the SBOM: {e}"))?,
+    }
+    Ok(bytes)
+}
+
+/// Serializes with a serial number derived from the content (written once
+/// without it), so the same project gives the same document.
+fn serialize(mut bom: Bom, format: SbomFormat) -> Result<Vec<u8>, String> {
+    let first = write(bom.clone(), format)?;
     let digest = Sha256::digest(&first);
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    // Shaped as a version-5-style UUID (name-based): version and variant bits set.
     let uuid = format!(
         "urn:uuid:{}-{}-5{}-8{}-{}",
         &hex[0..8],
@@ -154,11 +457,100 @@ fn build(lockfile: &Lockfile) -> Result<SbomDocument, String> {
         &hex[20..32]
     );
     bom.serial_number = Some(UrnUuid::new(uuid).map_err(|e| format!("SBOM serial number: {e:?}"))?);
-    let mut json = Vec::new();
-    bom.output_as_json_v1_5(&mut json)
-        .map_err(|e| format!("cannot serialize the SBOM: {e}"))?;
-    Ok(SbomDocument {
-        json,
-        component_count,
-    })
+    write(bom, format)
+}
+
+/// Where the SBOM of one member goes: `<stem>.<member>.cdx.<ext>` beside `main`.
+pub fn member_path(main: &Path, member: &str, format: SbomFormat) -> std::path::PathBuf {
+    let name = main
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = [".cdx.json", ".cdx.xml", ".json", ".xml"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(&name);
+    main.with_file_name(format!("{stem}.{member}.cdx.{}", format.extension()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::graph::CRATES_IO;
+
+    fn package(source: PackageSource) -> GraphPackage {
+        GraphPackage {
+            name: "foo".to_string(),
+            version: "1.2.3".to_string(),
+            source,
+            checksum: None,
+            license: None,
+            license_file: None,
+            description: None,
+            repository: None,
+            documentation: None,
+            homepage: None,
+            is_application: false,
+            is_member: false,
+            kind: None,
+            platform_only: None,
+        }
+    }
+
+    #[test]
+    fn purls_carry_source_qualifiers() {
+        let registry = package(PackageSource::Registry {
+            url: CRATES_IO.to_string(),
+        });
+        assert_eq!(purl(&registry).unwrap(), "pkg:cargo/foo@1.2.3");
+        let other = package(PackageSource::Registry {
+            url: "sparse+https://reg.example/index/".to_string(),
+        });
+        assert_eq!(
+            purl(&other).unwrap(),
+            "pkg:cargo/foo@1.2.3?repository_url=https://reg.example/index/"
+        );
+        let git = package(PackageSource::parse(
+            "git+https://github.com/example/foo?branch=main#0123abcd",
+        ));
+        assert_eq!(
+            purl(&git).unwrap(),
+            "pkg:cargo/foo@1.2.3?vcs_url=git%2Bhttps://github.com/example/foo%400123abcd"
+        );
+        let path = package(PackageSource::Path {
+            relative: Some("crates/foo".to_string()),
+        });
+        assert_eq!(
+            purl(&path).unwrap(),
+            "pkg:cargo/foo@1.2.3?download_url=file://crates/foo"
+        );
+    }
+
+    #[test]
+    fn licenses_become_spdx_expressions() {
+        let expression = |text| match license(text) {
+            LicenseChoice::Expression(e) => e.to_string(),
+            LicenseChoice::License(_) => "named".to_string(),
+        };
+        assert_eq!(expression("MIT OR Apache-2.0"), "MIT OR Apache-2.0");
+        assert_eq!(expression("MIT/Apache-2.0"), "MIT OR Apache-2.0");
+        assert_eq!(expression("my own licence"), "named");
+    }
+
+    #[test]
+    fn member_paths_keep_the_stem() {
+        let format = SbomFormat::CycloneDxJson15;
+        assert_eq!(
+            member_path(Path::new("out/sbom.cdx.json"), "app", format),
+            Path::new("out/sbom.app.cdx.json")
+        );
+        assert_eq!(
+            member_path(Path::new("bom.json"), "lib", format),
+            Path::new("bom.lib.cdx.json")
+        );
+        assert_eq!(
+            member_path(Path::new("bom.xml"), "lib", SbomFormat::CycloneDxXml15),
+            Path::new("bom.lib.cdx.xml")
+        );
+    }
 }
