@@ -64,8 +64,37 @@ pub fn find_secrets(rules: &RuleSet, content: &[u8]) -> Vec<RawMatch> {
             }
         }
     }
-    matches.sort_unstable();
+    matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
+    drop_generic_overlaps(rules, &mut matches);
     matches
+}
+
+/// Removes generic-rule matches that overlap a specific rule's match.
+/// `matches` is sorted by start; runs in O(n log n).
+fn drop_generic_overlaps(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
+    if !matches.iter().any(|m| rules.rules[m.rule].generic) {
+        return;
+    }
+    let specific: Vec<(usize, usize)> = matches
+        .iter()
+        .filter(|m| !rules.rules[m.rule].generic)
+        .map(|m| (m.start, m.end))
+        .collect();
+    // furthest_end[i]: the largest end among the first i + 1 specific spans.
+    let furthest_end: Vec<usize> = specific
+        .iter()
+        .scan(0, |furthest, &(_, end)| {
+            *furthest = end.max(*furthest);
+            Some(*furthest)
+        })
+        .collect();
+    matches.retain(|m| {
+        if !rules.rules[m.rule].generic {
+            return true;
+        }
+        let starting_before_end = specific.partition_point(|&(start, _)| start < m.end);
+        starting_before_end == 0 || furthest_end[starting_before_end - 1] <= m.start
+    });
 }
 
 fn window_for(rule: &Rule, content: &[u8], hit_start: usize, hit_end: usize) -> (usize, usize) {
@@ -231,6 +260,22 @@ mod tests {
         let set = rules();
         let content = "AKIA ".repeat(400_000);
         assert!(find_secrets(&set, content.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn generic_rule_yields_to_a_specific_one() {
+        let set = rules();
+        let line = b"slack_token: xoxb-2938475610-8374659201-Hq7Lm2Xn9Pz4Kt6Rw1Yv3Bs8";
+        let found = find_secrets(&set, line);
+        let ids: Vec<&str> = found
+            .iter()
+            .map(|m| set.rules[m.rule].id.as_str())
+            .collect();
+        assert_eq!(ids, ["slack-bot-token"]);
+        let generic_only = b"db_password = \"Zq8Lr4Tk9Wm2Hb7Xn3Pv\"";
+        let found = find_secrets(&set, generic_only);
+        assert_eq!(found.len(), 1);
+        assert!(set.rules[found[0].rule].generic);
     }
 
     #[test]

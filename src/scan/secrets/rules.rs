@@ -49,6 +49,9 @@ pub struct Rule {
     pub secret_group: usize,
     pub min_entropy: Option<f64>,
     pub multiline: bool,
+    /// A context rule (`generic-*`) that yields to a specific rule matching
+    /// the same text: one leak, one finding.
+    pub generic: bool,
     pub references: Vec<String>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -185,6 +188,7 @@ pub fn compile(raw: RawRule) -> Result<Rule, String> {
         }
     }
     Ok(Rule {
+        generic: id.starts_with("generic-"),
         id,
         title: raw.title,
         severity: raw.severity,
