@@ -117,6 +117,16 @@ pub fn accept(rule: &Rule, secret: &[u8]) -> bool {
     if secret.is_empty() || is_placeholder(secret) {
         return false;
     }
+    if !rule.stopwords.is_empty() {
+        let lower = secret.to_ascii_lowercase();
+        if rule
+            .stopwords
+            .iter()
+            .any(|word| memchr::memmem::find(&lower, word).is_some())
+        {
+            return false;
+        }
+    }
     match rule.min_entropy {
         Some(min) => shannon_entropy(secret) >= min,
         None => true,

@@ -30,6 +30,9 @@ pub struct RawRule {
     pub min_entropy: Option<f64>,
     #[serde(default)]
     pub multiline: bool,
+    /// Lower-case words; a value containing one is an example, not a leak.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]
@@ -49,6 +52,7 @@ pub struct Rule {
     pub secret_group: usize,
     pub min_entropy: Option<f64>,
     pub multiline: bool,
+    pub stopwords: Vec<Vec<u8>>,
     /// A context rule (`generic-*`) that yields to a specific rule matching
     /// the same text: one leak, one finding.
     pub generic: bool,
@@ -197,6 +201,11 @@ pub fn compile(raw: RawRule) -> Result<Rule, String> {
         secret_group,
         min_entropy: raw.min_entropy,
         multiline: raw.multiline,
+        stopwords: raw
+            .stopwords
+            .iter()
+            .map(|w| w.to_ascii_lowercase().into_bytes())
+            .collect(),
         references: raw.references,
         examples: raw.examples,
         negative_examples: raw.negative_examples,
