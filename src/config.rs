@@ -33,6 +33,20 @@ pub struct RawAdvisories {
     pub unsound: Option<Severity>,
     pub unmaintained: Option<Severity>,
     pub notice: Option<Severity>,
+    /// What an advisory on a dev-only dependency (never shipped) does.
+    pub dev_only: Option<DevOnlyAction>,
+}
+
+/// `advisories.dev-only`: dev-dependencies are built for tests, never shipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DevOnlyAction {
+    /// Counted like any other finding.
+    Report,
+    /// Reported at info; never fails the gate.
+    Lower,
+    /// Kept in the SARIF as suppressed.
+    Ignore,
 }
 
 #[derive(Debug, Default, Deserialize)]

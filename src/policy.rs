@@ -2,7 +2,9 @@
 //! Scanners never see thresholds; writers never decide the outcome.
 
 use crate::baseline::Baseline;
-use crate::config::{self, RawDate, RawPolicy, ScannerErrorAction, StaleAction, Threshold};
+use crate::config::{
+    self, DevOnlyAction, RawDate, RawPolicy, ScannerErrorAction, StaleAction, Threshold,
+};
 use crate::error::PolicyError;
 use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
 use crate::scan::secrets::rules::{self, RawRule};
@@ -41,6 +43,7 @@ pub struct AdvisorySettings {
     pub db_max_age: Duration,
     /// `db.stale`: what a stale database does.
     pub db_stale: StaleAction,
+    pub dev_only: DevOnlyAction,
 }
 
 /// Where the advisory database cache comes from and when `check` refreshes it.
@@ -115,6 +118,7 @@ impl Default for Policy {
                 notice: Severity::Info,
                 db_max_age: Duration::from_secs(7 * 86_400),
                 db_stale: StaleAction::Warn,
+                dev_only: DevOnlyAction::Lower,
             },
             secrets: SecretSettings {
                 max_file_size: 10 * 1024 * 1024,
@@ -344,6 +348,10 @@ impl Policy {
                 notice: raw.advisories.notice.unwrap_or(defaults.advisories.notice),
                 db_max_age,
                 db_stale: raw.db.stale.unwrap_or(defaults.advisories.db_stale),
+                dev_only: raw
+                    .advisories
+                    .dev_only
+                    .unwrap_or(defaults.advisories.dev_only),
             },
             secrets: SecretSettings {
                 max_file_size: raw
@@ -425,8 +433,32 @@ impl Policy {
             );
             let threshold = self.threshold_for(output.scanner);
             for finding in &output.findings {
-                let severity = finding.severity.unwrap_or(self.unknown_severity);
+                let mut severity = finding.severity.unwrap_or(self.unknown_severity);
                 let mut suppression = None;
+                // A dev-only dependency is never shipped: by default it is
+                // reported, at info, and cannot fail the gate.
+                let dev_only = output.scanner == Scanner::Advisories
+                    && finding
+                        .properties
+                        .get(DEPENDENCY_KIND)
+                        .and_then(|v| v.as_str())
+                        == Some(DEV_ONLY);
+                let mut never_fails = false;
+                if dev_only {
+                    match self.advisories.dev_only {
+                        DevOnlyAction::Report => {}
+                        DevOnlyAction::Lower => {
+                            severity = Severity::Info;
+                            never_fails = true;
+                        }
+                        DevOnlyAction::Ignore => {
+                            suppression = Some(Suppression {
+                                kind: SuppressionKind::Policy,
+                                justification: "dev-only dependency, never shipped (advisories.dev-only = \"ignore\")".to_string(),
+                            });
+                        }
+                    }
+                }
                 for (index, ignore) in self.ignores.iter().enumerate() {
                     let active = ignore.expires.is_none_or(|d| d >= today);
                     if active && ignore.matches(finding) {
@@ -470,7 +502,7 @@ impl Policy {
                         });
                     }
                 }
-                let fails = suppression.is_none() && threshold.fails(severity);
+                let fails = suppression.is_none() && !never_fails && threshold.fails(severity);
                 findings.push(EvaluatedFinding {
                     finding: finding.clone(),
                     severity,
@@ -542,6 +574,10 @@ fn parse_date(raw: &RawDate) -> Result<Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text.trim(), &format).map_err(|_| text)
 }
+
+/// The finding property the advisories scanner sets from the package graph.
+pub const DEPENDENCY_KIND: &str = "dependency-kind";
+pub const DEV_ONLY: &str = "dev-only";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -855,6 +891,23 @@ mod tests {
         );
         let verdict = policy("on-scanner-error = \"warn\"").evaluate(&outputs, TODAY);
         assert_eq!(verdict.outcome, Outcome::Violated);
+    }
+
+    #[test]
+    fn dev_only_advisories_never_fail_by_default() {
+        let mut f = finding(Scanner::Advisories, "RUSTSEC-1", Some(Severity::Critical));
+        f.properties
+            .insert(DEPENDENCY_KIND.to_string(), serde_json::json!(DEV_ONLY));
+        let outputs = [output(Scanner::Advisories, vec![f])];
+        let verdict = policy("fail-on = \"info\"").evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Pass);
+        assert_eq!(verdict.findings[0].severity, Severity::Info);
+        assert!(verdict.findings[0].suppression.is_none(), "still reported");
+        let report = policy("[advisories]\ndev-only = \"report\"\n").evaluate(&outputs, TODAY);
+        assert_eq!(report.outcome, Outcome::Violated);
+        let ignore = policy("[advisories]\ndev-only = \"ignore\"\n").evaluate(&outputs, TODAY);
+        assert_eq!(ignore.outcome, Outcome::Pass);
+        assert!(ignore.findings[0].suppression.is_some());
     }
 
     #[test]
