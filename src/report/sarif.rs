@@ -288,6 +288,56 @@ mod tests {
     }
 
     #[test]
+    fn runs_over_the_limit_keep_the_most_severe_and_say_so() {
+        use crate::finding::{Finding, Location, Scanner};
+        use crate::policy::Policy;
+        let severities = [
+            Severity::Low,
+            Severity::Critical,
+            Severity::Medium,
+            Severity::High,
+            Severity::Info,
+        ];
+        let mut output = crate::scan::ScanOutput::new(Scanner::Secrets);
+        for (i, severity) in severities.iter().enumerate() {
+            output.findings.push(Finding {
+                scanner: Scanner::Secrets,
+                rule_id: format!("rule-{i}"),
+                severity: Some(*severity),
+                title: "t".into(),
+                message: "m".into(),
+                location: Some(Location::line(format!("f{i}.txt"), 1)),
+                fingerprint: format!("fp{i}"),
+                package: None,
+                aliases: Vec::new(),
+                suppression_hint: None,
+                properties: Default::default(),
+            });
+        }
+        let outputs = [output];
+        let verdict = Policy::default().evaluate(&outputs, time::macros::date!(2026 - 01 - 01));
+        let document: Value =
+            serde_json::from_slice(&render_with_limit(&outputs, &verdict, 3)).unwrap();
+        let run = &document["runs"][0];
+        let kept: Vec<&str> = run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["ruleId"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kept,
+            ["rule-1", "rule-2", "rule-3"],
+            "critical, medium, high kept, in path order"
+        );
+        let note = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap();
+        assert!(note.contains("5 results exceed"), "{note}");
+        assert_eq!(run["properties"]["resultCount"], 5);
+    }
+
+    #[test]
     fn levels_follow_severity() {
         assert_eq!(level(Severity::Critical), "error");
         assert_eq!(level(Severity::Medium), "warning");
