@@ -6,8 +6,11 @@ use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// (path, content, [(rule id, line)]) — every token below is random and fake.
-const PLANTED: &[(&str, &str, &[(&str, u32)])] = &[
+/// (rule id, line) of one expected finding.
+type Expected = &'static [(&'static str, u32)];
+
+/// (path, content, expected findings) — every token below is random and fake.
+const PLANTED: &[(&str, &str, Expected)] = &[
     (
         ".env",
         "# app settings\nDATABASE_URL=postgres://app:Wq9zR4mLk2vT7x@db.internal:5432/prod\n",

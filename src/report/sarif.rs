@@ -59,7 +59,7 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
     }
     if total > max_results {
         // Keep the most severe; what fails the gate first.
-        findings.sort_by(|a, b| (b.fails, b.severity).cmp(&(a.fails, a.severity)));
+        findings.sort_by_key(|f| std::cmp::Reverse((f.fails, f.severity)));
         findings.truncate(max_results);
         findings.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
         notifications.push(json!({

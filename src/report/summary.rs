@@ -45,7 +45,7 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, options: &SummaryOption
         .iter()
         .filter(|f| f.suppression.is_none())
         .collect();
-    shown.sort_by(|a, b| (b.fails, b.severity).cmp(&(a.fails, a.severity)));
+    shown.sort_by_key(|f| std::cmp::Reverse((f.fails, f.severity)));
     if !shown.is_empty() {
         let _ = writeln!(text, "\nMost severe findings:");
         for f in shown.iter().take(TOP_FINDINGS) {
