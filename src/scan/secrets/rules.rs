@@ -3,7 +3,7 @@
 
 use crate::error::PolicyError;
 use crate::finding::Severity;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 use serde::Deserialize;
 use toml::Spanned;
@@ -114,9 +114,13 @@ impl RuleSet {
                 }
             }
         }
+        // A full DFA: the prefilter reads every byte of every file, and a
+        // DFA does that about twice as fast as the default NFA for a few
+        // hundred case-insensitive keywords, for a few MB of memory.
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| format!("cannot build the keyword prefilter: {e}"))?;
         Ok(RuleSet {
