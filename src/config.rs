@@ -23,6 +23,43 @@ pub struct RawPolicy {
     pub db: RawDb,
     #[serde(default)]
     pub ignore: Vec<Spanned<RawIgnore>>,
+    /// `[profile.NAME]`: tables that may set the same keys, chosen with `--profile NAME`.
+    #[serde(default)]
+    pub profile: std::collections::BTreeMap<String, Spanned<RawPolicy>>,
+}
+
+impl RawPolicy {
+    /// `over` on top of `self`: its settings win, its lists are added.
+    pub fn overlay(mut self, over: RawPolicy) -> RawPolicy {
+        self.fail_on = over.fail_on.or(self.fail_on);
+        self.unknown_severity = over.unknown_severity.or(self.unknown_severity);
+        self.on_scanner_error = over.on_scanner_error.or(self.on_scanner_error);
+        let a = over.advisories;
+        self.advisories.fail_on = a.fail_on.or(self.advisories.fail_on);
+        self.advisories.unsound = a.unsound.or(self.advisories.unsound);
+        self.advisories.unmaintained = a.unmaintained.or(self.advisories.unmaintained);
+        self.advisories.notice = a.notice.or(self.advisories.notice);
+        let s = over.secrets;
+        self.secrets.fail_on = s.fail_on.or(self.secrets.fail_on);
+        self.secrets.max_file_size = s.max_file_size.or(self.secrets.max_file_size);
+        self.secrets.allow_inline = s.allow_inline.or(self.secrets.allow_inline);
+        self.secrets.exclude.extend(s.exclude);
+        self.secrets.rules.extend(s.rules);
+        self.secrets.disable_rules.extend(s.disable_rules);
+        self.secrets.allowlist.values.extend(s.allowlist.values);
+        self.secrets
+            .allowlist
+            .stopwords
+            .extend(s.allowlist.stopwords);
+        self.sbom.fail_on = over.sbom.fail_on.or(self.sbom.fail_on);
+        let d = over.db;
+        self.db.url = d.url.or(self.db.url);
+        self.db.refresh = d.refresh.or(self.db.refresh);
+        self.db.max_age = d.max_age.or(self.db.max_age);
+        self.db.stale = d.stale.or(self.db.stale);
+        self.ignore.extend(over.ignore);
+        self
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

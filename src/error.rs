@@ -101,3 +101,41 @@ impl From<WriteError> for DbError {
         }
     }
 }
+
+/// A git command that failed (pull-request mode, the pre-push hook).
+#[derive(Debug, Error)]
+#[error("git {command}: {message}")]
+pub struct GitError {
+    pub command: String,
+    pub message: String,
+}
+
+impl GitError {
+    pub fn new(args: &[&str], message: impl Into<String>) -> Self {
+        GitError {
+            command: args.first().copied().unwrap_or_default().to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Installing, removing or running the pre-push hook.
+#[derive(Debug, Error)]
+pub enum HookError {
+    #[error("{0} exists and was not written by secgate: use --force to replace it, or --chain to keep it as pre-push.local and run it first")]
+    Foreign(PathBuf),
+    #[error("{0} already exists: cannot chain another hook")]
+    ChainOccupied(PathBuf),
+    #[error("{0} was not written by secgate: left alone")]
+    NotOurs(PathBuf),
+    #[error("pre-push input line {line}: expected `<local ref> <local sha> <remote ref> <remote sha>`, got `{text}`")]
+    BadInput { line: usize, text: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Git(#[from] GitError),
+}

@@ -7,6 +7,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod finding;
+pub mod git;
+pub mod hook;
 pub mod policy;
 pub mod report;
 pub mod scan;

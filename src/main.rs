@@ -7,8 +7,8 @@ use secgate::baseline::Baseline;
 use secgate::config::{format_duration, Threshold};
 use secgate::db::{self, Cache, UpdateOutcome};
 use secgate::finding::Scanner;
-use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_TOML};
-use secgate::report::{self, sarif, summary};
+use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
+use secgate::report::{self, gate, github, sarif, summary};
 use secgate::scan::secrets::history::GitScope;
 use secgate::scan::{self, SbomFormat, ScanContext};
 use std::io::IsTerminal;
@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Local git hooks: block a push that adds secrets or vulnerable dependencies.
+    Hook {
+        #[command(subcommand)]
+        command: HookCommand,
+    },
     /// Write a commented secgate.toml with the default policy.
     Init {
         /// Directory to write secgate.toml into.
@@ -70,6 +75,60 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum HookCommand {
+    /// Write .git/hooks/pre-push (or into core.hooksPath) running `secgate hook pre-push`.
+    Install {
+        /// Replace a pre-push hook secgate did not write.
+        #[arg(long, conflicts_with = "chain")]
+        force: bool,
+        /// Keep an existing pre-push hook as pre-push.local and run it first.
+        #[arg(long)]
+        chain: bool,
+        /// A directory inside the repository.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Remove the pre-push hook, only if secgate wrote it.
+    Uninstall {
+        /// A directory inside the repository.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+    },
+    /// What git runs before a push: reads `<local ref> <local sha> <remote ref> <remote sha>`
+    /// lines on stdin and checks exactly the commits being pushed.
+    PrePush {
+        /// The remote's name (given by git).
+        remote: Option<String>,
+        /// The remote's URL (given by git).
+        url: Option<String>,
+        #[command(flatten)]
+        options: HookOptions,
+    },
+    /// For the pre-commit framework: the commits PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF
+    /// when set (pre-push stage), else the staged changes.
+    PreCommit {
+        #[command(flatten)]
+        options: HookOptions,
+    },
+}
+
+#[derive(Args)]
+struct HookOptions {
+    /// Policy file [default: secgate.toml at the top of the repository, else the built-in policy].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// RustSec advisory database directory.
+    #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
+    db: Option<PathBuf>,
+    /// Never use the network.
+    #[arg(long)]
+    offline: bool,
+    /// Print only the verdict line.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -139,9 +198,14 @@ struct ScanArgs {
     /// Print only the verdict line.
     #[arg(short, long)]
     quiet: bool,
-    /// Findings in this baseline (a secgate baseline, or a SARIF file of an earlier run) are existing, not new.
-    #[arg(long, value_name = "FILE")]
+    /// Findings in this baseline (a secgate baseline, or a SARIF file of an earlier run,
+    /// e.g. the base branch's) are existing, not new.
+    #[arg(long, value_name = "FILE", visible_alias = "baseline-sarif")]
     baseline: Option<PathBuf>,
+    /// Pull-request mode: the policy is read from REF, secrets are scanned over
+    /// REF..HEAD, and findings already present at REF are existing, not failing.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["history", "since", "range", "staged"])]
+    new_since: Option<String>,
     /// Secrets: scan the lines added by every commit reachable from HEAD instead of the working tree.
     #[arg(long, conflicts_with_all = ["since", "range", "staged"])]
     history: bool,
@@ -154,13 +218,34 @@ struct ScanArgs {
     /// Secrets: scan the staged changes (the index).
     #[arg(long)]
     staged: bool,
+    /// Output style: human (a summary on stderr) or github (also workflow-command
+    /// annotations on stdout and a markdown summary appended to $GITHUB_STEP_SUMMARY)
+    /// [default: github when GITHUB_ACTIONS=true, else human].
+    #[arg(long, value_name = "FORMAT", value_parser = ["human", "github"])]
+    format: Option<String>,
+    /// Also write a JSON gate report: verdict, exit code, counts, every finding's
+    /// rule and fingerprint, the database used, the SBOM's path and SHA-256.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Apply the policy's [profile.NAME] table; `release` also has built-in
+    /// stricter rules (fail-on medium, database under 1 day old, SBOM required,
+    /// every ignore with an unexpired `expires`).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
 }
 
 impl ScanArgs {
+    fn github_format(&self) -> bool {
+        match self.format.as_deref() {
+            Some(format) => format == "github",
+            None => std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        }
+    }
+
     fn git_scope(&self) -> Option<GitScope> {
         if self.history {
             Some(GitScope::All)
-        } else if let Some(base) = &self.since {
+        } else if let Some(base) = self.since.as_ref().or(self.new_since.as_ref()) {
             Some(GitScope::Since(base.clone()))
         } else if let Some(range) = &self.range {
             Some(GitScope::Range(range.clone()))
@@ -195,6 +280,7 @@ fn main() -> ExitCode {
             Err(error) => Err(error),
         },
         Command::Db { command } => run_db(command),
+        Command::Hook { command } => run_hook(command),
         Command::Init { path, force } => init(&path, force).map(|()| EXIT_PASS),
     };
     match result {
@@ -225,16 +311,119 @@ fn parse_scanners(names: &[String]) -> Result<Vec<Scanner>> {
     Ok(scanners)
 }
 
-fn load_policy(args: &ScanArgs, root: &Path) -> Result<Policy> {
-    let mut policy = read_policy(args.config.as_deref(), root)?;
+/// The policy, and what the summaries should say about where it came from.
+fn load_policy(args: &ScanArgs, root: &Path) -> Result<(Policy, Vec<String>)> {
+    let mut notices = Vec::new();
+    let mut policy = match &args.new_since {
+        Some(base) => base_policy(
+            args.config.as_deref(),
+            root,
+            base,
+            args.profile.as_deref(),
+            &mut notices,
+        )?,
+        None => read_policy(args.config.as_deref(), root, args.profile.as_deref())?,
+    };
     if let Some(threshold) = args.fail_on {
         policy.override_fail_on(threshold);
+    }
+    Ok((policy, notices))
+}
+
+/// Pull-request mode: the policy file as it is at `base`, so that a pull
+/// request cannot loosen its own gate. Without one there, the built-in policy.
+fn base_policy(
+    config: Option<&Path>,
+    root: &Path,
+    base: &str,
+    profile: Option<&str>,
+    notices: &mut Vec<String>,
+) -> Result<Policy> {
+    let dir = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(Path::new("."))
+    };
+    let top = secgate::git::top(dir)
+        .with_context(|| format!("--new-since needs a git repository: {}", root.display()))?;
+    secgate::git::resolve_commit(&top, base)?;
+    let (head_path, relative) = match config {
+        Some(path) => {
+            let absolute = std::path::absolute(path)?;
+            let canonical_top = top.canonicalize()?;
+            let within = absolute
+                .parent()
+                .and_then(|p| p.canonicalize().ok())
+                .and_then(|p| {
+                    p.strip_prefix(&canonical_top)
+                        .ok()
+                        .map(|r| r.join(absolute.file_name().unwrap_or_default()))
+                });
+            match within {
+                Some(relative) => (path.to_path_buf(), relative),
+                // A policy outside the repository is the workflow's, not the pull request's.
+                None => return read_policy(Some(path), root, profile),
+            }
+        }
+        None => (
+            dir.join("secgate.toml"),
+            PathBuf::from(secgate::git::prefix(dir)?).join("secgate.toml"),
+        ),
+    };
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    let at_base = secgate::git::show_file(&top, base, &relative)?;
+    let at_head = std::fs::read(&head_path).ok();
+    let policy = match &at_base {
+        Some(bytes) => {
+            let text = String::from_utf8(bytes.clone())
+                .with_context(|| format!("{base}:{relative} is not UTF-8"))?;
+            parse_policy(&format!("{base}:{relative}"), &text, profile)?
+        }
+        None => {
+            notices.push(format!(
+                "pull-request mode: {relative} does not exist at {base}, so the built-in policy applies"
+            ));
+            parse_policy(DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML, profile)?
+        }
+    };
+    if at_base != at_head {
+        notices.push(format!(
+            "pull-request mode: this change's {relative} differs from the one at {base}; the base's policy applies (a change cannot loosen its own gate; the new policy takes effect once merged)"
+        ));
     }
     Ok(policy)
 }
 
+/// Pull-request mode: the fingerprints of the advisory findings at `base`
+/// (its `Cargo.lock` files checked against the same database), as a baseline.
+fn base_fingerprints(
+    root: &Path,
+    base: &str,
+    context: &ScanContext,
+    notices: &mut Vec<String>,
+) -> Result<Baseline> {
+    let top = secgate::git::top(root)?;
+    let prefix = secgate::git::prefix(root)?;
+    let snapshot = secgate::git::lockfiles_at(&top, base, &prefix)?;
+    let mut base_context = context.clone();
+    base_context.root = snapshot.path().to_path_buf();
+    base_context.offline = true;
+    base_context.git_scope = None;
+    base_context.graphs = Default::default();
+    let output = scan::run_one(Scanner::Advisories, &base_context);
+    if let Some(error) = &output.error {
+        notices.push(format!(
+            "pull-request mode: the advisory check of {base} failed ({error}); every advisory finding counts as new"
+        ));
+    }
+    Ok(Baseline {
+        source: format!("the base {base}"),
+        fingerprints: output.findings.into_iter().map(|f| f.fingerprint).collect(),
+    })
+}
+
 /// `config`, else `secgate.toml` in `root` (a directory), else the built-in policy.
-fn read_policy(config: Option<&Path>, root: &Path) -> Result<Policy> {
+fn read_policy(config: Option<&Path>, root: &Path, profile: Option<&str>) -> Result<Policy> {
     let file = match config {
         Some(path) => Some(path.to_path_buf()),
         None => {
@@ -250,10 +439,15 @@ fn read_policy(config: Option<&Path>, root: &Path) -> Result<Policy> {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
-            Policy::from_toml(&path.display().to_string(), &text)?
+            parse_policy(&path.display().to_string(), &text, profile)?
         }
-        None => Policy::builtin(),
+        None => parse_policy(DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML, profile)?,
     })
+}
+
+fn parse_policy(name: &str, text: &str, profile: Option<&str>) -> Result<Policy> {
+    let today = time::OffsetDateTime::now_utc().date();
+    Ok(Policy::from_toml_with_profile(name, text, profile, today)?)
 }
 
 /// `SECGATE_HTTP_TIMEOUT_SECS`, else the default.
@@ -283,7 +477,7 @@ fn run_db(command: DbCommand) -> Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     match command {
         DbCommand::Update { url, config } => {
-            let policy = read_policy(config.as_deref(), Path::new("."))?;
+            let policy = read_policy(config.as_deref(), Path::new("."), None)?;
             let url = url.unwrap_or_else(|| db::resolve_url(&policy.db.url));
             let timeout = http_timeout()?;
             let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout))?;
@@ -300,7 +494,7 @@ fn run_db(command: DbCommand) -> Result<u8> {
             Ok(EXIT_PASS)
         }
         DbCommand::Status { config } => {
-            let policy = read_policy(config.as_deref(), Path::new("."))?;
+            let policy = read_policy(config.as_deref(), Path::new("."), None)?;
             println!("path:       {}", cache.dir().display());
             if !cache.is_present() {
                 println!(
@@ -381,8 +575,9 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
         bail!("{}: no such file or directory", args.path.display());
     }
     let root = args.path.clone();
-    let policy = Arc::new(load_policy(args, &root)?);
-    let baseline = match &args.baseline {
+    let (policy, mut notices) = load_policy(args, &root)?;
+    let policy = Arc::new(policy);
+    let mut baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path)?),
         None => None,
     };
@@ -396,6 +591,9 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     if writes_sbom {
         report::check_writable(&args.sbom)?;
     }
+    if let (Some(path), None) = (&args.report, baseline_output) {
+        report::check_writable(path)?;
+    }
     let mut context = ScanContext::new(root.clone(), Arc::clone(&policy));
     context.advisory_db = args.db.clone();
     context.offline = args.offline;
@@ -404,6 +602,7 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     context.sbom.per_member = args.sbom_per_member;
     context.sbom.build_dependencies = !args.sbom_no_build_deps;
     context.git_scope = args.git_scope();
+    let pr_context = context.clone();
 
     let interactive = !args.quiet
         && std::io::stderr().is_terminal()
@@ -422,6 +621,20 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
             scanning.await
         })
     })?;
+
+    if let Some(base) = &args.new_since {
+        if scanners.contains(&Scanner::Advisories) {
+            let at_base = base_fingerprints(&root, base, &pr_context, &mut notices)?;
+            baseline = Some(match baseline {
+                None => at_base,
+                Some(mut given) => {
+                    given.fingerprints.extend(at_base.fingerprints);
+                    given.source = format!("{} and {}", given.source, at_base.source);
+                    given
+                }
+            });
+        }
+    }
 
     let today = time::OffsetDateTime::now_utc().date();
     let verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());
@@ -448,6 +661,7 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
 
     report::write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
     let mut sbom_written = None;
+    let mut sbom_bytes = None;
     if writes_sbom {
         for document in outputs.iter().flat_map(|o| &o.sbom) {
             let path = match &document.member {
@@ -459,8 +673,28 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
             report::write_atomically(&path, &document.bytes)?;
             if document.member.is_none() {
                 sbom_written = Some(args.sbom.as_path());
+                sbom_bytes = Some(document.bytes.as_slice());
             }
         }
+    }
+
+    let code = match verdict.outcome {
+        Outcome::Pass => EXIT_PASS,
+        Outcome::Violated => EXIT_VIOLATED,
+        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
+    };
+    if let Some(path) = &args.report {
+        let sarif_path = args.sarif.display().to_string();
+        let sbom_path = args.sbom.display().to_string();
+        let context = gate::GateContext {
+            exit_code: code,
+            policy_source: &policy.source,
+            profile: policy.profile.as_deref(),
+            new_since: args.new_since.as_deref(),
+            sarif: Some(&sarif_path),
+            sbom: sbom_bytes.map(|bytes| (sbom_path.as_str(), bytes)),
+        };
+        report::write_atomically(path, &gate::render(&outputs, &verdict, &context))?;
     }
 
     let color = std::io::stderr().is_terminal()
@@ -489,11 +723,75 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
         };
         eprint!("{}", summary::render(&outputs, &verdict, &options));
     }
-    Ok(match verdict.outcome {
-        Outcome::Pass => EXIT_PASS,
-        Outcome::Violated => EXIT_VIOLATED,
-        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
-    })
+    for notice in &notices {
+        eprintln!("secgate: note: {notice}");
+    }
+    if args.github_format() {
+        print!("{}", github::annotations(&verdict, &path_prefix(&root)));
+        if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|f| !f.is_empty()) {
+            let options = github::GithubSummaryOptions {
+                policy_source: &policy.source,
+                notices: &notices,
+                sarif: Some(&args.sarif),
+                sbom: sbom_written,
+                report: args.report.as_deref(),
+            };
+            append(
+                Path::new(&file),
+                github::step_summary(&outputs, &verdict, &options).as_bytes(),
+            )?;
+        }
+    }
+    Ok(code)
+}
+
+/// The scanned root as a prefix of finding paths relative to the current
+/// directory (the workspace in GitHub Actions): `sub/dir/`, or empty.
+fn path_prefix(root: &Path) -> String {
+    let root = if root.is_file() {
+        root.parent().unwrap_or(Path::new(""))
+    } else {
+        root
+    };
+    let cwd = std::env::current_dir().ok();
+    let relative = if root.is_absolute() {
+        match cwd.as_deref().and_then(|cwd| root.strip_prefix(cwd).ok()) {
+            Some(relative) => relative.to_path_buf(),
+            None => return String::new(),
+        }
+    } else {
+        root.to_path_buf()
+    };
+    if relative
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return String::new();
+    }
+    let parts: Vec<String> = relative
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", parts.join("/"))
+    }
+}
+
+/// Appends to a file GitHub reads after the step (`$GITHUB_STEP_SUMMARY`,
+/// `$GITHUB_OUTPUT`): appending, not replacing, is its protocol. One write.
+fn append(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .with_context(|| format!("cannot append to {}", path.display()))
 }
 
 /// A spinner on stderr while the scanners run (interactive terminals only).
@@ -519,6 +817,198 @@ async fn with_progress<F: std::future::Future>(work: F, scanners: &[Scanner]) ->
     };
     eprint!("\r\x1b[2K");
     output
+}
+
+fn run_hook(command: HookCommand) -> Result<u8> {
+    use secgate::hook::{self, InstallMode, Installed, Uninstalled};
+    match command {
+        HookCommand::Install { force, chain, repo } => {
+            let hooks = hook::hooks_dir(&repo)?;
+            let mode = match (force, chain) {
+                (true, _) => InstallMode::Force,
+                (_, true) => InstallMode::Chain,
+                _ => InstallMode::Refuse,
+            };
+            let exe = std::env::current_exe().context("cannot locate the secgate binary")?;
+            let outcome = hook::install(&hooks, &exe, mode)?;
+            let target = hooks.join("pre-push");
+            match outcome {
+                Installed::New => eprintln!("secgate: installed {}", target.display()),
+                Installed::Updated => eprintln!("secgate: updated {}", target.display()),
+                Installed::ReplacedForeign => {
+                    eprintln!("secgate: replaced the existing {}", target.display())
+                }
+                Installed::ChainedForeign => eprintln!(
+                    "secgate: installed {}; the previous hook is now {} and runs first",
+                    target.display(),
+                    hooks.join(hook::CHAINED_NAME).display()
+                ),
+            }
+            Ok(EXIT_PASS)
+        }
+        HookCommand::Uninstall { repo } => {
+            let hooks = hook::hooks_dir(&repo)?;
+            match hook::uninstall(&hooks)? {
+                Uninstalled::NotInstalled => eprintln!("secgate: no pre-push hook installed"),
+                Uninstalled::Removed => eprintln!("secgate: removed the pre-push hook"),
+                Uninstalled::RestoredChained => eprintln!(
+                    "secgate: removed the pre-push hook; {} is pre-push again",
+                    hook::CHAINED_NAME
+                ),
+            }
+            Ok(EXIT_PASS)
+        }
+        HookCommand::PrePush { options, .. } => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .context("cannot read the pre-push input")?;
+            let lines = hook::parse_push_lines(&input)?;
+            let top = secgate::git::top(Path::new("."))?;
+            let ranges = hook::push_ranges(&top, &lines)?;
+            gate_pushed(&options, &top, &ranges)
+        }
+        HookCommand::PreCommit { options } => {
+            let top = secgate::git::top(Path::new("."))?;
+            let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+            match (var("PRE_COMMIT_FROM_REF"), var("PRE_COMMIT_TO_REF")) {
+                (Some(from), Some(to)) => {
+                    let range = hook::range_from_refs(&top, &from, &to)?;
+                    gate_pushed(&options, &top, &[range])
+                }
+                _ => {
+                    let policy = Arc::new(read_policy(options.config.as_deref(), &top, None)?);
+                    let mut context = ScanContext::new(top.clone(), Arc::clone(&policy));
+                    context.git_scope = Some(GitScope::Staged);
+                    let outputs = vec![scan::run_one(Scanner::Secrets, &context)];
+                    Ok(gate_locally(&options, &top, &policy, &outputs, None))
+                }
+            }
+        }
+    }
+}
+
+/// Checks exactly the pushed commits: secrets in their added lines, and the
+/// advisories of each pushed tip's Cargo.lock files when a commit changed one
+/// (findings already present at the remote's previous tip count as existing).
+fn gate_pushed(
+    options: &HookOptions,
+    top: &Path,
+    ranges: &[secgate::hook::PushRange],
+) -> Result<u8> {
+    let mut commits: Vec<String> = Vec::new();
+    for range in ranges {
+        for commit in &range.commits {
+            if !commits.contains(commit) {
+                commits.push(commit.clone());
+            }
+        }
+    }
+    if commits.is_empty() {
+        if !options.quiet {
+            eprintln!("secgate: no new commits to check");
+        }
+        return Ok(EXIT_PASS);
+    }
+    let policy = Arc::new(read_policy(options.config.as_deref(), top, None)?);
+    let mut context = ScanContext::new(top.to_path_buf(), Arc::clone(&policy));
+    context.advisory_db = options.db.clone();
+    context.offline = options.offline;
+    context.git_scope = Some(GitScope::Commits(commits.clone()));
+    let mut outputs = vec![scan::run_one(Scanner::Secrets, &context)];
+
+    let lock_changed = secgate::git::changed_paths(top, &commits)?
+        .iter()
+        .any(|p| p == "Cargo.lock" || p.ends_with("/Cargo.lock"));
+    let mut existing = Baseline {
+        source: "the remote's previous tip".to_string(),
+        ..Baseline::default()
+    };
+    if lock_changed {
+        if options.db.is_none() && !options.offline {
+            new_runtime()?.block_on(refresh_cache(&policy, options.quiet))?;
+        }
+        let mut merged = scan::ScanOutput::new(Scanner::Advisories);
+        let audit = |rev: &str| -> Result<scan::ScanOutput> {
+            let snapshot = secgate::git::lockfiles_at(top, rev, "")?;
+            let mut at = context.clone();
+            at.root = snapshot.path().to_path_buf();
+            at.git_scope = None;
+            at.offline = true;
+            at.graphs = Default::default();
+            Ok(scan::run_one(Scanner::Advisories, &at))
+        };
+        for range in ranges.iter().filter(|r| !r.commits.is_empty()) {
+            let output = audit(&range.tip)?;
+            for finding in output.findings {
+                if !merged
+                    .findings
+                    .iter()
+                    .any(|f| f.fingerprint == finding.fingerprint)
+                {
+                    merged.findings.push(finding);
+                }
+            }
+            merged.rules.extend(output.rules);
+            merged.warnings.extend(output.warnings);
+            merged.database = merged.database.or(output.database);
+            if let Some(error) = output.error {
+                merged.error = Some(error);
+            }
+            if let Some(previous) = &range.previous {
+                existing
+                    .fingerprints
+                    .extend(audit(previous)?.findings.into_iter().map(|f| f.fingerprint));
+            }
+        }
+        merged.notes.push(format!(
+            "a Cargo.lock changed in the pushed commits: checked the pushed tip{}",
+            if ranges.len() == 1 { "" } else { "s" }
+        ));
+        outputs.push(merged);
+    }
+    Ok(gate_locally(
+        options,
+        top,
+        &policy,
+        &outputs,
+        Some(&existing),
+    ))
+}
+
+/// Evaluates and prints for a local hook (no files written); the exit code.
+fn gate_locally(
+    options: &HookOptions,
+    top: &Path,
+    policy: &Policy,
+    outputs: &[scan::ScanOutput],
+    existing: Option<&Baseline>,
+) -> u8 {
+    let today = time::OffsetDateTime::now_utc().date();
+    let verdict = policy.evaluate_against(outputs, today, existing);
+    if options.quiet {
+        eprintln!(
+            "secgate: {}: {} finding(s) fail the gate",
+            gate::verdict_word(verdict.outcome).to_uppercase(),
+            verdict.failing
+        );
+    } else {
+        let summary_options = summary::SummaryOptions {
+            root: top,
+            policy_source: &policy.source,
+            sarif: None,
+            sbom: None,
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        };
+        eprint!("{}", summary::render(outputs, &verdict, &summary_options));
+    }
+    match verdict.outcome {
+        Outcome::Pass => EXIT_PASS,
+        Outcome::Violated => {
+            eprintln!("secgate: push blocked. Remove the finding from the commits (rewriting them: a later deleting commit does not unpublish it), or record why it is accepted in secgate.toml.");
+            EXIT_VIOLATED
+        }
+        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
+    }
 }
 
 fn init(directory: &Path, force: bool) -> Result<()> {

@@ -30,7 +30,16 @@ pub struct Policy {
     pub secrets: SecretSettings,
     pub db: DbSettings,
     pub ignores: Vec<Ignore>,
+    /// The `--profile` in use.
+    pub profile: Option<String>,
+    /// The gate needs a written SBOM (the release profile).
+    pub require_sbom: bool,
 }
+
+/// The release profile's built-in rules, stricter than the defaults.
+pub const RELEASE_PROFILE: &str = "release";
+const RELEASE_FAIL_ON: Severity = Severity::Medium;
+const RELEASE_DB_MAX_AGE: Duration = Duration::from_secs(86_400);
 
 /// How informational advisories (no CVSS) are graded, and how old the
 /// database may be (data about the database, not a severity threshold).
@@ -134,6 +143,8 @@ impl Default for Policy {
                 refresh: Duration::from_secs(86_400),
             },
             ignores: Vec::new(),
+            profile: None,
+            require_sbom: false,
         }
     }
 }
@@ -379,7 +390,113 @@ impl Policy {
                 refresh: db_refresh,
             },
             ignores,
+            profile: None,
+            require_sbom: false,
         })
+    }
+
+    /// Parses a policy file and applies `[profile.NAME]` on top. The release
+    /// profile adds built-in rules: `fail-on` at least `medium`, a database
+    /// fresher than 1 day or the gate exits 2, a written SBOM, and an
+    /// unexpired `expires` on every ignore (else a policy error).
+    pub fn from_toml_with_profile(
+        file: &str,
+        source: &str,
+        profile: Option<&str>,
+        today: Date,
+    ) -> Result<Policy, PolicyError> {
+        let mut raw = config::parse(file, source)?;
+        let mut profiles = std::mem::take(&mut raw.profile);
+        for (name, table) in &profiles {
+            if !table.get_ref().profile.is_empty() {
+                return Err(PolicyError::at(
+                    file,
+                    source,
+                    Some(table.span()),
+                    format!("profile.{name}: a profile cannot contain profiles"),
+                ));
+            }
+        }
+        let Some(name) = profile else {
+            return Policy::validate(file, source, raw);
+        };
+        let table = profiles.remove(name).map(toml::Spanned::into_inner);
+        if table.is_none() && name != RELEASE_PROFILE {
+            let known: Vec<_> = profiles.keys().map(String::as_str).collect();
+            return Err(PolicyError::at(
+                file,
+                source,
+                None,
+                format!(
+                    "--profile {name}: no [profile.{name}] table (profiles: {})",
+                    if known.is_empty() {
+                        RELEASE_PROFILE.to_string()
+                    } else {
+                        format!("{RELEASE_PROFILE}, {}", known.join(", "))
+                    }
+                ),
+            ));
+        }
+        let table = table.unwrap_or_default();
+        let explicit = (
+            table.fail_on.is_some(),
+            [
+                (Scanner::Advisories, table.advisories.fail_on.is_some()),
+                (Scanner::Secrets, table.secrets.fail_on.is_some()),
+                (Scanner::Sbom, table.sbom.fail_on.is_some()),
+            ],
+            table.db.max_age.is_some(),
+            table.db.stale.is_some(),
+            table.on_scanner_error.is_some(),
+        );
+        let mut policy = Policy::validate(file, source, raw.overlay(table))?;
+        policy.profile = Some(name.to_string());
+        if name != RELEASE_PROFILE {
+            return Ok(policy);
+        }
+        let (fail_on, per_scanner, max_age, stale, on_error) = explicit;
+        let stricter = |threshold: Threshold| match threshold {
+            Threshold::AtLeast(severity) if severity <= RELEASE_FAIL_ON => threshold,
+            _ => Threshold::AtLeast(RELEASE_FAIL_ON),
+        };
+        if !fail_on {
+            policy.fail_on = stricter(policy.fail_on);
+        }
+        for (scanner, set_by_profile) in per_scanner {
+            if !set_by_profile {
+                if let Some(threshold) = policy.scanner_fail_on.get_mut(&scanner) {
+                    *threshold = stricter(*threshold);
+                }
+            }
+        }
+        if !max_age {
+            policy.advisories.db_max_age = policy.advisories.db_max_age.min(RELEASE_DB_MAX_AGE);
+        }
+        if !stale {
+            policy.advisories.db_stale = StaleAction::Fail;
+        }
+        if !on_error {
+            policy.on_scanner_error = ScannerErrorAction::Fail;
+        }
+        policy.require_sbom = true;
+        for ignore in &policy.ignores {
+            let problem = match ignore.expires {
+                None => {
+                    "has no `expires`: under the release profile every ignore needs an expiry date"
+                }
+                Some(date) if date < today => {
+                    "has expired: under the release profile every ignore must be unexpired"
+                }
+                Some(_) => continue,
+            };
+            return Err(PolicyError {
+                file: file.to_string(),
+                line: ignore.line,
+                column: 1,
+                message: format!("ignore `{}` {problem}", ignore.id),
+            });
+        }
+        Ok(policy)
     }
 
     /// `--fail-on` on the command line replaces every threshold in the file.
@@ -543,7 +660,20 @@ impl Policy {
                 ));
             }
         }
-        let outcome = if blocking_errors {
+        let mut missing_sbom = false;
+        if self.require_sbom {
+            let written = outputs
+                .iter()
+                .any(|o| o.scanner == Scanner::Sbom && o.error.is_none() && !o.sbom.is_empty());
+            if !written {
+                missing_sbom = true;
+                reasons.push(format!(
+                    "the {} profile requires an SBOM: run the sbom scanner (it did not run or could not write one)",
+                    self.profile.as_deref().unwrap_or(RELEASE_PROFILE)
+                ));
+            }
+        }
+        let outcome = if blocking_errors || missing_sbom {
             Outcome::CouldNotCheck
         } else if failing > 0 {
             Outcome::Violated
@@ -934,5 +1064,103 @@ mod tests {
             .map(|f| f.finding.location.as_ref().unwrap().path.as_str())
             .collect();
         assert_eq!(paths, ["a.txt", "z.txt"]);
+    }
+
+    fn release(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml_with_profile("p.toml", text, Some("release"), TODAY)
+    }
+
+    #[test]
+    fn release_profile_is_stricter_by_default() {
+        let p = release("").unwrap();
+        assert_eq!(p.fail_on, Threshold::AtLeast(Severity::Medium));
+        assert_eq!(p.advisories.db_max_age, Duration::from_secs(86_400));
+        assert_eq!(p.advisories.db_stale, StaleAction::Fail);
+        assert_eq!(p.on_scanner_error, ScannerErrorAction::Fail);
+        assert!(p.require_sbom);
+        assert_eq!(p.profile.as_deref(), Some("release"));
+        // Never looser than the top level; per-scanner thresholds too.
+        let p = release("fail-on = \"low\"\non-scanner-error = \"warn\"\n[secrets]\nfail-on = \"critical\"\n[db]\nmax-age = \"2h\"\n").unwrap();
+        assert_eq!(p.fail_on, Threshold::AtLeast(Severity::Low));
+        assert_eq!(p.on_scanner_error, ScannerErrorAction::Fail);
+        assert_eq!(
+            p.threshold_for(Scanner::Secrets),
+            Threshold::AtLeast(Severity::Medium)
+        );
+        assert_eq!(p.advisories.db_max_age, Duration::from_secs(2 * 3600));
+        // Without --profile the top level alone applies.
+        let plain = Policy::from_toml_with_profile(
+            "p.toml",
+            "[profile.release]\nfail-on = \"info\"\n",
+            None,
+            TODAY,
+        )
+        .unwrap();
+        assert_eq!(plain.fail_on, Threshold::AtLeast(Severity::High));
+        assert!(!plain.require_sbom);
+    }
+
+    #[test]
+    fn release_profile_table_overrides_and_adds() {
+        let p = release(
+            "fail-on = \"high\"\n[profile.release]\nfail-on = \"low\"\n[profile.release.db]\nmax-age = \"3d\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.fail_on, Threshold::AtLeast(Severity::Low));
+        assert_eq!(p.advisories.db_max_age, Duration::from_secs(3 * 86_400));
+        assert_eq!(p.advisories.db_stale, StaleAction::Fail);
+        let err = release("[profile.release]\nfail-onn = \"low\"\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        let other = Policy::from_toml_with_profile(
+            "p.toml",
+            "[profile.nightly]\nfail-on = \"critical\"\n",
+            Some("nightly"),
+            TODAY,
+        )
+        .unwrap();
+        assert_eq!(other.fail_on, Threshold::AtLeast(Severity::Critical));
+        assert!(!other.require_sbom);
+        let err = Policy::from_toml_with_profile("p.toml", "", Some("nightly"), TODAY).unwrap_err();
+        assert!(err.message.contains("no [profile.nightly]"), "{err}");
+    }
+
+    #[test]
+    fn release_profile_requires_unexpired_expiry_on_every_ignore() {
+        let err =
+            release("fail-on = \"high\"\n[[ignore]]\nid = \"X\"\nreason = \"r\"\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(err.message.contains("no `expires`"), "{err}");
+        let err =
+            release("[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = 2026-11-22\n").unwrap_err();
+        assert!(err.message.contains("expired"), "{err}");
+        let err =
+            release("[profile.release]\n[[profile.release.ignore]]\nid = \"Y\"\nreason = \"r\"\n")
+                .unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(release("[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = 2026-11-23\n").is_ok());
+        // The default profile still accepts an ignore without expiry.
+        assert!(Policy::from_toml("p.toml", "[[ignore]]\nid = \"X\"\nreason = \"r\"\n").is_ok());
+    }
+
+    #[test]
+    fn release_profile_needs_a_written_sbom() {
+        let p = release("").unwrap();
+        let verdict = p.evaluate(&[output(Scanner::Secrets, vec![])], TODAY);
+        assert_eq!(verdict.outcome, Outcome::CouldNotCheck);
+        assert!(
+            verdict
+                .reasons
+                .iter()
+                .any(|r| r.contains("requires an SBOM")),
+            "{:?}",
+            verdict.reasons
+        );
+        let mut sbom = ScanOutput::new(Scanner::Sbom);
+        sbom.sbom.push(crate::scan::SbomDocument {
+            member: None,
+            bytes: b"{}".to_vec(),
+            component_count: 0,
+        });
+        assert_eq!(p.evaluate(&[sbom], TODAY).outcome, Outcome::Pass);
     }
 }

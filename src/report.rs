@@ -1,5 +1,7 @@
 //! Writers: they render a verdict, they never decide it.
 
+pub mod gate;
+pub mod github;
 pub mod sarif;
 pub mod summary;
 

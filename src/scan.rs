@@ -160,6 +160,22 @@ pub struct ScanOutput {
     pub error: Option<String>,
     /// The workspace document first, then per-member ones when asked.
     pub sbom: Vec<SbomDocument>,
+    /// The advisory database checked against (advisories scanner).
+    pub database: Option<DatabaseInfo>,
+}
+
+/// Which advisory database a check used, for the gate report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DatabaseInfo {
+    /// The `--db` directory, or the URL the cache was fetched from.
+    pub source: String,
+    pub path: String,
+    pub advisories: usize,
+    /// The newest advisory's date, `YYYY-MM-DD`.
+    pub newest_advisory: Option<String>,
+    /// When secgate fetched it (RFC 3339), for the cache.
+    pub fetched_at: Option<String>,
 }
 
 impl ScanOutput {
@@ -172,6 +188,7 @@ impl ScanOutput {
             warnings: Vec::new(),
             error: None,
             sbom: Vec::new(),
+            database: None,
         }
     }
 

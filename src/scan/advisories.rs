@@ -114,6 +114,17 @@ fn report_freshness(
         "advisory database: {} advisories, newest {newest}, {fetched}",
         fresh.advisories
     ));
+    let record = crate::db::fetch_record(db_path);
+    output.database = Some(crate::scan::DatabaseInfo {
+        source: match (&record, explicit_db) {
+            (Some(record), false) => record.url.clone(),
+            _ => db_path.display().to_string(),
+        },
+        path: db_path.display().to_string(),
+        advisories: fresh.advisories,
+        newest_advisory: fresh.newest.clone(),
+        fetched_at: record.map(|r| r.fetched_at),
+    });
     let Some(age) = fresh.age else { return };
     if age <= settings.db_max_age {
         return;

@@ -48,6 +48,7 @@ fn scan_history(
         history::GitScope::All => format!("{} commits (all history from HEAD)", scanned.commits),
         history::GitScope::Since(base) => format!("{} commits since {base}", scanned.commits),
         history::GitScope::Range(range) => format!("{} commits in {range}", scanned.commits),
+        history::GitScope::Commits(_) => format!("{} pushed commit(s)", scanned.commits),
     };
     output.notes.push(format!(
         "git: added lines of {what} scanned with {} rules",

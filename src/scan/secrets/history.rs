@@ -20,6 +20,8 @@ pub enum GitScope {
     Range(String),
     /// The index: what `git commit` would record now.
     Staged,
+    /// Exactly these commits (oldest first), e.g. the ones being pushed.
+    Commits(Vec<String>),
 }
 
 /// What a history scan found and what it could not see.
@@ -47,7 +49,28 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
         .arg("-C")
         .arg(top)
         .args(["-c", "core.quotePath=false", "-c", "diff.noprefix=false"]);
+    let mut stdin_commits = None;
     match scope {
+        GitScope::Commits(commits) => {
+            if commits.is_empty() {
+                return Ok(result);
+            }
+            for commit in commits {
+                verify_commit(top, commit, shallow)?;
+            }
+            stdin_commits = Some(commits.join("\n") + "\n");
+            command.args([
+                "log",
+                "--no-walk=unsorted",
+                "--stdin",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "-p",
+                "-U0",
+                "--format=\x1ecommit %H\x1f%aI",
+            ]);
+        }
         GitScope::Staged => {
             command.args([
                 "diff",
@@ -74,7 +97,7 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
                     verify_commit(top, if to.is_empty() { "HEAD" } else { to }, shallow)?;
                     range.clone()
                 }
-                GitScope::Staged => unreachable!(),
+                GitScope::Staged | GitScope::Commits(_) => unreachable!(),
             };
             if *scope == GitScope::All
                 && git(top, &["rev-parse", "--verify", "--quiet", "HEAD"]).is_err()
@@ -103,10 +126,23 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
         }
     }
     let mut child = command
+        .stdin(if stdin_commits.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run git: {e}"))?;
+    // Fed from a thread: a long list must not block on a full stdout pipe.
+    let feeder = match (stdin_commits, child.stdin.take()) {
+        (Some(list), Some(mut stdin)) => Some(std::thread::spawn(move || {
+            use std::io::Write;
+            stdin.write_all(list.as_bytes())
+        })),
+        _ => None,
+    };
     let stdout = child.stdout.take().expect("piped");
     let mut parser = PatchParser::new(scanner, *scope == GitScope::Staged);
     let mut reader = BufReader::with_capacity(1 << 16, stdout);
@@ -120,6 +156,13 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
         }
     }
     parser.finish_file();
+    if let Some(feeder) = feeder {
+        match feeder.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("writing to git: {e}")),
+            Err(_) => return Err("writing to git: the writer panicked".to_string()),
+        }
+    }
     let output = child.wait_with_output().map_err(|e| format!("git: {e}"))?;
     if !output.status.success() {
         return Err(format!(

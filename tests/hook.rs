@@ -1,0 +1,316 @@
+//! The pre-push hook on real temporary repositories with a bare "remote".
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+
+fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
+        .env("NO_COLOR", "1")
+        .env_remove("SECGATE")
+        .env_remove("SECGATE_DB")
+        .output()
+        .unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = git_output(dir, args);
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn commit(dir: &Path, path: &str, content: &str, message: &str) -> String {
+    std::fs::write(dir.join(path), content).unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// (bare remote, clone with one pushed commit on main)
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let bare = root.path().join("remote.git");
+    let work = root.path().join("work");
+    git(
+        root.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    git(
+        root.path(),
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    commit(&work, "README", "hello\n", "first");
+    git(&work, &["push", "-q", "origin", "main"]);
+    (root, work)
+}
+
+fn secgate(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("secgate").unwrap();
+    command
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("NO_COLOR", "1")
+        .env_remove("SECGATE_DB");
+    command
+}
+
+fn install(work: &Path, extra: &[&str]) -> std::process::Output {
+    secgate(work)
+        .args(["hook", "install"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// `git push ARGS`: (succeeded, stderr)
+fn push(work: &Path, args: &[&str]) -> (bool, String) {
+    let mut full = vec!["push"];
+    full.extend_from_slice(args);
+    let output = git_output(work, &full);
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn new_branch_with_a_secret_is_blocked_and_a_clean_one_passes() {
+    let (_root, work) = setup();
+    assert!(install(&work, &[]).status.success());
+    git(&work, &["checkout", "-q", "-b", "clean"]);
+    commit(&work, "notes.txt", "nothing secret\n", "notes");
+    let (ok, stderr) = push(&work, &["origin", "clean"]);
+    assert!(ok, "{stderr}");
+    git(&work, &["checkout", "-q", "-b", "leaky"]);
+    commit(&work, "config.env", &format!("TOKEN={TOKEN}\n"), "config");
+    let (ok, stderr) = push(&work, &["origin", "leaky"]);
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("push blocked"), "{stderr}");
+    assert!(stderr.contains("config.env"), "{stderr}");
+    assert!(!stderr.contains(TOKEN));
+}
+
+#[test]
+fn fast_forward_checks_only_the_new_commits() {
+    let (_root, work) = setup();
+    // A secret already on the remote (pushed before the hook) does not block later pushes.
+    commit(&work, "old.env", &format!("TOKEN={TOKEN}\n"), "old leak");
+    git(&work, &["push", "-q", "origin", "main"]);
+    assert!(install(&work, &[]).status.success());
+    commit(&work, "README", "hello again\n", "docs");
+    let (ok, stderr) = push(&work, &["origin", "main"]);
+    assert!(ok, "{stderr}");
+    commit(
+        &work,
+        "new.env",
+        "KEY=ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1\n",
+        "leak",
+    );
+    let (ok, stderr) = push(&work, &["origin", "main"]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("new.env") && !stderr.contains("old.env"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn force_push_checks_the_rewritten_commits() {
+    let (_root, work) = setup();
+    commit(&work, "a.txt", "a\n", "a");
+    git(&work, &["push", "-q", "origin", "main"]);
+    assert!(install(&work, &[]).status.success());
+    git(&work, &["reset", "-q", "--hard", "HEAD~1"]);
+    commit(
+        &work,
+        "b.env",
+        &format!("TOKEN={TOKEN}\n"),
+        "rewrite with a leak",
+    );
+    let (ok, stderr) = push(&work, &["--force", "origin", "main"]);
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("b.env"), "{stderr}");
+    git(&work, &["reset", "-q", "--hard", "HEAD~1"]);
+    commit(&work, "c.txt", "c\n", "clean rewrite");
+    let (ok, stderr) = push(&work, &["--force", "origin", "main"]);
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn deletion_is_not_checked() {
+    let (_root, work) = setup();
+    git(&work, &["checkout", "-q", "-b", "gone"]);
+    commit(&work, "x.txt", "x\n", "x");
+    git(&work, &["push", "-q", "origin", "gone"]);
+    assert!(install(&work, &[]).status.success());
+    let (ok, stderr) = push(&work, &["origin", "--delete", "gone"]);
+    assert!(ok, "{stderr}");
+    // The raw protocol: a deletion line (all-zero local id, 40 or 64 digits) is skipped.
+    for zeros in [40, 64] {
+        let line = format!(
+            "(delete) {} refs/heads/gone {}\n",
+            "0".repeat(zeros),
+            "1".repeat(zeros)
+        );
+        let output = secgate(&work)
+            .args(["hook", "pre-push", "origin", "file:///x"])
+            .write_stdin(line)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+}
+
+#[test]
+fn secret_added_then_removed_inside_the_pushed_range_is_still_blocked() {
+    let (_root, work) = setup();
+    assert!(install(&work, &[]).status.success());
+    commit(&work, "cfg.env", &format!("A=1\nTOKEN={TOKEN}\n"), "leak");
+    commit(&work, "cfg.env", "A=1\n", "remove it");
+    let (ok, stderr) = push(&work, &["origin", "main"]);
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("cfg.env"), "{stderr}");
+}
+
+#[test]
+fn malformed_input_fails_closed() {
+    let (_root, work) = setup();
+    let output = secgate(&work)
+        .args(["hook", "pre-push", "origin", "file:///x"])
+        .write_stdin("refs/heads/main deadbeef refs/heads/main cafe\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+#[test]
+fn install_refuses_a_foreign_hook_unless_forced_or_chained() {
+    let (_root, work) = setup();
+    let hooks = work.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let foreign = "#!/bin/sh\necho foreign-ran >> \"$(dirname \"$0\")/../../ran.txt\"\nexit 0\n";
+    std::fs::write(hooks.join("pre-push"), foreign).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            hooks.join("pre-push"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let refused = install(&work, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-push")).unwrap(),
+        foreign
+    );
+    // Uninstall leaves a foreign hook alone.
+    let output = secgate(&work).args(["hook", "uninstall"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(hooks.join("pre-push").exists());
+
+    assert!(install(&work, &["--chain"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-push.local")).unwrap(),
+        foreign
+    );
+    commit(&work, "leak.env", &format!("TOKEN={TOKEN}\n"), "leak");
+    let (ok, stderr) = push(&work, &["origin", "main"]);
+    assert!(!ok, "{stderr}");
+    assert!(std::fs::read_to_string(work.join("ran.txt"))
+        .unwrap()
+        .contains("foreign-ran"));
+
+    let output = secgate(&work).args(["hook", "uninstall"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-push")).unwrap(),
+        foreign
+    );
+    assert!(!hooks.join("pre-push.local").exists());
+
+    assert!(install(&work, &["--force"]).status.success());
+    let ours = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
+    assert!(ours.contains("# secgate-managed-hook"));
+    let output = secgate(&work).args(["hook", "uninstall"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(!hooks.join("pre-push").exists());
+}
+
+#[test]
+fn install_respects_core_hooks_path() {
+    let (_root, work) = setup();
+    git(&work, &["config", "core.hooksPath", ".githooks"]);
+    assert!(install(&work, &[]).status.success());
+    assert!(work.join(".githooks/pre-push").is_file());
+    assert!(!work.join(".git/hooks/pre-push").exists());
+    commit(&work, "leak.env", &format!("TOKEN={TOKEN}\n"), "leak");
+    let (ok, stderr) = push(&work, &["origin", "main"]);
+    assert!(!ok, "{stderr}");
+}
+
+#[test]
+fn pre_commit_framework_refs_and_staged_mode() {
+    let (_root, work) = setup();
+    let base = git(&work, &["rev-parse", "HEAD"]);
+    let leak = commit(&work, "leak.env", &format!("TOKEN={TOKEN}\n"), "leak");
+    commit(&work, "leak.env", "gone\n", "remove");
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    let output = secgate(&work)
+        .args(["hook", "pre-commit"])
+        .env("PRE_COMMIT_FROM_REF", &base)
+        .env("PRE_COMMIT_TO_REF", &head)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let output = secgate(&work)
+        .args(["hook", "pre-commit"])
+        .env("PRE_COMMIT_FROM_REF", &leak)
+        .env("PRE_COMMIT_TO_REF", &head)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    // Without the refs (pre-commit stage): the staged changes.
+    std::fs::write(work.join("staged.env"), format!("TOKEN={TOKEN}\n")).unwrap();
+    let output = secgate(&work)
+        .args(["hook", "pre-commit"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "not staged: {output:?}");
+    git(&work, &["add", "staged.env"]);
+    let output = secgate(&work)
+        .args(["hook", "pre-commit"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+}
