@@ -16,6 +16,9 @@ tree=${1:-${BENCH_TREE:-/tmp/secgate-bench-tree}}
 if [ ! -d "$tree" ]; then
   bash "$repo/../shared/bench/make_bench_tree.sh" "$tree"
 fi
+if [ ! -x /usr/bin/time ]; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq time; else sudo apt-get install -y -qq time; fi
+fi
 venv="$here/.venv"
 if [ ! -x "$venv/bin/kingfisher" ] || [ ! -x "$venv/bin/gitleaks" ] || [ ! -x "$venv/bin/trivy" ]; then
   python3 -m venv "$venv"
