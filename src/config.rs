@@ -33,6 +33,8 @@ pub struct RawAdvisories {
     pub unsound: Option<Severity>,
     pub unmaintained: Option<Severity>,
     pub notice: Option<Severity>,
+    /// Grade of a dependency version yanked from crates.io.
+    pub yanked: Option<Severity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
