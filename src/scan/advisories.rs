@@ -319,31 +319,51 @@ impl AdvisoryDb {
     }
 
     /// Counts every advisory file and finds the newest `date` by reading
-    /// only the front matter of each.
+    /// the front matter of the most recent ones only.
     fn stats(&self) -> DbStats {
-        let mut stats = DbStats::default();
+        let mut files = Vec::new();
         for collection in ["crates", "rust"] {
             let Ok(dirs) = std::fs::read_dir(self.path.join(collection)) else {
                 continue;
             };
             for dir in dirs.flatten() {
-                let Ok(files) = advisory_files(&dir.path()) else {
+                let Ok(found) = advisory_files(&dir.path()) else {
                     continue;
                 };
-                for file in files {
-                    if file
-                        .file_name()
-                        .is_some_and(|n| n == "RUSTSEC-0000-0000.md")
-                    {
+                for file in found {
+                    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                    let name = name.unwrap_or_default();
+                    if name == "RUSTSEC-0000-0000.md" {
                         continue;
                     }
-                    stats.advisories += 1;
-                    if let Some(date) = advisory_date(&file) {
-                        // ISO dates order as strings.
-                        if stats.newest.as_ref().is_none_or(|n| date > *n) {
-                            stats.newest = Some(date);
-                        }
-                    }
+                    // RUSTSEC-YYYY-NNNN: the year the id was assigned.
+                    let year: u32 = name
+                        .get(8..12)
+                        .and_then(|y| y.parse().ok())
+                        .unwrap_or(u32::MAX);
+                    files.push((year, file));
+                }
+            }
+        }
+        let mut stats = DbStats {
+            advisories: files.len(),
+            newest: None,
+        };
+        files.sort_by_key(|file| std::cmp::Reverse(file.0));
+        for (year, file) in files {
+            // An advisory is dated no later than its id was assigned, so
+            // older ids cannot hold a newer date than one already found.
+            let newest_year = stats
+                .newest
+                .as_ref()
+                .and_then(|d| d[..4].parse::<u32>().ok());
+            if newest_year.is_some_and(|newest| year < newest) {
+                break;
+            }
+            if let Some(date) = advisory_date(&file) {
+                // ISO dates order as strings.
+                if stats.newest.as_ref().is_none_or(|n| date > *n) {
+                    stats.newest = Some(date);
                 }
             }
         }

@@ -14,8 +14,8 @@ const CACHE_VERSION: u8 = 3;
 pub struct YankedIndex {
     /// `$CARGO_HOME/registry/index/<crates.io>/.cache` directories.
     caches: Vec<PathBuf>,
-    /// Crate name → version → yanked; `None` when no cache has the crate.
-    crates: HashMap<String, Option<HashMap<String, bool>>>,
+    /// Crate name → its cache entry files (one per index directory).
+    crates: HashMap<String, Vec<PathBuf>>,
     checked: BTreeSet<(String, String)>,
     unchecked: BTreeSet<(String, String)>,
 }
@@ -55,12 +55,12 @@ impl YankedIndex {
     /// `Some(yanked)` when a local cache entry lists this version.
     pub fn is_yanked(&mut self, name: &str, version: &str) -> Option<bool> {
         if !self.crates.contains_key(name) {
-            let versions = self.read(name);
-            self.crates.insert(name.to_string(), versions);
+            let entries = self.read(name);
+            self.crates.insert(name.to_string(), entries);
         }
         let answer = self.crates[name]
-            .as_ref()
-            .and_then(|versions| versions.get(version).copied());
+            .iter()
+            .find_map(|entry| lookup_file(entry, version));
         let key = (name.to_string(), version.to_string());
         match answer {
             Some(_) => self.checked.insert(key),
@@ -69,21 +69,15 @@ impl YankedIndex {
         answer
     }
 
-    fn read(&self, name: &str) -> Option<HashMap<String, bool>> {
-        let relative = cache_path(name)?;
-        let mut merged: Option<HashMap<String, bool>> = None;
-        for cache in &self.caches {
-            let Ok(bytes) = std::fs::read(cache.join(&relative)) else {
-                continue;
-            };
-            if let Some(versions) = parse_cache_entry(&bytes) {
-                let merged = merged.get_or_insert_with(HashMap::new);
-                for (version, yanked) in versions {
-                    merged.entry(version).or_insert(yanked);
-                }
-            }
-        }
-        merged
+    fn read(&self, name: &str) -> Vec<PathBuf> {
+        let Some(relative) = cache_path(name) else {
+            return Vec::new();
+        };
+        self.caches
+            .iter()
+            .map(|cache| cache.join(&relative))
+            .filter(|path| path.is_file())
+            .collect()
     }
 
     pub fn checked_any(&self) -> bool {
@@ -130,28 +124,80 @@ fn cache_path(name: &str) -> Option<String> {
 
 #[derive(serde::Deserialize)]
 struct IndexVersion {
-    vers: String,
     #[serde(default)]
     yanked: bool,
 }
 
-/// A cache entry: the cache version byte, the index format version (u32 LE),
-/// the revision, then (version, JSON) pairs, every field NUL-terminated.
-fn parse_cache_entry(bytes: &[u8]) -> Option<HashMap<String, bool>> {
-    if *bytes.first()? != CACHE_VERSION || bytes.len() < 5 {
+/// `lookup` on a cache file, reading it from the end: entries are in
+/// publication order, locked versions are usually recent, and a popular
+/// crate's entry is megabytes of JSON.
+fn lookup_file(path: &Path, version: &str) -> Option<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    let mut header = [0u8; 5];
+    file.read_exact(&mut header).ok()?;
+    if header[0] != CACHE_VERSION {
         return None;
     }
-    let mut fields = bytes[5..].split(|&b| b == 0);
-    let _revision = fields.next()?;
-    let mut versions = HashMap::new();
-    while let Some(version) = fields.next() {
-        if version.is_empty() {
-            break;
+    let mut tail = 64 * 1024u64;
+    loop {
+        let from = length.saturating_sub(tail).max(5);
+        file.seek(SeekFrom::Start(from)).ok()?;
+        let mut bytes = Vec::with_capacity((length - from) as usize);
+        file.read_to_end(&mut bytes).ok()?;
+        if from == 5 {
+            let mut entry = header.to_vec();
+            entry.extend(bytes);
+            return lookup(&entry, version);
         }
-        let entry: IndexVersion = serde_json::from_slice(fields.next()?).ok()?;
-        versions.insert(entry.vers, entry.yanked);
+        // Only a match with its whole JSON blob inside the tail counts.
+        if let Some(found) = find_in(&bytes, version) {
+            return Some(found);
+        }
+        tail *= 8;
     }
-    (!versions.is_empty()).then_some(versions)
+}
+
+/// `lookup` on a piece of an entry's body that starts mid-way.
+fn find_in(body: &[u8], version: &str) -> Option<bool> {
+    let mut needle = Vec::with_capacity(version.len() + 2);
+    needle.push(0);
+    needle.extend_from_slice(version.as_bytes());
+    needle.push(0);
+    let start = memchr::memmem::rfind(body, &needle)? + needle.len();
+    let blob = &body[start..];
+    let end = memchr::memchr(0, blob)?;
+    yanked_flag(&blob[..end])
+}
+
+/// Whether `version` is yanked according to one cache entry: the cache
+/// version byte, the index format version (u32 LE), the revision, then
+/// (version, JSON) pairs, every field NUL-terminated. Popular crates have
+/// hundreds of versions: find the one wanted instead of parsing them all.
+fn lookup(entry: &[u8], version: &str) -> Option<bool> {
+    if *entry.first()? != CACHE_VERSION || entry.len() < 5 {
+        return None;
+    }
+    // The revision ends with a NUL, so every version field is NUL-framed;
+    // a JSON blob holds no NUL, so a match is a version field.
+    find_in(&entry[5..], version)
+}
+
+/// The `yanked` field of one version's JSON. Parsing every version of a
+/// popular crate costs more than the rest of the audit: look for the
+/// compact field cargo stores, and parse only when it is not there.
+fn yanked_flag(blob: &[u8]) -> Option<bool> {
+    // Feature names map to arrays, so only the field itself can match.
+    if memchr::memmem::find(blob, br#""yanked":true"#).is_some() {
+        return Some(true);
+    }
+    if memchr::memmem::find(blob, br#""yanked":false"#).is_some() {
+        return Some(false);
+    }
+    serde_json::from_slice::<IndexVersion>(blob)
+        .ok()
+        .map(|entry| entry.yanked)
 }
 
 pub fn finding(
@@ -282,10 +328,22 @@ mod tests {
     }
 
     #[test]
+    fn yanked_flag_without_the_compact_form_is_parsed() {
+        assert_eq!(
+            yanked_flag(br#"{"vers":"1.0.0", "yanked": true}"#),
+            Some(true)
+        );
+        assert_eq!(yanked_flag(br#"{"vers":"1.0.0"}"#), Some(false));
+        assert_eq!(yanked_flag(b"not json"), None);
+    }
+
+    #[test]
     fn rejects_other_cache_versions() {
-        let mut bytes = entry(&[("1.0.0", true)]);
-        assert!(parse_cache_entry(&bytes).is_some());
+        let mut bytes = entry(&[("1.0.0", true), ("1.0.1", false)]);
+        assert_eq!(lookup(&bytes, "1.0.0"), Some(true));
+        assert_eq!(lookup(&bytes, "1.0.1"), Some(false));
+        assert_eq!(lookup(&bytes, "1.0"), None);
         bytes[0] = 2;
-        assert!(parse_cache_entry(&bytes).is_none());
+        assert_eq!(lookup(&bytes, "1.0.0"), None);
     }
 }
