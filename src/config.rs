@@ -72,6 +72,8 @@ pub struct RawAdvisories {
     pub notice: Option<Severity>,
     /// What an advisory on a dev-only dependency (never shipped) does.
     pub dev_only: Option<DevOnlyAction>,
+    /// Grade of a dependency version yanked from crates.io.
+    pub yanked: Option<Severity>,
 }
 
 /// `advisories.dev-only`: dev-dependencies are built for tests, never shipped.

@@ -596,6 +596,17 @@ pub fn freshness(database: &Database, db_dir: &Path, now: OffsetDateTime) -> Fre
             newest = Some(date);
         }
     }
+    freshness_of(advisories, newest, db_dir, now)
+}
+
+/// As `freshness`, from a count and newest date found without loading the
+/// database (the advisory scanner parses only the crates it needs).
+pub fn freshness_of(
+    advisories: usize,
+    newest: Option<&str>,
+    db_dir: &Path,
+    now: OffsetDateTime,
+) -> Freshness {
     let fetched_at = fetch_record(db_dir).and_then(|r| r.fetched_at());
     let since = |then: OffsetDateTime| Duration::try_from(now - then).unwrap_or(Duration::ZERO);
     let age = match fetched_at {

@@ -48,6 +48,8 @@ pub struct AdvisorySettings {
     pub unsound: Severity,
     pub unmaintained: Severity,
     pub notice: Severity,
+    /// A dependency version yanked from its registry.
+    pub yanked: Severity,
     /// `db.max-age`: an older database is stale.
     pub db_max_age: Duration,
     /// `db.stale`: what a stale database does.
@@ -125,6 +127,7 @@ impl Default for Policy {
                 unsound: Severity::Medium,
                 unmaintained: Severity::Low,
                 notice: Severity::Info,
+                yanked: Severity::Low,
                 db_max_age: Duration::from_secs(7 * 86_400),
                 db_stale: StaleAction::Warn,
                 dev_only: DevOnlyAction::Lower,
@@ -357,6 +360,7 @@ impl Policy {
                     .unmaintained
                     .unwrap_or(defaults.advisories.unmaintained),
                 notice: raw.advisories.notice.unwrap_or(defaults.advisories.notice),
+                yanked: raw.advisories.yanked.unwrap_or(defaults.advisories.yanked),
                 db_max_age,
                 db_stale: raw.db.stale.unwrap_or(defaults.advisories.db_stale),
                 dev_only: raw

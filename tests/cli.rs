@@ -16,6 +16,8 @@ fn secgate(home: &Path) -> Command {
     command
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
+        // No cargo index cache: yanked checks are reported as not checked.
+        .env("CARGO_HOME", home.join("cargo"))
         .env_remove("SECGATE_DB")
         .env_remove("GITHUB_ACTIONS")
         // A check without --db refreshes the cache: from a closed local port, never the network.
@@ -459,4 +461,90 @@ fn unreadable_baseline_names_the_file() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bad-baseline.json"), "{}", run.stderr);
     assert!(run.sarif_bytes.is_empty());
+}
+
+/// A cargo index cache entry as cargo writes it: cache version 3, index
+/// format 2, a revision, then (version, JSON) pairs, NUL-terminated.
+fn index_cache_entry(name: &str, versions: &[(&str, bool)]) -> Vec<u8> {
+    let mut bytes = vec![3u8];
+    bytes.extend(2u32.to_le_bytes());
+    bytes.extend(b"etag: \"x\"\0");
+    for (version, yanked) in versions {
+        bytes.extend(version.as_bytes());
+        bytes.push(0);
+        bytes.extend(
+            format!(r#"{{"name":"{name}","vers":"{version}","deps":[],"cksum":"00","features":{{}},"yanked":{yanked}}}"#)
+                .as_bytes(),
+        );
+        bytes.push(0);
+    }
+    bytes
+}
+
+#[test]
+fn advisory_findings_say_why_and_how_to_fix_and_yanked_uses_the_local_index() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home
+        .path()
+        .join("cargo/registry/index/index.crates.io-1949cf8c6b5b557f/.cache");
+    std::fs::create_dir_all(cache.join("re/ge")).unwrap();
+    std::fs::write(
+        cache.join("re/ge/regex"),
+        index_cache_entry("regex", &[("1.5.4", true), ("1.5.5", false)]),
+    )
+    .unwrap();
+    let sarif = home.path().join("out.sarif");
+    let output = secgate(home.path())
+        .env("CARGO_HOME", home.path().join("cargo"))
+        .args(["audit", "--offline", "--fail-on", "none", "--db"])
+        .arg(fixture("advisory-db"))
+        .arg("--sarif")
+        .arg(&sarif)
+        .arg(fixture("parity/web/Cargo.lock"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("yanked: 1 package checked against the local index cache; not checked for 3 packages (no local index cache)"),
+        "{stderr}"
+    );
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = results(&document, "secgate/advisories/");
+    let find = |rule: &str| {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == rule)
+            .unwrap_or_else(|| panic!("{rule} missing"))
+            .clone()
+    };
+    let h2 = find("RUSTSEC-2024-0003");
+    let text = h2["message"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("via web-app → hyper 0.14.1 → h2 0.3.0"),
+        "{text}"
+    );
+    assert!(text.contains("fix: upgrade to h2 0.3.24"), "{text}");
+    assert_eq!(h2["properties"]["smallest-fix"], "0.3.24");
+    assert_eq!(h2["properties"]["package-version"], "h2@0.3.0");
+    assert_eq!(h2["properties"]["aliases"][0], "GHSA-8r5v-vm4m-4g25");
+    let tokio = find("RUSTSEC-2023-0001");
+    assert_eq!(tokio["properties"]["affected-os"][0], "windows");
+    let yanked = find("yanked");
+    assert_eq!(yanked["properties"]["package"], "regex");
+    assert_eq!(yanked["properties"]["severity"], "low");
+    let rules = document["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["id"] == "RUSTSEC-2023-0034")
+        .unwrap();
+    assert_eq!(rule["properties"]["aliases"][0], "CVE-2023-26964");
+    assert_eq!(
+        rule["helpUri"],
+        "https://rustsec.org/advisories/RUSTSEC-2023-0034.html"
+    );
+    assert!(rules.iter().any(|r| r["id"] == "yanked"));
 }

@@ -180,6 +180,7 @@ impl Home {
             .current_dir(self.dir.path())
             .env("HOME", self.dir.path())
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("CARGO_HOME", self.dir.path().join("cargo"))
             .env("SECGATE_DB_URL", url)
             .env("SECGATE_HTTP_TIMEOUT_SECS", "10")
             .env("NO_COLOR", "1");

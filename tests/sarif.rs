@@ -22,6 +22,7 @@ fn sarif_with_db(repo: &str, db: &Path, extra: &[&str]) -> String {
         .unwrap()
         .env("HOME", out.path())
         .env("XDG_CACHE_HOME", out.path().join("cache"))
+        .env("CARGO_HOME", out.path().join("cargo"))
         .env_remove("SECGATE_DB")
         .arg("check")
         .arg(fixture(repo))

@@ -1,5 +1,6 @@
 //! Dependency advisories: every `Cargo.lock` under the root against the
-//! RustSec advisory database.
+//! RustSec advisory database, with rustsec's matching rules, reading only
+//! the advisories of the crates the lock files name.
 
 use crate::config::{format_duration, StaleAction};
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
@@ -7,9 +8,13 @@ use crate::policy::AdvisorySettings;
 use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
-use rustsec::{Collection, Database, Lockfile};
+use rustsec::package::Package;
+use rustsec::{Advisory, Collection, Lockfile};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+
+mod paths;
+mod yanked;
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Advisories);
@@ -35,39 +40,68 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             }
         },
     };
-    let database = match open_database(&db_path) {
+    let database = match AdvisoryDb::open(&db_path) {
         Ok(db) => db,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
+    // Lock files first: the crates they name decide which advisories to read.
+    let mut parsed = Vec::new();
+    let mut lock_errors = Vec::new();
+    for path in &lockfiles {
+        match read_lockfile(path) {
+            Ok(lock) => parsed.push(lock),
+            // One broken lock file does not hide the others' findings.
+            Err(error) => lock_errors.push(error),
+        }
+    }
+    let names: BTreeSet<&str> = parsed
+        .iter()
+        .flat_map(|lock| lock.lockfile.packages.iter())
+        .filter(|p| is_crates_io(p))
+        .map(|p| p.name.as_str())
+        .collect();
+    let (loaded, stats) = std::thread::scope(|scope| {
+        let stats = scope.spawn(|| database.stats());
+        let loaded = database.load(&names);
+        (loaded, stats.join())
+    });
+    let advisories = match loaded {
+        Ok(advisories) => advisories,
+        Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
+    };
+    let stats = match stats {
+        Ok(stats) => stats,
+        Err(_) => {
+            return ScanOutput::failed(Scanner::Advisories, "reading the database index crashed")
+        }
+    };
     report_freshness(
         &mut output,
-        &database,
+        &stats,
         &db_path,
         &context.policy.advisories,
         context.advisory_db.is_some(),
     );
+    let mut index = yanked::YankedIndex::locate();
     let mut rules = BTreeMap::new();
     let mut packages = 0;
-    for lockfile_path in &lockfiles {
-        match check_lockfile(
+    for lock in &parsed {
+        let checked = check_lockfile(
             context,
-            &database,
+            &advisories,
+            &mut index,
             &context.policy.advisories,
-            lockfile_path,
-        ) {
-            Ok(checked) => {
-                packages += checked.packages;
-                output.findings.extend(checked.findings);
-                rules.extend(checked.rules);
-            }
-            // One broken lock file does not hide the others' findings.
-            Err(error) => {
-                output.error = Some(match output.error.take() {
-                    Some(previous) => format!("{previous}; {error}"),
-                    None => error,
-                })
-            }
-        }
+            lock,
+        );
+        packages += checked.packages;
+        output.findings.extend(checked.findings);
+        rules.extend(checked.rules);
+    }
+    if !lock_errors.is_empty() {
+        output.error = Some(lock_errors.join("; "));
+    }
+    if index.checked_any() {
+        rules.insert(yanked::RULE_ID.to_string(), yanked::rule_info());
     }
     output.rules = rules.into_values().collect();
     let unscored = output
@@ -76,12 +110,14 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         .filter(|f| f.severity.is_none())
         .count();
     output.notes.push(format!(
-        "{} lock file{}, {packages} packages, {} advisories in {}",
+        "{} lock file{}, {packages} packages, {} advisories read for {} crates in {}",
         lockfiles.len(),
         if lockfiles.len() == 1 { "" } else { "s" },
-        database.iter().count(),
+        advisories.values().map(Vec::len).sum::<usize>(),
+        names.len(),
         db_path.display()
     ));
+    output.notes.push(index.note());
     if unscored > 0 {
         output.notes.push(format!(
             "{unscored} advisor{} carry no CVSS score and count at the policy's unknown-severity",
@@ -99,12 +135,17 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
 /// is a warning, or an error where the policy says `stale = "fail"`.
 fn report_freshness(
     output: &mut ScanOutput,
-    database: &Database,
+    stats: &DbStats,
     db_path: &Path,
     settings: &AdvisorySettings,
     explicit_db: bool,
 ) {
-    let fresh = crate::db::freshness(database, db_path, time::OffsetDateTime::now_utc());
+    let fresh = crate::db::freshness_of(
+        stats.advisories,
+        stats.newest.as_deref(),
+        db_path,
+        time::OffsetDateTime::now_utc(),
+    );
     let newest = fresh.newest.as_deref().unwrap_or("unknown");
     let fetched = match (fresh.fetched_at, fresh.age) {
         (Some(_), Some(age)) => format!("fetched {} ago", format_duration(age)),
@@ -161,26 +202,6 @@ pub fn default_db_path() -> Option<PathBuf> {
     Some(cache.join("secgate").join("advisory-db"))
 }
 
-fn open_database(path: &Path) -> Result<Database, String> {
-    if !path.is_dir() {
-        return Err(format!(
-            "advisory database {}: not a directory",
-            path.display()
-        ));
-    }
-    // Held while loading, so an update cannot swap the directory mid-read.
-    let _guard = crate::db::read_guard(path);
-    let database =
-        Database::open(path).map_err(|e| format!("advisory database {}: {e}", path.display()))?;
-    if database.iter().next().is_none() {
-        return Err(format!(
-            "advisory database {}: holds no advisories (an empty database cannot vouch for anything)",
-            path.display()
-        ));
-    }
-    Ok(database)
-}
-
 /// `root` may be a directory (every `Cargo.lock` below it, honouring
 /// `.gitignore`, skipping `target/` and vendored trees) or one lock file.
 fn find_lockfiles(root: &Path) -> Result<Vec<PathBuf>, String> {
@@ -209,6 +230,256 @@ fn find_lockfiles(root: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
+/// The advisory database directory, read one crate folder at a time
+/// (`crates/<name>/RUSTSEC-*.md`): a lock file of 300 packages needs a few
+/// dozen of its ~1,200 advisories.
+struct AdvisoryDb {
+    path: PathBuf,
+    /// Held for the whole scan: advisories are read lazily, and an update
+    /// must not swap the directory out mid-read.
+    _guard: Option<std::fs::File>,
+}
+
+/// Counted without parsing: how many advisories, and the newest one's date.
+#[derive(Debug, Default)]
+struct DbStats {
+    advisories: usize,
+    newest: Option<String>,
+}
+
+impl AdvisoryDb {
+    fn open(path: &Path) -> Result<AdvisoryDb, String> {
+        if !path.is_dir() {
+            return Err(format!(
+                "advisory database {}: not a directory",
+                path.display()
+            ));
+        }
+        let guard = crate::db::read_guard(path);
+        let crates = path.join("crates");
+        let entries = std::fs::read_dir(&crates)
+            .map_err(|e| format!("advisory database {}: {e}", crates.display()))?;
+        // One advisory file is enough to tell a database from an empty one.
+        let any = entries
+            .flatten()
+            .any(|dir| advisory_files(&dir.path()).is_ok_and(|files| !files.is_empty()));
+        if !any {
+            return Err(format!(
+                "advisory database {}: holds no advisories (an empty database cannot vouch for anything)",
+                path.display()
+            ));
+        }
+        Ok(AdvisoryDb {
+            path: path.to_path_buf(),
+            _guard: guard,
+        })
+    }
+
+    /// Parses the advisories of `names` (crates.io crates), in parallel.
+    /// An advisory that does not load fails the scan, as it would fail
+    /// `rustsec::Database::open`.
+    fn load(&self, names: &BTreeSet<&str>) -> Result<BTreeMap<String, Vec<Advisory>>, String> {
+        let crates = self.path.join("crates");
+        let mut files = Vec::new();
+        for &name in names {
+            // A lock file is input: never let a name leave crates/.
+            if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+                continue;
+            }
+            match advisory_files(&crates.join(name)) {
+                Ok(found) => files.extend(found),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("advisory database {}: {e}", crates.display())),
+            }
+        }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8)
+            .min(files.len().div_ceil(16).max(1));
+        let chunk = files.len().div_ceil(threads).max(1);
+        let results: Vec<Result<Vec<Advisory>, String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|f| load_advisory(f)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("loading advisories crashed".to_string()))
+                })
+                .collect()
+        });
+        let mut by_crate: BTreeMap<String, Vec<Advisory>> = BTreeMap::new();
+        for result in results {
+            for advisory in result? {
+                if advisory.metadata.id.is_placeholder() {
+                    continue;
+                }
+                by_crate
+                    .entry(advisory.metadata.package.as_str().to_string())
+                    .or_default()
+                    .push(advisory);
+            }
+        }
+        for list in by_crate.values_mut() {
+            list.sort_by(|a, b| a.metadata.id.cmp(&b.metadata.id));
+        }
+        Ok(by_crate)
+    }
+
+    /// Counts every advisory file and finds the newest `date` by reading
+    /// the front matter of the most recent ones only.
+    fn stats(&self) -> DbStats {
+        let mut files = Vec::new();
+        for collection in ["crates", "rust"] {
+            let Ok(dirs) = std::fs::read_dir(self.path.join(collection)) else {
+                continue;
+            };
+            for dir in dirs.flatten() {
+                let Ok(found) = advisory_files(&dir.path()) else {
+                    continue;
+                };
+                for file in found {
+                    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                    let name = name.unwrap_or_default();
+                    if name == "RUSTSEC-0000-0000.md" {
+                        continue;
+                    }
+                    // RUSTSEC-YYYY-NNNN: the year the id was assigned.
+                    let year: u32 = name
+                        .get(8..12)
+                        .and_then(|y| y.parse().ok())
+                        .unwrap_or(u32::MAX);
+                    files.push((year, file));
+                }
+            }
+        }
+        let mut stats = DbStats {
+            advisories: files.len(),
+            newest: None,
+        };
+        files.sort_by_key(|file| std::cmp::Reverse(file.0));
+        for (year, file) in files {
+            // An advisory is dated no later than its id was assigned, so
+            // older ids cannot hold a newer date than one already found.
+            let newest_year = stats
+                .newest
+                .as_ref()
+                .and_then(|d| d[..4].parse::<u32>().ok());
+            if newest_year.is_some_and(|newest| year < newest) {
+                break;
+            }
+            if let Some(date) = advisory_date(&file) {
+                // ISO dates order as strings.
+                if stats.newest.as_ref().is_none_or(|n| date > *n) {
+                    stats.newest = Some(date);
+                }
+            }
+        }
+        stats
+    }
+}
+
+/// The advisory files in one crate's folder (what `Database::open` reads:
+/// everything but dotfiles), sorted.
+fn advisory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        files.push(entry.path());
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// One advisory, with the checks `rustsec::Database::open` makes: the file
+/// is named after its id, sits in its crate's folder, in `crates/`.
+fn load_advisory(path: &Path) -> Result<Advisory, String> {
+    let shown = || path.display().to_string();
+    let mut advisory =
+        Advisory::load_file(path).map_err(|e| format!("advisory {}: {e}", shown()))?;
+    if path.extension().and_then(|e| e.to_str()) != Some("md") {
+        return Err(format!("advisory {}: unexpected file extension", shown()));
+    }
+    let expected = format!("{}.md", advisory.metadata.id);
+    if path.file_name().is_some_and(|n| *n != *expected) && !Advisory::is_draft(path) {
+        return Err(format!(
+            "advisory {}: expected it named {expected}",
+            shown()
+        ));
+    }
+    let dir = path.parent().and_then(|p| p.file_name());
+    if dir.is_none_or(|d| *d != *advisory.metadata.package.as_str()) {
+        return Err(format!(
+            "advisory {}: not in the folder of its package `{}`",
+            shown(),
+            advisory.metadata.package
+        ));
+    }
+    match advisory.metadata.collection {
+        None => advisory.metadata.collection = Some(Collection::Crates),
+        Some(Collection::Crates) => {}
+        Some(_) => return Err(format!("advisory {}: collection mismatch", shown())),
+    }
+    Ok(advisory)
+}
+
+/// The `date = "YYYY-MM-DD"` of an advisory's front matter, read from the
+/// start of the file.
+fn advisory_date(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(2048);
+    std::fs::File::open(path)
+        .ok()?
+        .take(2048)
+        .read_to_end(&mut head)
+        .ok()?;
+    let find = |text: &str| {
+        text.lines().find_map(|line| {
+            let value = line.trim().strip_prefix("date")?.trim_start();
+            let value = value.strip_prefix('=')?.trim().trim_matches('"');
+            (value.len() == 10).then(|| value.to_string())
+        })
+    };
+    find(&String::from_utf8_lossy(&head)).or_else(|| {
+        // A long front matter: read it all.
+        let text = std::fs::read_to_string(path).ok()?;
+        find(&text)
+    })
+}
+
+/// Only crates.io packages are matched, as `Database::query_vulnerabilities` does.
+fn is_crates_io(package: &Package) -> bool {
+    package
+        .source
+        .as_ref()
+        .is_some_and(|source| source.is_default_registry())
+}
+
+struct ParsedLockfile {
+    path: PathBuf,
+    text: String,
+    lockfile: Lockfile,
+}
+
+fn read_lockfile(path: &Path) -> Result<ParsedLockfile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let lockfile: Lockfile = text
+        .parse()
+        .map_err(|e| format!("{}: not a valid Cargo.lock: {e}", path.display()))?;
+    Ok(ParsedLockfile {
+        path: path.to_path_buf(),
+        text,
+        lockfile,
+    })
+}
+
 struct CheckedLockfile {
     packages: usize,
     findings: Vec<Finding>,
@@ -217,15 +488,14 @@ struct CheckedLockfile {
 
 fn check_lockfile(
     context: &ScanContext,
-    database: &Database,
+    advisories: &BTreeMap<String, Vec<Advisory>>,
+    index: &mut yanked::YankedIndex,
     grades: &AdvisorySettings,
-    path: &Path,
-) -> Result<CheckedLockfile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let lockfile: Lockfile = text
-        .parse()
-        .map_err(|e| format!("{}: not a valid Cargo.lock: {e}", path.display()))?;
-    let lines = package_lines(&text);
+    lock: &ParsedLockfile,
+) -> CheckedLockfile {
+    let path = &lock.path;
+    let lockfile = &lock.lockfile;
+    let lines = package_lines(&lock.text);
     let relative = if context.root.is_file() {
         path.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -233,45 +503,10 @@ fn check_lockfile(
     } else {
         relative_path(&context.root, path)
     };
-    // Every platform: which platforms ship is decided from metadata, not here.
-    let query = Query::new().collection(Collection::Crates).withdrawn(false);
-    let mut findings = Vec::new();
-    let mut rules = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    for vulnerability in database.query_vulnerabilities(&lockfile, &query) {
-        let advisory = &vulnerability.advisory;
-        let package = &vulnerability.package;
-        let id = advisory.id.to_string();
-        let version = package.version.to_string();
-        let name = package.name.as_str().to_string();
-        if !seen.insert((id.clone(), name.clone(), version.clone())) {
-            continue;
-        }
-        let score = advisory.cvss.as_ref().map(|c| c.score());
-        let severity = match &advisory.informational {
-            Some(Informational::Unsound) => Some(grades.unsound),
-            Some(Informational::Unmaintained) => Some(grades.unmaintained),
-            Some(_) => Some(grades.notice),
-            None => score.map(Severity::from_score),
-        };
-        let patched: Vec<String> = vulnerability
-            .versions
-            .patched()
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        let aliases: Vec<String> = advisory.aliases.iter().map(|a| a.to_string()).collect();
-        let kind = match &advisory.informational {
-            None => "vulnerability".to_string(),
-            Some(info) => info.as_str().to_string(),
-        };
-        let fix = if patched.is_empty() {
-            "no patched version".to_string()
-        } else {
-            format!("patched: {}", patched.join(", "))
-        };
-        let location = lines
-            .get(&(name.clone(), version.clone()))
+    let graph = paths::Graph::new(lockfile);
+    let locate = |name: &str, version: &str| {
+        lines
+            .get(&(name.to_string(), version.to_string()))
             .map(|&(start, end)| Location {
                 path: relative.clone(),
                 start_line: start,
@@ -279,20 +514,170 @@ fn check_lockfile(
                 end_line: end,
                 end_column: 0,
             })
-            .unwrap_or_else(|| Location::line(relative.clone(), 1));
+            .unwrap_or_else(|| Location::line(relative.clone(), 1))
+    };
+    let mut findings = Vec::new();
+    let mut rules = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for (position, package) in lockfile.packages.iter().enumerate() {
+        if !is_crates_io(package) {
+            continue;
+        }
+        let name = package.name.as_str().to_string();
+        let version = package.version.to_string();
+        let via = graph.path_to(position);
+        if let Some(true) = index.is_yanked(&name, &version) {
+            findings.push(yanked::finding(
+                &name,
+                &version,
+                grades.yanked,
+                locate(&name, &version),
+                &relative,
+                &via,
+            ));
+        }
+        let Some(candidates) = advisories.get(&name) else {
+            continue;
+        };
+        // rustsec's own predicate: collection, name, version ranges, source,
+        // withdrawn; no platform filter, so every platform is reported.
+        let query = Query::new()
+            .collection(Collection::Crates)
+            .withdrawn(false)
+            .package(package);
+        for advisory in candidates.iter().filter(|a| query.matches(a)) {
+            let id = advisory.metadata.id.to_string();
+            if !seen.insert((id.clone(), name.clone(), version.clone())) {
+                continue;
+            }
+            let matched = Matched {
+                advisory,
+                package,
+                via: &via,
+            };
+            findings.push(matched.finding(grades, locate(&name, &version), &relative));
+            rules
+                .entry(id)
+                .or_insert_with(|| rule_info(advisory, grades));
+        }
+    }
+    CheckedLockfile {
+        packages: lockfile.packages.len(),
+        findings,
+        rules,
+    }
+}
+
+/// The severity an advisory gets: informational kinds by the policy's
+/// grades, vulnerabilities by their CVSS (3.x or 4.0) score, else unknown.
+fn severity_of(advisory: &Advisory, grades: &AdvisorySettings) -> Option<Severity> {
+    match &advisory.metadata.informational {
+        Some(Informational::Unsound) => Some(grades.unsound),
+        Some(Informational::Unmaintained) => Some(grades.unmaintained),
+        Some(_) => Some(grades.notice),
+        None => advisory
+            .metadata
+            .cvss
+            .as_ref()
+            .map(|c| Severity::from_score(c.score())),
+    }
+}
+
+fn kind_of(advisory: &Advisory) -> String {
+    match &advisory.metadata.informational {
+        None => "vulnerability".to_string(),
+        Some(info) => info.as_str().to_string(),
+    }
+}
+
+/// The platforms an advisory is limited to (empty: all).
+fn affected_platforms(advisory: &Advisory) -> (Vec<String>, Vec<String>) {
+    match &advisory.affected {
+        None => (Vec::new(), Vec::new()),
+        Some(affected) => (
+            affected.os.iter().map(|os| os.to_string()).collect(),
+            affected.arch.iter().map(|arch| arch.to_string()).collect(),
+        ),
+    }
+}
+
+struct Matched<'a> {
+    advisory: &'a Advisory,
+    package: &'a Package,
+    via: &'a [String],
+}
+
+impl Matched<'_> {
+    fn finding(&self, grades: &AdvisorySettings, location: Location, relative: &str) -> Finding {
+        let metadata = &self.advisory.metadata;
+        let id = metadata.id.to_string();
+        let name = self.package.name.as_str();
+        let version = self.package.version.to_string();
+        let score = metadata.cvss.as_ref().map(|c| c.score());
+        let kind = kind_of(self.advisory);
+        let patched: Vec<String> = self
+            .advisory
+            .versions
+            .patched()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        let upgrade = paths::smallest_upgrade(&self.advisory.versions, &self.package.version);
+        let aliases: Vec<String> = metadata.aliases.iter().map(|a| a.to_string()).collect();
+        let (os, arch) = affected_platforms(self.advisory);
+
+        let mut message = format!("{name}@{version}: {} ({id}", metadata.title);
+        if !aliases.is_empty() {
+            message.push_str(&format!(", {}", aliases.join(", ")));
+        }
+        message.push_str(&format!("; {kind})"));
+        if self.via.len() > 1 {
+            message.push_str(&format!("; via {}", self.via.join(" → ")));
+        }
+        match &upgrade {
+            Some(fix) => message.push_str(&format!(
+                "; fix: upgrade to {name} {fix} (patched: {})",
+                patched.join(", ")
+            )),
+            None if patched.is_empty() => message.push_str("; no fixed version"),
+            None => message.push_str(&format!(
+                "; no fixed version at or above {version} (patched: {})",
+                patched.join(", ")
+            )),
+        }
+        if !os.is_empty() || !arch.is_empty() {
+            let platforms: Vec<&str> = os.iter().chain(&arch).map(String::as_str).collect();
+            message.push_str(&format!("; only on {}", platforms.join(", ")));
+        }
+
         let mut properties = BTreeMap::new();
         properties.insert("version".to_string(), serde_json::json!(version));
+        properties.insert(
+            "package-version".to_string(),
+            serde_json::json!(format!("{name}@{version}")),
+        );
         properties.insert("kind".to_string(), serde_json::json!(kind));
         properties.insert("patched".to_string(), serde_json::json!(patched));
+        properties.insert(
+            "smallest-fix".to_string(),
+            serde_json::json!(upgrade.map(|v| v.to_string())),
+        );
+        properties.insert("dependency-path".to_string(), serde_json::json!(self.via));
+        if !os.is_empty() {
+            properties.insert("affected-os".to_string(), serde_json::json!(os));
+        }
+        if !arch.is_empty() {
+            properties.insert("affected-arch".to_string(), serde_json::json!(arch));
+        }
         if let Some(score) = score {
             properties.insert("cvss".to_string(), serde_json::json!(score));
         }
-        findings.push(Finding {
+        Finding {
             scanner: Scanner::Advisories,
             rule_id: id.clone(),
-            severity,
-            title: advisory.title.clone(),
-            message: format!("{name} {version}: {} ({id}, {kind}; {fix})", advisory.title),
+            severity: severity_of(self.advisory, grades),
+            title: metadata.title.clone(),
+            message,
             location: Some(location),
             fingerprint: fingerprint(&[
                 b"advisories",
@@ -301,28 +686,19 @@ fn check_lockfile(
                 name.as_bytes(),
                 version.as_bytes(),
             ]),
-            package: Some(name.clone()),
+            package: Some(name.to_string()),
             aliases,
             suppression_hint: None,
             properties,
-        });
-        rules
-            .entry(id.clone())
-            .or_insert_with(|| rule_info(advisory, score, severity, &kind));
+        }
     }
-    Ok(CheckedLockfile {
-        packages: lockfile.packages.len(),
-        findings,
-        rules,
-    })
 }
 
-fn rule_info(
-    advisory: &rustsec::advisory::Metadata,
-    score: Option<f64>,
-    severity: Option<Severity>,
-    kind: &str,
-) -> RuleInfo {
+fn rule_info(full: &Advisory, grades: &AdvisorySettings) -> RuleInfo {
+    let advisory = &full.metadata;
+    let score = advisory.cvss.as_ref().map(|c| c.score());
+    let severity = severity_of(full, grades);
+    let kind = &kind_of(full);
     let id = advisory.id.to_string();
     let url = format!("https://rustsec.org/advisories/{id}.html");
     let first_paragraph = advisory
@@ -357,6 +733,13 @@ fn rule_info(
             "cvss-vector".to_string(),
             serde_json::json!(cvss.to_string()),
         );
+    }
+    let (os, arch) = affected_platforms(full);
+    if !os.is_empty() {
+        properties.insert("affected-os".to_string(), serde_json::json!(os));
+    }
+    if !arch.is_empty() {
+        properties.insert("affected-arch".to_string(), serde_json::json!(arch));
     }
     RuleInfo {
         id: id.clone(),
@@ -412,6 +795,57 @@ fn package_lines(text: &str) -> HashMap<(String, String), (u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture_advisory(path: &str) -> Advisory {
+        load_advisory(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/advisory-db/crates")
+                .join(path),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn cvss_4_vectors_score() {
+        let grades = crate::policy::Policy::default().advisories;
+        let v4 = fixture_advisory("lz4_flex/RUSTSEC-2026-0041.md");
+        let vector = v4.metadata.cvss.as_ref().unwrap().to_string();
+        assert!(vector.starts_with("CVSS:4.0/"), "{vector}");
+        assert!(v4.metadata.cvss.as_ref().unwrap().score() > 0.0);
+        assert!(severity_of(&v4, &grades).is_some());
+        let v3 = fixture_advisory("smallvec/RUSTSEC-2021-0003.md");
+        assert_eq!(severity_of(&v3, &grades), Some(Severity::Critical));
+        let none = fixture_advisory("h2/RUSTSEC-2024-0003.md");
+        assert_eq!(severity_of(&none, &grades), None, "no CVSS: unknown");
+        let unsound = fixture_advisory("atty/RUSTSEC-2021-0145.md");
+        assert_eq!(severity_of(&unsound, &grades), Some(grades.unsound));
+        assert_eq!(affected_platforms(&unsound).0, ["windows"]);
+    }
+
+    #[test]
+    fn a_misplaced_advisory_fails_to_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let wrong = dir.path().join("crates/not-h2");
+        std::fs::create_dir_all(&wrong).unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/advisory-db/crates/h2/RUSTSEC-2024-0003.md");
+        std::fs::copy(source, wrong.join("RUSTSEC-2024-0003.md")).unwrap();
+        let error = load_advisory(&wrong.join("RUSTSEC-2024-0003.md")).unwrap_err();
+        assert!(error.contains("folder of its package"), "{error}");
+    }
+
+    #[test]
+    fn stats_count_files_and_find_the_newest_date() {
+        let db = AdvisoryDb::open(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db"),
+        )
+        .unwrap();
+        let stats = db.stats();
+        let parsed = rustsec::Database::open(&db.path).unwrap();
+        assert_eq!(stats.advisories, parsed.iter().count());
+        let newest = parsed.iter().map(|a| a.metadata.date.as_str()).max();
+        assert_eq!(stats.newest.as_deref(), newest);
+    }
 
     #[test]
     fn package_lines_span_header_to_version() {

@@ -160,8 +160,15 @@ fn parse_rule_file(file: &str, source: &str) -> Result<Vec<Rule>, PolicyError> {
 
 /// The ids of the built-in rules.
 pub fn builtin_rule_ids() -> Vec<String> {
-    parse_rule_file(BUILTIN_RULES_NAME, BUILTIN_RULES_TOML)
-        .map(|rules| rules.into_iter().map(|r| r.id).collect())
+    // Ids only: compiling every regex here cost ~40 ms on each run, `audit`
+    // included. The built-in rules compile in a unit test.
+    toml::from_str::<RuleFile>(BUILTIN_RULES_TOML)
+        .map(|file| {
+            file.rule
+                .into_iter()
+                .map(|r| r.into_inner().id.trim().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

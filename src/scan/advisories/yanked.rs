@@ -1,0 +1,349 @@
+//! Yanked versions, from cargo's local crates.io index cache only: the
+//! scanner never fetches. A crate with no cache entry is counted as not
+//! checked, never guessed.
+
+use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+pub const RULE_ID: &str = "yanked";
+
+/// The cache format cargo (and tame-index) write: version 3.
+const CACHE_VERSION: u8 = 3;
+
+pub struct YankedIndex {
+    /// `$CARGO_HOME/registry/index/<crates.io>/.cache` directories.
+    caches: Vec<PathBuf>,
+    /// Crate name → its cache entry files (one per index directory).
+    crates: HashMap<String, Vec<PathBuf>>,
+    checked: BTreeSet<(String, String)>,
+    unchecked: BTreeSet<(String, String)>,
+}
+
+impl YankedIndex {
+    pub fn locate() -> YankedIndex {
+        let home = std::env::var_os("CARGO_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        YankedIndex::in_cargo_home(home.as_deref())
+    }
+
+    pub fn in_cargo_home(home: Option<&Path>) -> YankedIndex {
+        let mut caches = Vec::new();
+        if let Some(Ok(entries)) = home.map(|h| std::fs::read_dir(h.join("registry/index"))) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // crates.io's sparse index and its older git index.
+                if name.starts_with("index.crates.io-") || name.starts_with("github.com-") {
+                    let cache = entry.path().join(".cache");
+                    if cache.is_dir() {
+                        caches.push(cache);
+                    }
+                }
+            }
+        }
+        caches.sort();
+        YankedIndex {
+            caches,
+            crates: HashMap::new(),
+            checked: BTreeSet::new(),
+            unchecked: BTreeSet::new(),
+        }
+    }
+
+    /// `Some(yanked)` when a local cache entry lists this version.
+    pub fn is_yanked(&mut self, name: &str, version: &str) -> Option<bool> {
+        if !self.crates.contains_key(name) {
+            let entries = self.read(name);
+            self.crates.insert(name.to_string(), entries);
+        }
+        let answer = self.crates[name]
+            .iter()
+            .find_map(|entry| lookup_file(entry, version));
+        let key = (name.to_string(), version.to_string());
+        match answer {
+            Some(_) => self.checked.insert(key),
+            None => self.unchecked.insert(key),
+        };
+        answer
+    }
+
+    fn read(&self, name: &str) -> Vec<PathBuf> {
+        let Some(relative) = cache_path(name) else {
+            return Vec::new();
+        };
+        self.caches
+            .iter()
+            .map(|cache| cache.join(&relative))
+            .filter(|path| path.is_file())
+            .collect()
+    }
+
+    pub fn checked_any(&self) -> bool {
+        !self.checked.is_empty()
+    }
+
+    /// For the summary: how many versions were checked, and how many not.
+    pub fn note(&self) -> String {
+        let packages = |n: usize| format!("{n} package{}", if n == 1 { "" } else { "s" });
+        let checked = format!(
+            "{} checked against the local index cache",
+            packages(self.checked.len())
+        );
+        let unchecked = format!(
+            "not checked for {} (no local index cache)",
+            packages(self.unchecked.len())
+        );
+        match (self.checked.len(), self.unchecked.len()) {
+            (_, 0) => format!("yanked: {checked}"),
+            (0, _) => format!("yanked: {unchecked}"),
+            _ => format!("yanked: {checked}; {unchecked}"),
+        }
+    }
+}
+
+/// Cargo's index layout: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`, lower case.
+fn cache_path(name: &str) -> Option<String> {
+    // A valid crate name is ASCII letters, digits, `-` and `_`.
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    let name = name.to_ascii_lowercase();
+    Some(match name.len() {
+        1 => format!("1/{name}"),
+        2 => format!("2/{name}"),
+        3 => format!("3/{}/{name}", &name[..1]),
+        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct IndexVersion {
+    #[serde(default)]
+    yanked: bool,
+}
+
+/// `lookup` on a cache file, reading it from the end: entries are in
+/// publication order, locked versions are usually recent, and a popular
+/// crate's entry is megabytes of JSON.
+fn lookup_file(path: &Path, version: &str) -> Option<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    let mut header = [0u8; 5];
+    file.read_exact(&mut header).ok()?;
+    if header[0] != CACHE_VERSION {
+        return None;
+    }
+    let mut tail = 64 * 1024u64;
+    loop {
+        let from = length.saturating_sub(tail).max(5);
+        file.seek(SeekFrom::Start(from)).ok()?;
+        let mut bytes = Vec::with_capacity((length - from) as usize);
+        file.read_to_end(&mut bytes).ok()?;
+        if from == 5 {
+            let mut entry = header.to_vec();
+            entry.extend(bytes);
+            return lookup(&entry, version);
+        }
+        // Only a match with its whole JSON blob inside the tail counts.
+        if let Some(found) = find_in(&bytes, version) {
+            return Some(found);
+        }
+        tail *= 8;
+    }
+}
+
+/// `lookup` on a piece of an entry's body that starts mid-way.
+fn find_in(body: &[u8], version: &str) -> Option<bool> {
+    let mut needle = Vec::with_capacity(version.len() + 2);
+    needle.push(0);
+    needle.extend_from_slice(version.as_bytes());
+    needle.push(0);
+    let start = memchr::memmem::rfind(body, &needle)? + needle.len();
+    let blob = &body[start..];
+    let end = memchr::memchr(0, blob)?;
+    yanked_flag(&blob[..end])
+}
+
+/// Whether `version` is yanked according to one cache entry: the cache
+/// version byte, the index format version (u32 LE), the revision, then
+/// (version, JSON) pairs, every field NUL-terminated. Popular crates have
+/// hundreds of versions: find the one wanted instead of parsing them all.
+fn lookup(entry: &[u8], version: &str) -> Option<bool> {
+    if *entry.first()? != CACHE_VERSION || entry.len() < 5 {
+        return None;
+    }
+    // The revision ends with a NUL, so every version field is NUL-framed;
+    // a JSON blob holds no NUL, so a match is a version field.
+    find_in(&entry[5..], version)
+}
+
+/// The `yanked` field of one version's JSON. Parsing every version of a
+/// popular crate costs more than the rest of the audit: look for the
+/// compact field cargo stores, and parse only when it is not there.
+fn yanked_flag(blob: &[u8]) -> Option<bool> {
+    // Feature names map to arrays, so only the field itself can match.
+    if memchr::memmem::find(blob, br#""yanked":true"#).is_some() {
+        return Some(true);
+    }
+    if memchr::memmem::find(blob, br#""yanked":false"#).is_some() {
+        return Some(false);
+    }
+    serde_json::from_slice::<IndexVersion>(blob)
+        .ok()
+        .map(|entry| entry.yanked)
+}
+
+pub fn finding(
+    name: &str,
+    version: &str,
+    severity: Severity,
+    location: Location,
+    relative: &str,
+    via: &[String],
+) -> Finding {
+    let mut message = format!("{name}@{version} is yanked from crates.io");
+    if via.len() > 1 {
+        message.push_str(&format!("; via {}", via.join(" → ")));
+    }
+    message.push_str("; update the lock file to a version that is not yanked");
+    let mut properties = BTreeMap::new();
+    properties.insert("version".to_string(), serde_json::json!(version));
+    properties.insert(
+        "package-version".to_string(),
+        serde_json::json!(format!("{name}@{version}")),
+    );
+    properties.insert("kind".to_string(), serde_json::json!("yanked"));
+    properties.insert("dependency-path".to_string(), serde_json::json!(via));
+    Finding {
+        scanner: Scanner::Advisories,
+        rule_id: RULE_ID.to_string(),
+        severity: Some(severity),
+        title: format!("{name} {version} is yanked"),
+        message,
+        location: Some(location),
+        fingerprint: fingerprint(&[
+            b"advisories",
+            RULE_ID.as_bytes(),
+            relative.as_bytes(),
+            name.as_bytes(),
+            version.as_bytes(),
+        ]),
+        package: Some(name.to_string()),
+        aliases: Vec::new(),
+        suppression_hint: None,
+        properties,
+    }
+}
+
+pub fn rule_info() -> RuleInfo {
+    let text = "A dependency version was yanked from crates.io: its authors withdrew it, often for a bug or a security problem. Checked against the local cargo index cache (no network).";
+    RuleInfo {
+        id: RULE_ID.to_string(),
+        name: "yanked-dependency".to_string(),
+        short_description: "A dependency version yanked from crates.io".to_string(),
+        full_description: text.to_string(),
+        help_text: format!(
+            "{text}\n\nRun `cargo update -p <crate>` to move to a version that is not yanked."
+        ),
+        help_markdown: format!(
+            "{text}\n\nRun `cargo update -p <crate>` to move to a version that is not yanked."
+        ),
+        help_uri: Some("https://doc.rust-lang.org/cargo/commands/cargo-yank.html".to_string()),
+        tags: vec![
+            "security".to_string(),
+            "dependency".to_string(),
+            "yanked".to_string(),
+        ],
+        precision: "very-high",
+        score: None,
+        severity: None,
+        properties: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a cache entry the way tame-index's `write_cache_entry` does.
+    pub fn entry(versions: &[(&str, bool)]) -> Vec<u8> {
+        let mut bytes = vec![CACHE_VERSION];
+        bytes.extend(2u32.to_le_bytes());
+        bytes.extend(b"etag: \"abc\"\0");
+        for (version, yanked) in versions {
+            bytes.extend(version.as_bytes());
+            bytes.push(0);
+            bytes.extend(
+                format!(r#"{{"name":"x","vers":"{version}","deps":[],"cksum":"00","features":{{}},"yanked":{yanked}}}"#)
+                    .as_bytes(),
+            );
+            bytes.push(0);
+        }
+        bytes
+    }
+
+    #[test]
+    fn cache_paths_follow_cargo() {
+        assert_eq!(cache_path("a").unwrap(), "1/a");
+        assert_eq!(cache_path("ab").unwrap(), "2/ab");
+        assert_eq!(cache_path("abc").unwrap(), "3/a/abc");
+        assert_eq!(cache_path("Inflector").unwrap(), "in/fl/inflector");
+        assert!(cache_path("../etc").is_none());
+    }
+
+    #[test]
+    fn reads_yanked_flags_and_counts_what_it_could_not_check() {
+        let home = tempfile::tempdir().unwrap();
+        let cache = home
+            .path()
+            .join("registry/index/index.crates.io-1949cf8c6b5b557f/.cache");
+        std::fs::create_dir_all(cache.join("3/t")).unwrap();
+        std::fs::write(
+            cache.join("3/t/tar"),
+            entry(&[("0.4.1", false), ("0.4.2", true)]),
+        )
+        .unwrap();
+        let mut index = YankedIndex::in_cargo_home(Some(home.path()));
+        assert_eq!(index.is_yanked("tar", "0.4.2"), Some(true));
+        assert_eq!(index.is_yanked("tar", "0.4.1"), Some(false));
+        assert_eq!(index.is_yanked("tar", "9.9.9"), None, "a stale cache entry");
+        assert_eq!(index.is_yanked("serde", "1.0.0"), None);
+        assert_eq!(
+            index.note(),
+            "yanked: 2 packages checked against the local index cache; not checked for 2 packages (no local index cache)"
+        );
+        let mut none = YankedIndex::in_cargo_home(None);
+        assert_eq!(none.is_yanked("tar", "0.4.2"), None);
+        assert_eq!(
+            none.note(),
+            "yanked: not checked for 1 package (no local index cache)"
+        );
+    }
+
+    #[test]
+    fn yanked_flag_without_the_compact_form_is_parsed() {
+        assert_eq!(
+            yanked_flag(br#"{"vers":"1.0.0", "yanked": true}"#),
+            Some(true)
+        );
+        assert_eq!(yanked_flag(br#"{"vers":"1.0.0"}"#), Some(false));
+        assert_eq!(yanked_flag(b"not json"), None);
+    }
+
+    #[test]
+    fn rejects_other_cache_versions() {
+        let mut bytes = entry(&[("1.0.0", true), ("1.0.1", false)]);
+        assert_eq!(lookup(&bytes, "1.0.0"), Some(true));
+        assert_eq!(lookup(&bytes, "1.0.1"), Some(false));
+        assert_eq!(lookup(&bytes, "1.0"), None);
+        bytes[0] = 2;
+        assert_eq!(lookup(&bytes, "1.0.0"), None);
+    }
+}
