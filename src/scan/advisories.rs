@@ -5,6 +5,8 @@
 use crate::config::{format_duration, StaleAction};
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
 use crate::policy::AdvisorySettings;
+use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
+use crate::scan::graph::DependencyKind;
 use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
@@ -94,7 +96,14 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             lock,
         );
         packages += checked.packages;
-        output.findings.extend(checked.findings);
+        let mut findings = checked.findings;
+        if !findings.is_empty() {
+            let dir = lock.path.parent().unwrap_or(Path::new("."));
+            if let Some(note) = classify_findings(context, dir, &mut findings) {
+                output.notes.push(note);
+            }
+        }
+        output.findings.extend(findings);
         rules.extend(checked.rules);
     }
     if !lock_errors.is_empty() {
@@ -478,6 +487,78 @@ fn read_lockfile(path: &Path) -> Result<ParsedLockfile, String> {
         text,
         lockfile,
     })
+}
+
+/// Marks each finding with how its package is reached from the workspace
+/// (normal, build or dev-only; platform-only) from the shared package graph,
+/// so the policy can tell shipped dependencies from test-only ones. Without
+/// `cargo metadata` every package counts as shipped (fail closed), and the
+/// returned note says why.
+fn classify_findings(
+    context: &ScanContext,
+    dir: &Path,
+    findings: &mut [Finding],
+) -> Option<String> {
+    let shown = relative_path(&context.root, dir);
+    let shown = if shown.is_empty() {
+        ".".to_string()
+    } else {
+        shown
+    };
+    let graph = match context.package_graph(dir) {
+        Ok(graph) => graph,
+        Err(error) => {
+            return Some(format!(
+                "{shown}: dependency kinds unknown ({error}); every package counted as shipped"
+            ))
+        }
+    };
+    if let Some(reason) = &graph.fallback_reason {
+        return Some(format!(
+            "{shown}: dev-only and platform-only dependencies not told apart ({reason}); every package counted as shipped"
+        ));
+    }
+    for finding in findings.iter_mut() {
+        let (Some(name), Some(version)) = (
+            finding.package.clone(),
+            finding
+                .properties
+                .get("version")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+        ) else {
+            continue;
+        };
+        let Some(package) = graph
+            .find(&name, Some(&version))
+            .map(|i| &graph.packages[i])
+        else {
+            continue;
+        };
+        let kind = match package.kind {
+            Some(DependencyKind::Normal) => "normal",
+            Some(DependencyKind::Build) => "build",
+            Some(DependencyKind::DevOnly) => DEV_ONLY,
+            None => continue,
+        };
+        finding
+            .properties
+            .insert(DEPENDENCY_KIND.to_string(), serde_json::json!(kind));
+        if kind == DEV_ONLY {
+            finding
+                .message
+                .push_str("; dev-only dependency (built for tests, never shipped)");
+        }
+        if let Some(targets) = &package.platform_only {
+            finding
+                .properties
+                .insert("platform-only".to_string(), serde_json::json!(targets));
+            finding
+                .message
+                .push_str(&format!("; only pulled in for {}", targets.join(", ")));
+        }
+    }
+    None
 }
 
 struct CheckedLockfile {
