@@ -289,6 +289,7 @@ fn check_lockfile(
         }
         findings.push(Finding {
             scanner: Scanner::Advisories,
+            tool: None,
             rule_id: id.clone(),
             severity,
             title: advisory.title.clone(),
