@@ -23,6 +23,13 @@ pub struct RawPolicy {
     pub db: RawDb,
     #[serde(default)]
     pub ignore: Vec<Spanned<RawIgnore>>,
+    /// `[[external]]`: other tools whose SARIF the gate judges too.
+    #[serde(default)]
+    pub external: Vec<Spanned<RawExternal>>,
+    /// `[external-defaults]`: settings shared by every `[[external]]` entry
+    /// (a table cannot share the `external` key with the array of entries).
+    #[serde(default)]
+    pub external_defaults: RawExternalDefaults,
     /// `[profile.NAME]`: tables that may set the same keys, chosen with `--profile NAME`.
     #[serde(default)]
     pub profile: std::collections::BTreeMap<String, Spanned<RawPolicy>>,
@@ -58,6 +65,11 @@ impl RawPolicy {
         self.db.max_age = d.max_age.or(self.db.max_age);
         self.db.stale = d.stale.or(self.db.stale);
         self.ignore.extend(over.ignore);
+        self.external.extend(over.external);
+        self.external_defaults.fail_on = over
+            .external_defaults
+            .fail_on
+            .or(self.external_defaults.fail_on);
         self
     }
 }
@@ -124,6 +136,42 @@ pub struct RawAllowlist {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawSbom {
+    pub fail_on: Option<Threshold>,
+}
+
+/// One `[[external]]` entry: a tool's SARIF, read from files or from a
+/// command secgate runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawExternal {
+    pub name: Spanned<String>,
+    /// A path or glob relative to the scanned root.
+    pub sarif: Option<Spanned<String>>,
+    /// argv, no shell; `{out}` is replaced by the SARIF path to write.
+    pub command: Option<Spanned<Vec<String>>>,
+    pub timeout: Option<Spanned<String>>,
+    pub optional: Option<bool>,
+    pub fail_on: Option<Threshold>,
+    #[serde(default)]
+    pub levels: RawLevels,
+    /// Rule id → severity, over everything else.
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, Severity>,
+}
+
+/// SARIF `level` → severity, for results whose rule has no `security-severity`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLevels {
+    pub error: Option<Severity>,
+    pub warning: Option<Severity>,
+    pub note: Option<Severity>,
+    pub none: Option<Severity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawExternalDefaults {
     pub fail_on: Option<Threshold>,
 }
 

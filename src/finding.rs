@@ -76,16 +76,25 @@ pub enum Scanner {
     Advisories,
     Secrets,
     Sbom,
+    /// Another tool's SARIF (`[[external]]` in the policy); which tool is
+    /// `Finding::tool` and `ScanOutput::tool`.
+    External,
 }
 
 impl Scanner {
-    pub const ALL: [Scanner; 3] = [Scanner::Advisories, Scanner::Secrets, Scanner::Sbom];
+    pub const ALL: [Scanner; 4] = [
+        Scanner::Advisories,
+        Scanner::Secrets,
+        Scanner::Sbom,
+        Scanner::External,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scanner::Advisories => "advisories",
             Scanner::Secrets => "secrets",
             Scanner::Sbom => "sbom",
+            Scanner::External => "external",
         }
     }
 
@@ -136,6 +145,8 @@ pub enum SuppressionHint {
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub scanner: Scanner,
+    /// For `Scanner::External`: the run it came from (`ExternalRun::key`).
+    pub tool: Option<String>,
     pub rule_id: String,
     /// `None` when the source gives no severity (an advisory without CVSS);
     /// the policy's `unknown-severity` decides how it counts.
@@ -156,9 +167,10 @@ pub struct Finding {
 
 impl Finding {
     /// Sort key that makes output deterministic whatever order scanners produced.
-    pub fn sort_key(&self) -> (Scanner, Option<&Location>, &str, &str) {
+    pub fn sort_key(&self) -> (Scanner, Option<&str>, Option<&Location>, &str, &str) {
         (
             self.scanner,
+            self.tool.as_deref(),
             self.location.as_ref(),
             self.rule_id.as_str(),
             self.fingerprint.as_str(),

@@ -156,7 +156,12 @@ struct CheckArgs {
     #[command(flatten)]
     scan: ScanArgs,
     /// Scanners to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "advisories,secrets,sbom")]
+    /// `external` runs the policy's `[[external]]` tools (nothing when it has none).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "advisories,secrets,sbom,external"
+    )]
     scanners: Vec<String>,
 }
 
@@ -300,7 +305,7 @@ fn parse_scanners(names: &[String]) -> Result<Vec<Scanner>> {
             Some(scanner) if !scanners.contains(&scanner) => scanners.push(scanner),
             Some(_) => {}
             None => {
-                bail!("--scanners: unknown scanner `{name}`, expected advisories, secrets or sbom")
+                bail!("--scanners: unknown scanner `{name}`, expected advisories, secrets, sbom or external")
             }
         }
     }

@@ -30,6 +30,10 @@ pub struct Policy {
     pub secrets: SecretSettings,
     pub db: DbSettings,
     pub ignores: Vec<Ignore>,
+    /// `[[external]]`: other tools' SARIF, judged by this same policy.
+    pub external: Vec<ExternalTool>,
+    /// `[external-defaults] fail-on`: for every external tool without its own.
+    pub external_fail_on: Option<Threshold>,
     /// The `--profile` in use.
     pub profile: Option<String>,
     /// The gate needs a written SBOM (the release profile).
@@ -76,6 +80,172 @@ pub struct SecretSettings {
     /// Regexes (validated) on secret values that are not secrets.
     pub allow_values: Vec<String>,
     pub stopwords: Vec<String>,
+}
+
+/// Where an external tool's SARIF comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternalSource {
+    /// A path or glob relative to the scanned root (another step wrote it).
+    Files(String),
+    /// argv run at the scanned root, no shell; `{out}` is the SARIF path.
+    Command(Vec<String>),
+}
+
+/// SARIF `level` → severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevelMap {
+    pub error: Severity,
+    pub warning: Severity,
+    pub note: Severity,
+    pub none: Severity,
+}
+
+impl Default for LevelMap {
+    fn default() -> Self {
+        LevelMap {
+            error: Severity::High,
+            warning: Severity::Medium,
+            note: Severity::Low,
+            none: Severity::Info,
+        }
+    }
+}
+
+impl LevelMap {
+    /// `None` for a level SARIF does not define.
+    pub fn get(&self, level: &str) -> Option<Severity> {
+        match level {
+            "error" => Some(self.error),
+            "warning" => Some(self.warning),
+            "note" => Some(self.note),
+            "none" => Some(self.none),
+            _ => None,
+        }
+    }
+}
+
+/// One validated `[[external]]` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalTool {
+    /// Kebab-case, unique; `secgate/external/<name>/` in the SARIF.
+    pub name: String,
+    pub source: ExternalSource,
+    pub timeout: Duration,
+    /// A failure is a warning, not a scanner error.
+    pub optional: bool,
+    pub fail_on: Option<Threshold>,
+    pub levels: LevelMap,
+    /// Per-rule severities, over everything else.
+    pub rules: BTreeMap<String, Severity>,
+}
+
+pub const DEFAULT_EXTERNAL_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn is_kebab_case(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+fn validate_external(
+    file: &str,
+    source: &str,
+    raw: Vec<toml::Spanned<config::RawExternal>>,
+) -> Result<Vec<ExternalTool>, PolicyError> {
+    let mut tools: Vec<ExternalTool> = Vec::new();
+    for entry in raw {
+        let span = entry.span();
+        let entry = entry.into_inner();
+        let error = |span: std::ops::Range<usize>, message: String| {
+            PolicyError::at(file, source, Some(span), message)
+        };
+        let name = entry.name.get_ref().clone();
+        if !is_kebab_case(&name) {
+            return Err(error(
+                entry.name.span(),
+                format!("external: name `{name}` must be kebab-case (a-z, 0-9 and single dashes)"),
+            ));
+        }
+        if tools.iter().any(|t| t.name == name) {
+            return Err(error(
+                entry.name.span(),
+                format!("external: the name `{name}` is used twice"),
+            ));
+        }
+        let tool_source = match (entry.sarif, entry.command) {
+            (Some(pattern), None) => {
+                let text = pattern.get_ref().trim();
+                if text.is_empty() {
+                    return Err(error(pattern.span(), format!("external `{name}`: `sarif` is empty")));
+                }
+                if let Err(err) = Glob::new(text) {
+                    return Err(error(
+                        pattern.span(),
+                        format!("external `{name}`: invalid glob `{text}`: {}", err.kind()),
+                    ));
+                }
+                ExternalSource::Files(text.to_string())
+            }
+            (None, Some(command)) => {
+                let argv = command.get_ref();
+                if argv.first().is_none_or(|program| program.trim().is_empty()) {
+                    return Err(error(
+                        command.span(),
+                        format!("external `{name}`: `command` needs a program to run"),
+                    ));
+                }
+                ExternalSource::Command(argv.clone())
+            }
+            (Some(_), Some(command)) => {
+                return Err(error(
+                    command.span(),
+                    format!("external `{name}`: give either `sarif` or `command`, not both"),
+                ))
+            }
+            (None, None) => {
+                return Err(error(
+                    span,
+                    format!("external `{name}`: missing `sarif` (files to read) or `command` (a tool to run)"),
+                ))
+            }
+        };
+        let timeout = match entry.timeout {
+            None => DEFAULT_EXTERNAL_TIMEOUT,
+            Some(text) => match config::parse_duration(text.get_ref()) {
+                Some(duration) if !duration.is_zero() => duration,
+                _ => {
+                    return Err(error(
+                        text.span(),
+                        format!(
+                            "external `{name}`: `timeout` must be a duration like \"90s\" or \"10m\", not `{}`",
+                            text.get_ref()
+                        ),
+                    ))
+                }
+            },
+        };
+        let defaults = LevelMap::default();
+        let levels = LevelMap {
+            error: entry.levels.error.unwrap_or(defaults.error),
+            warning: entry.levels.warning.unwrap_or(defaults.warning),
+            note: entry.levels.note.unwrap_or(defaults.note),
+            none: entry.levels.none.unwrap_or(defaults.none),
+        };
+        tools.push(ExternalTool {
+            name,
+            source: tool_source,
+            timeout,
+            optional: entry.optional.unwrap_or(false),
+            fail_on: entry.fail_on,
+            levels,
+            rules: entry.rules,
+        });
+    }
+    Ok(tools)
 }
 
 #[derive(Clone, Debug)]
@@ -146,6 +316,8 @@ impl Default for Policy {
                 refresh: Duration::from_secs(86_400),
             },
             ignores: Vec::new(),
+            external: Vec::new(),
+            external_fail_on: None,
             profile: None,
             require_sbom: false,
         }
@@ -275,6 +447,7 @@ impl Policy {
             }
         };
 
+        let external = validate_external(file, source, raw.external)?;
         let mut ignores = Vec::new();
         for entry in raw.ignore {
             let span = entry.span();
@@ -394,6 +567,8 @@ impl Policy {
                 refresh: db_refresh,
             },
             ignores,
+            external,
+            external_fail_on: raw.external_defaults.fail_on,
             profile: None,
             require_sbom: false,
         })
@@ -453,6 +628,7 @@ impl Policy {
             table.db.stale.is_some(),
             table.on_scanner_error.is_some(),
         );
+        let external_set_by_profile = table.external_defaults.fail_on.is_some();
         let mut policy = Policy::validate(file, source, raw.overlay(table))?;
         policy.profile = Some(name.to_string());
         if name != RELEASE_PROFILE {
@@ -471,6 +647,12 @@ impl Policy {
                 if let Some(threshold) = policy.scanner_fail_on.get_mut(&scanner) {
                     *threshold = stricter(*threshold);
                 }
+            }
+        }
+        if !external_set_by_profile {
+            policy.external_fail_on = policy.external_fail_on.map(stricter);
+            for tool in &mut policy.external {
+                tool.fail_on = tool.fail_on.map(stricter);
             }
         }
         if !max_age {
@@ -507,13 +689,33 @@ impl Policy {
     pub fn override_fail_on(&mut self, threshold: Threshold) {
         self.fail_on = threshold;
         self.scanner_fail_on.clear();
+        self.external_fail_on = None;
+        for tool in &mut self.external {
+            tool.fail_on = None;
+        }
+    }
+
+    /// The threshold for one output: an external tool's own `fail-on`, else
+    /// `[external-defaults]`, else the global one.
+    pub fn threshold_for_output(&self, output: &ScanOutput) -> Threshold {
+        match &output.tool {
+            Some(run) if output.scanner == Scanner::External => self
+                .external
+                .iter()
+                .find(|t| t.name == run.name)
+                .and_then(|t| t.fail_on)
+                .or(self.external_fail_on)
+                .unwrap_or(self.fail_on),
+            _ => self.threshold_for(output.scanner),
+        }
     }
 
     pub fn threshold_for(&self, scanner: Scanner) -> Threshold {
-        self.scanner_fail_on
-            .get(&scanner)
-            .copied()
-            .unwrap_or(self.fail_on)
+        let specific = match scanner {
+            Scanner::External => self.external_fail_on,
+            _ => self.scanner_fail_on.get(&scanner).copied(),
+        };
+        specific.unwrap_or(self.fail_on)
     }
 
     /// Turns scanner outputs into a verdict. `today` decides which ignores expired.
@@ -542,6 +744,9 @@ impl Policy {
 
         let mut findings = Vec::new();
         let mut scanner_errors = Vec::new();
+        // Failing findings per (scanner, external run), with the threshold used.
+        let mut per_output: BTreeMap<(Scanner, Option<String>), (usize, Threshold)> =
+            BTreeMap::new();
         for output in outputs {
             if let Some(error) = &output.error {
                 scanner_errors.push((output.scanner, error.clone()));
@@ -550,9 +755,10 @@ impl Policy {
                 output
                     .warnings
                     .iter()
-                    .map(|w| format!("{}: {w}", output.scanner)),
+                    .map(|w| format!("{}: {w}", output.label())),
             );
-            let threshold = self.threshold_for(output.scanner);
+            let threshold = self.threshold_for_output(output);
+            let label = (output.scanner, output.tool.as_ref().map(|t| t.key.clone()));
             for finding in &output.findings {
                 let mut severity = finding.severity.unwrap_or(self.unknown_severity);
                 let mut suppression = None;
@@ -624,6 +830,10 @@ impl Policy {
                     }
                 }
                 let fails = suppression.is_none() && !never_fails && threshold.fails(severity);
+                if fails {
+                    let entry = per_output.entry(label.clone()).or_insert((0, threshold));
+                    entry.0 += 1;
+                }
                 findings.push(EvaluatedFinding {
                     finding: finding.clone(),
                     severity,
@@ -651,18 +861,16 @@ impl Policy {
         for (scanner, error) in &scanner_errors {
             reasons.push(format!("scanner {scanner} could not check: {error}"));
         }
-        if failing > 0 {
-            let mut per_scanner: BTreeMap<Scanner, usize> = BTreeMap::new();
-            for f in findings.iter().filter(|f| f.fails) {
-                *per_scanner.entry(f.finding.scanner).or_default() += 1;
-            }
-            for (scanner, count) in per_scanner {
-                reasons.push(format!(
-                    "{count} {scanner} finding{} at or above fail-on = {}",
-                    if count == 1 { "" } else { "s" },
-                    self.threshold_for(scanner).as_str()
-                ));
-            }
+        for ((scanner, tool), (count, threshold)) in per_output {
+            let label = match tool {
+                Some(key) => format!("{scanner}/{key}"),
+                None => scanner.to_string(),
+            };
+            reasons.push(format!(
+                "{count} {label} finding{} at or above fail-on = {}",
+                if count == 1 { "" } else { "s" },
+                threshold.as_str()
+            ));
         }
         let mut missing_sbom = false;
         if self.require_sbom {
@@ -768,6 +976,7 @@ mod tests {
     fn finding(scanner: Scanner, rule: &str, severity: Option<Severity>) -> Finding {
         Finding {
             scanner,
+            tool: None,
             rule_id: rule.to_string(),
             severity,
             title: rule.to_string(),
@@ -1166,5 +1375,68 @@ mod tests {
             component_count: 0,
         });
         assert_eq!(p.evaluate(&[sbom], TODAY).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn external_entries_are_validated_with_locations() {
+        let p = policy(
+            "[[external]]\nname = \"bandit\"\ncommand = [\"bandit\", \"-o\", \"{out}\"]\ntimeout = \"90s\"\nrules = { \"B602\" = \"critical\" }\nlevels = { note = \"info\" }\n[[external]]\nname = \"codeql\"\nsarif = \"out/*.sarif\"\noptional = true\n",
+        );
+        assert_eq!(p.external.len(), 2);
+        let bandit = &p.external[0];
+        assert_eq!(bandit.timeout, Duration::from_secs(90));
+        assert_eq!(bandit.rules["B602"], Severity::Critical);
+        assert_eq!(bandit.levels.note, Severity::Info);
+        assert_eq!(bandit.levels.error, Severity::High);
+        assert!(!bandit.optional);
+        assert_eq!(p.external[1].timeout, DEFAULT_EXTERNAL_TIMEOUT);
+        assert_eq!(
+            p.external[1].source,
+            ExternalSource::Files("out/*.sarif".into())
+        );
+        for (text, line, needle) in [
+            ("[[external]]\nname = \"Bandit\"\nsarif = \"x\"\n", 2, "kebab-case"),
+            ("[[external]]\nname = \"a\"\nsarif = \"x\"\n[[external]]\nname = \"a\"\nsarif = \"y\"\n", 5, "used twice"),
+            ("[[external]]\nname = \"a\"\nsarif = \"x\"\ncommand = [\"b\"]\n", 4, "not both"),
+            ("[[external]]\nname = \"a\"\n", 1, "missing `sarif`"),
+            ("[[external]]\nname = \"a\"\ncommand = []\n", 3, "needs a program"),
+            ("[[external]]\nname = \"a\"\nsarif = \"x\"\ntimeout = \"soon\"\n", 4, "soon"),
+            ("[[external]]\nname = \"a\"\nsarif = \"x\"\nlevels = { error = \"severe\" }\n", 4, "severe"),
+            ("[[external]]\nname = \"a\"\nsarif = \"x\"\nshell = true\n", 4, "shell"),
+        ] {
+            let err = Policy::from_toml("p.toml", text).unwrap_err();
+            assert_eq!(err.line, line, "{text}: {err}");
+            assert!(err.message.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn external_thresholds_fall_back_to_defaults_then_global() {
+        use crate::scan::ExternalRun;
+        let p = policy("fail-on = \"critical\"\n[external-defaults]\nfail-on = \"medium\"\n[[external]]\nname = \"a\"\nsarif = \"x\"\nfail-on = \"low\"\n[[external]]\nname = \"b\"\nsarif = \"y\"\n");
+        let out = |name: &str| {
+            let mut output = ScanOutput::new(Scanner::External);
+            output.tool = Some(ExternalRun {
+                name: name.into(),
+                key: name.into(),
+                driver: serde_json::Value::Null,
+            });
+            output
+        };
+        assert_eq!(
+            p.threshold_for_output(&out("a")),
+            Threshold::AtLeast(Severity::Low)
+        );
+        assert_eq!(
+            p.threshold_for_output(&out("b")),
+            Threshold::AtLeast(Severity::Medium)
+        );
+        assert_eq!(
+            p.threshold_for(Scanner::Secrets),
+            Threshold::AtLeast(Severity::Critical)
+        );
+        let mut overridden = p.clone();
+        overridden.override_fail_on(Threshold::Never);
+        assert_eq!(overridden.threshold_for_output(&out("a")), Threshold::Never);
     }
 }

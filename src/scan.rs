@@ -2,6 +2,7 @@
 //! pool, all at once; a scanner's failure (or panic) becomes data.
 
 pub mod advisories;
+pub mod external;
 pub mod graph;
 pub mod sbom;
 pub mod secrets;
@@ -162,6 +163,20 @@ pub struct ScanOutput {
     pub sbom: Vec<SbomDocument>,
     /// The advisory database checked against (advisories scanner).
     pub database: Option<DatabaseInfo>,
+    /// For `Scanner::External`: which tool's run this is.
+    pub tool: Option<ExternalRun>,
+}
+
+/// One run of another tool's SARIF, kept apart in the merged SARIF.
+#[derive(Clone, Debug)]
+pub struct ExternalRun {
+    /// The `[[external]]` entry's name.
+    pub name: String,
+    /// Unique per run: the name, then `<name>-2`, `<name>-3`... when the tool
+    /// gave several runs. `secgate/external/<key>/` in the SARIF.
+    pub key: String,
+    /// The run's `tool.driver` as the tool wrote it (`null` when it failed).
+    pub driver: serde_json::Value,
 }
 
 /// Which advisory database a check used, for the gate report.
@@ -189,7 +204,22 @@ impl ScanOutput {
             error: None,
             sbom: Vec::new(),
             database: None,
+            tool: None,
         }
+    }
+
+    /// `advisories`, or `external/<key>` for another tool's run.
+    pub fn label(&self) -> String {
+        match &self.tool {
+            Some(run) => format!("{}/{}", self.scanner, run.key),
+            None => self.scanner.to_string(),
+        }
+    }
+
+    /// Whether `finding` belongs to this output's run.
+    pub fn owns(&self, finding: &Finding) -> bool {
+        finding.scanner == self.scanner
+            && finding.tool.as_deref() == self.tool.as_ref().map(|t| t.key.as_str())
     }
 
     pub fn failed(scanner: Scanner, error: impl std::fmt::Display) -> ScanOutput {
@@ -206,31 +236,62 @@ pub fn run_one(scanner: Scanner, context: &ScanContext) -> ScanOutput {
         Scanner::Advisories => advisories::scan(context),
         Scanner::Secrets => secrets::scan(context),
         Scanner::Sbom => sbom::scan(context),
+        Scanner::External => {
+            let mut outputs: Vec<ScanOutput> = context
+                .policy
+                .external
+                .iter()
+                .flat_map(|tool| external::scan(tool, context))
+                .collect();
+            match outputs.len() {
+                1 => outputs.remove(0),
+                _ => ScanOutput::failed(
+                    Scanner::External,
+                    "run_one cannot return several external runs: use run_all",
+                ),
+            }
+        }
     }
 }
 
 /// Runs the scanners concurrently, each on the blocking pool. The outputs
 /// come back in the order of `scanners`, whatever order they finished in.
+/// `Scanner::External` is one task per `[[external]]` entry, in policy order
+/// (an entry whose SARIF holds several runs gives several outputs).
 pub async fn run_all(scanners: &[Scanner], context: ScanContext) -> Vec<ScanOutput> {
     let context = Arc::new(context);
-    let handles: Vec<_> = scanners
-        .iter()
-        .map(|&scanner| {
-            let context = Arc::clone(&context);
-            (
-                scanner,
-                tokio::task::spawn_blocking(move || run_one(scanner, &context)),
-            )
-        })
-        .collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    for (scanner, handle) in handles {
-        outputs.push(match handle.await {
-            Ok(output) => output,
-            Err(join_error) => {
-                ScanOutput::failed(scanner, format!("the scanner crashed: {join_error}"))
+    let mut handles = Vec::new();
+    for &scanner in scanners {
+        if scanner == Scanner::External {
+            for index in 0..context.policy.external.len() {
+                let context = Arc::clone(&context);
+                let name = context.policy.external[index].name.clone();
+                let task = tokio::task::spawn_blocking(move || {
+                    external::scan(&context.policy.external[index], &context)
+                });
+                handles.push((scanner, Some(name), task));
             }
-        });
+        } else {
+            let context = Arc::clone(&context);
+            let task = tokio::task::spawn_blocking(move || vec![run_one(scanner, &context)]);
+            handles.push((scanner, None, task));
+        }
+    }
+    let mut outputs = Vec::with_capacity(handles.len());
+    for (scanner, tool, handle) in handles {
+        match handle.await {
+            Ok(done) => outputs.extend(done),
+            Err(join_error) => {
+                let mut failed =
+                    ScanOutput::failed(scanner, format!("the scanner crashed: {join_error}"));
+                failed.tool = tool.map(|name| ExternalRun {
+                    key: name.clone(),
+                    name,
+                    driver: serde_json::Value::Null,
+                });
+                outputs.push(failed);
+            }
+        }
     }
     outputs
 }

@@ -112,15 +112,17 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, context: &GateContext) 
     let mut counts = Counts::default();
     let mut scanners = BTreeMap::new();
     for output in outputs {
-        scanners.insert(
-            output.scanner,
-            ScannerReport {
-                checked: output.error.is_none(),
-                error: output.error.as_deref(),
+        // Several external runs share one entry: any failure shows.
+        let entry = scanners
+            .entry(output.scanner)
+            .or_insert_with(|| ScannerReport {
+                checked: true,
+                error: None,
                 counts: BTreeMap::new(),
                 suppressed: 0,
-            },
-        );
+            });
+        entry.checked &= output.error.is_none();
+        entry.error = entry.error.or(output.error.as_deref());
     }
     let mut findings = Vec::new();
     for f in &verdict.findings {

@@ -152,11 +152,7 @@ pub fn step_summary(
     for output in outputs {
         let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
         let mut suppressed = 0;
-        for f in verdict
-            .findings
-            .iter()
-            .filter(|f| f.finding.scanner == output.scanner)
-        {
+        for f in verdict.findings.iter().filter(|f| output.owns(&f.finding)) {
             if f.suppression.is_some() {
                 suppressed += 1;
             } else {
@@ -167,7 +163,7 @@ pub fn step_summary(
             Some(error) => format!("could not check: {}", markdown_escape(error)),
             None => "checked".to_string(),
         };
-        let _ = write!(md, "| {} ", output.scanner);
+        let _ = write!(md, "| {} ", output.label());
         for severity in Severity::ALL {
             let _ = write!(md, "| {} ", counts.get(&severity).copied().unwrap_or(0));
         }
@@ -265,6 +261,7 @@ mod tests {
         EvaluatedFinding {
             finding: Finding {
                 scanner: Scanner::Secrets,
+                tool: None,
                 rule_id: rule.to_string(),
                 severity: Some(severity),
                 title: rule.to_string(),

@@ -44,14 +44,14 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
     let mut findings: Vec<&EvaluatedFinding> = verdict
         .findings
         .iter()
-        .filter(|f| f.finding.scanner == scanner)
+        .filter(|f| output.owns(&f.finding))
         .collect();
     let total = findings.len();
     let mut notifications = Vec::new();
     if let Some(error) = &output.error {
         notifications.push(json!({
             "level": "error",
-            "message": { "text": format!("{scanner} could not check: {error}") },
+            "message": { "text": format!("{} could not check: {error}", output.label()) },
         }));
     }
     for warning in &output.warnings {
@@ -68,6 +68,10 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
                 "{total} results exceed GitHub's limit of {max_results} per run: the {max_results} most severe are included"
             ) },
         }));
+    }
+
+    if output.tool.is_some() {
+        return external_run(output, &findings, total, notifications);
     }
 
     // Each rule's severity is the most severe its findings were counted at.
@@ -123,6 +127,78 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
         "results": results,
         "properties": {
             "scanner": scanner.as_str(),
+            "resultCount": total,
+        },
+    })
+}
+
+/// Another tool's run: its own driver and rules as it gave them (a rule
+/// without `security-severity` gets the one secgate counted), results
+/// rewritten like secgate's own, `secgate/external/<name>/`.
+fn external_run(
+    output: &ScanOutput,
+    findings: &[&EvaluatedFinding],
+    total: usize,
+    notifications: Vec<Value>,
+) -> Value {
+    let tool = output.tool.as_ref().expect("an external run");
+    let mut driver = match &tool.driver {
+        Value::Object(driver) => driver.clone(),
+        _ => Map::new(),
+    };
+    if !driver.contains_key("name") {
+        driver.insert("name".into(), json!(tool.name));
+    }
+    let mut rule_severity: BTreeMap<&str, Severity> = BTreeMap::new();
+    for f in findings {
+        let entry = rule_severity
+            .entry(f.finding.rule_id.as_str())
+            .or_insert(f.severity);
+        *entry = (*entry).max(f.severity);
+    }
+    let mut rule_index: BTreeMap<String, usize> = BTreeMap::new();
+    if let Some(Value::Array(rules)) = driver.get_mut("rules") {
+        for (index, rule) in rules.iter_mut().enumerate() {
+            let Some(id) = rule["id"].as_str().map(str::to_string) else {
+                continue;
+            };
+            if let (Some(severity), Value::Object(rule)) =
+                (rule_severity.get(id.as_str()), &mut *rule)
+            {
+                let properties = rule.entry("properties").or_insert_with(|| json!({}));
+                if let Value::Object(properties) = properties {
+                    if !properties.contains_key("security-severity") && *severity > Severity::Info {
+                        properties.insert(
+                            "security-severity".into(),
+                            json!(format!("{:.1}", severity.representative_score())),
+                        );
+                    }
+                }
+            }
+            rule_index.entry(id).or_insert(index);
+        }
+    }
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| result_json(f, rule_index.get(&f.finding.rule_id).copied()))
+        .collect();
+    let mut invocation = Map::new();
+    invocation.insert("executionSuccessful".into(), json!(output.error.is_none()));
+    if !notifications.is_empty() {
+        invocation.insert("toolExecutionNotifications".into(), json!(notifications));
+    }
+    json!({
+        "tool": { "driver": Value::Object(driver) },
+        "automationDetails": { "id": format!("secgate/external/{}/", tool.key) },
+        "columnKind": "unicodeCodePoints",
+        "originalUriBaseIds": {
+            "%SRCROOT%": { "description": { "text": "The root of the scanned repository." } }
+        },
+        "invocations": [Value::Object(invocation)],
+        "results": results,
+        "properties": {
+            "scanner": output.scanner.as_str(),
+            "external": tool.name,
             "resultCount": total,
         },
     })
@@ -302,6 +378,7 @@ mod tests {
         for (i, severity) in severities.iter().enumerate() {
             output.findings.push(Finding {
                 scanner: Scanner::Secrets,
+                tool: None,
                 rule_id: format!("rule-{i}"),
                 severity: Some(*severity),
                 title: "t".into(),

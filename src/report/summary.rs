@@ -32,7 +32,7 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, options: &SummaryOption
         let _ = writeln!(
             text,
             "  {:<11} {}",
-            output.scanner.as_str(),
+            output.label(),
             scanner_line(output, verdict)
         );
         for note in &output.notes {
@@ -119,7 +119,7 @@ fn scanner_line(output: &ScanOutput, verdict: &Verdict) -> String {
     let findings: Vec<_> = verdict
         .findings
         .iter()
-        .filter(|f| f.finding.scanner == output.scanner && f.suppression.is_none())
+        .filter(|f| output.owns(&f.finding) && f.suppression.is_none())
         .collect();
     if findings.is_empty() {
         return "no findings".to_string();

@@ -755,6 +755,7 @@ impl Matched<'_> {
         }
         Finding {
             scanner: Scanner::Advisories,
+            tool: None,
             rule_id: id.clone(),
             severity: severity_of(self.advisory, grades),
             title: metadata.title.clone(),

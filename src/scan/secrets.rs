@@ -162,6 +162,7 @@ impl SecretScanner {
         }
         Finding {
             scanner: Scanner::Secrets,
+            tool: None,
             rule_id: rule.id.clone(),
             severity: Some(rule.severity),
             title: rule.title.clone(),
