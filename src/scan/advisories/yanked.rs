@@ -239,6 +239,7 @@ pub fn finding(
         aliases: Vec::new(),
         suppression_hint: None,
         properties,
+        tool: None,
     }
 }
 
