@@ -108,6 +108,8 @@ pub struct RawSecrets {
     pub max_file_size: Option<u64>,
     /// Whether `secgate:allow` comments in scanned files are honoured.
     pub allow_inline: Option<bool>,
+    /// What paths that cannot be read do to the secrets check.
+    pub on_unreadable: Option<UnreadableAction>,
     /// Gitignore-style globs of paths not to scan, relative to the root.
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
@@ -293,6 +295,16 @@ impl<'de> Deserialize<'de> for Threshold {
             ))
         })
     }
+}
+
+/// What a path the secrets scanner cannot read does to its check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnreadableAction {
+    /// A warning; the findings decide.
+    Warn,
+    /// The secrets check could not vouch for the tree: exit 2.
+    Fail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

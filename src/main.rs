@@ -270,7 +270,29 @@ fn parse_sbom_format(text: &str) -> Result<SbomFormat, String> {
     SbomFormat::parse(text).ok_or_else(|| format!("expected one of {}", SbomFormat::NAMES))
 }
 
+/// Set to make `main` panic with the variable's value as payload: how the
+/// tests prove the panic hook never prints a payload.
+const TEST_PANIC_ENV: &str = "SECGATE_TEST_PANIC";
+
+/// A panic's payload may hold scanned bytes (a secret in a format string):
+/// report where it happened, never what it said, and exit 2 (fail closed).
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "secgate: internal error{location} (a bug; its message is withheld, as it could hold scanned data)"
+        );
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_hook();
+    if let Some(payload) = std::env::var_os(TEST_PANIC_ENV) {
+        panic!("test panic: {}", payload.to_string_lossy());
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => match parse_scanners(&args.scanners) {

@@ -4,6 +4,7 @@
 use crate::baseline::Baseline;
 use crate::config::{
     self, DevOnlyAction, RawDate, RawPolicy, ScannerErrorAction, StaleAction, Threshold,
+    UnreadableAction,
 };
 use crate::error::PolicyError;
 use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
@@ -73,6 +74,7 @@ pub struct DbSettings {
 pub struct SecretSettings {
     pub max_file_size: u64,
     pub allow_inline: bool,
+    pub on_unreadable: UnreadableAction,
     pub exclude: Vec<String>,
     /// Validated at load time, compiled by the scanner.
     pub custom_rules: Vec<RawRule>,
@@ -305,6 +307,8 @@ impl Default for Policy {
             secrets: SecretSettings {
                 max_file_size: 10 * 1024 * 1024,
                 allow_inline: true,
+                // Fail closed: a file we could not read may hold a secret.
+                on_unreadable: UnreadableAction::Fail,
                 exclude: Vec::new(),
                 custom_rules: Vec::new(),
                 disabled_rules: Vec::new(),
@@ -550,6 +554,10 @@ impl Policy {
                     .secrets
                     .allow_inline
                     .unwrap_or(defaults.secrets.allow_inline),
+                on_unreadable: raw
+                    .secrets
+                    .on_unreadable
+                    .unwrap_or(defaults.secrets.on_unreadable),
                 exclude,
                 custom_rules,
                 disabled_rules,

@@ -68,6 +68,12 @@ impl ScanContext {
 
     fn load_graph(&self, dir: &Path) -> Result<PackageGraph, String> {
         let lock = dir.join("Cargo.lock");
+        // cargo would block on a FIFO or read a device without end.
+        for file in [dir.join("Cargo.toml"), lock.clone()] {
+            if let Some(why) = unsafe_to_read(&file) {
+                return Err(format!("{}: {why}", file.display()));
+            }
+        }
         if !dir.join("Cargo.toml").is_file() {
             return PackageGraph::from_lockfile(&lock, "no Cargo.toml beside Cargo.lock")
                 .map_err(|e| e.to_string());
@@ -282,8 +288,7 @@ pub async fn run_all(scanners: &[Scanner], context: ScanContext) -> Vec<ScanOutp
         match handle.await {
             Ok(done) => outputs.extend(done),
             Err(join_error) => {
-                let mut failed =
-                    ScanOutput::failed(scanner, format!("the scanner crashed: {join_error}"));
+                let mut failed = ScanOutput::failed(scanner, crash_message(&join_error));
                 failed.tool = tool.map(|name| ExternalRun {
                     key: name.clone(),
                     name,
@@ -294,6 +299,53 @@ pub async fn run_all(scanners: &[Scanner], context: ScanContext) -> Vec<ScanOutp
         }
     }
     outputs
+}
+
+/// Largest file read whole by name: lock files, manifests, ignore files.
+pub const MAX_NAMED_FILE: u64 = 64 * 1024 * 1024;
+
+/// Why `path` must not be opened, if so: opening a FIFO blocks forever, a
+/// device (or a link to one) reads without end, a huge file exhausts memory.
+/// Absent files, directories and sane regular files are fine (their own
+/// errors, if any, come from the read).
+pub fn unsafe_to_read(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_dir() {
+        return None;
+    }
+    if !meta.is_file() {
+        return Some("not a regular file (a FIFO, socket or device): not opened".to_string());
+    }
+    if meta.len() > MAX_NAMED_FILE {
+        return Some(format!(
+            "{} bytes, more than the {MAX_NAMED_FILE} read whole for this kind of file: not opened",
+            meta.len()
+        ));
+    }
+    None
+}
+
+/// Files the directory walker (the `ignore` crate) opens by itself when it
+/// enters a directory; it cannot be told to skip a FIFO or a device.
+const WALKER_READS: [&str; 4] = [".gitignore", ".ignore", ".git", ".git/info/exclude"];
+
+/// The first file in `dir` that entering it would open unsafely, and why.
+pub fn walker_hazard(dir: &Path) -> Option<(PathBuf, String)> {
+    WALKER_READS.iter().find_map(|name| {
+        let path = dir.join(name);
+        unsafe_to_read(&path).map(|why| (path, why))
+    })
+}
+
+/// What a crashed scanner reports. Not the JoinError's Display: it quotes
+/// the panic payload, which may hold the scanned bytes (a secret).
+fn crash_message(error: &tokio::task::JoinError) -> String {
+    if error.is_panic() {
+        "the scanner crashed (a bug; its panic message is withheld, as it could hold scanned data)"
+            .to_string()
+    } else {
+        "the scanner was cancelled".to_string()
+    }
 }
 
 /// A path relative to the scan root, with forward slashes, for findings.
@@ -310,6 +362,28 @@ pub fn relative_path(root: &std::path::Path, path: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crashed_scanner_reports_no_panic_payload() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(async {
+                tokio::task::spawn_blocking(|| {
+                    panic!("found ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi")
+                })
+                .await
+            })
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("ghp_"),
+            "tokio quotes the payload"
+        );
+        let message = crash_message(&error);
+        assert!(!message.contains("ghp_"), "{message}");
+        assert!(message.contains("crashed"), "{message}");
+    }
 
     #[test]
     fn package_graph_is_computed_once_per_workspace() {

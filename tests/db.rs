@@ -38,6 +38,8 @@ enum Reply {
     Truncated { body: Vec<u8>, length: usize },
     /// Never answers.
     Stall,
+    /// Headers promising `length` bytes, `body` (fewer), then silence.
+    StallAfter { body: Vec<u8>, length: usize },
 }
 
 fn ok(body: Vec<u8>, etag: &str) -> Reply {
@@ -133,6 +135,15 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Vec<String>>>) {
                 "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
             );
             let _ = stream.write_all(&body);
+        }
+        Reply::StallAfter { body, length } => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(&body);
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_secs(30));
         }
         Reply::Stall => {
             // Hold the connection open, silent, longer than the client waits.
@@ -548,4 +559,110 @@ fn stale_cache_warns_by_default_and_fails_where_the_policy_says() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("stale database"), "{stderr}");
     assert!(stderr.contains("db.max-age = 30d"), "{stderr}");
+}
+
+/// The process killed mid-download: the old database still loads, and the
+/// next update (which finds the dead one's staging) succeeds.
+#[test]
+fn update_killed_mid_download_keeps_the_old_database() {
+    let home = Home::with_good_cache();
+    let record_before = std::fs::read(home.record_path()).unwrap();
+    let server = Server::start(|_| {
+        let archive = fixture_archive();
+        Reply::StallAfter {
+            length: archive.len(),
+            body: archive[..archive.len() / 2].to_vec(),
+        }
+    });
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
+        .current_dir(home.dir.path())
+        .env("HOME", home.dir.path())
+        .env("XDG_CACHE_HOME", home.dir.path().join("cache"))
+        .env("SECGATE_DB_URL", &server.url)
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .args(["db", "update"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while server.requests().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.requests().len(), 1, "the download started");
+    // Let half the body arrive, then kill it as CI would on a timeout.
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    home.assert_cache_loads();
+    assert_eq!(std::fs::read(home.record_path()).unwrap(), record_before);
+    let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+
+    let good = Server::start(|_| ok(fixture_archive(), "\"v2\""));
+    let (code, stderr) = home.update(&good.url);
+    assert_eq!(code, 0, "{stderr}");
+    home.assert_cache_loads();
+    let leftovers: Vec<_> = std::fs::read_dir(home.cache_db().parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Checks that read the cache while an update replaces it see the old
+/// database or the new one, never a half-swapped one.
+#[test]
+fn check_during_an_update_reads_a_whole_database() {
+    let home = Home::with_good_cache();
+    let server = Server::start(|_| {
+        // Slow, so the checks below run while the update is under way.
+        std::thread::sleep(Duration::from_millis(1500));
+        ok(fixture_archive(), "\"v2\"")
+    });
+    let update = std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
+        .current_dir(home.dir.path())
+        .env("HOME", home.dir.path())
+        .env("XDG_CACHE_HOME", home.dir.path().join("cache"))
+        .env("SECGATE_DB_URL", &server.url)
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .args(["db", "update"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let policy = home.dir.path().join("refresh.toml");
+    std::fs::write(&policy, "[db]\nrefresh = \"0s\"\n").unwrap();
+    let policy = policy.to_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut checks = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        // Offline: reads the cache under the update's feet.
+        let (code, stderr, sarif) =
+            home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(sarif.contains("RUSTSEC-2021-0003"), "{stderr}");
+        checks += 1;
+    }
+    // Online with a due cache: a second updater racing the first.
+    let (code, stderr, sarif) = home.check_vulnerable(&server.url, &["--config", &policy]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"), "{stderr}");
+    let output = update.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(checks >= 2, "only {checks} checks overlapped the update");
+    home.assert_cache_loads();
 }

@@ -218,15 +218,31 @@ fn find_lockfiles(root: &Path) -> Result<Vec<PathBuf>, String> {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut found = Vec::new();
+    if let Some((path, why)) = crate::scan::walker_hazard(root) {
+        return Err(format!("{}: {why}", path.display()));
+    }
+    // Set when a directory cannot be entered safely: a lock file below it
+    // would go unchecked, so the scan fails rather than skip it.
+    let hazard = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen_hazard = std::sync::Arc::clone(&hazard);
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
-        .filter_entry(|entry| {
+        .filter_entry(move |entry| {
             let name = entry.file_name();
-            !(entry.file_type().is_some_and(|t| t.is_dir())
-                && (name == ".git"
-                    || name == "target"
-                    || name == "vendor"
-                    || name == "node_modules"))
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            if name == ".git" || name == "target" || name == "vendor" || name == "node_modules" {
+                return false;
+            }
+            match crate::scan::walker_hazard(entry.path()) {
+                None => true,
+                Some((path, why)) => {
+                    let mut slot = seen_hazard.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(format!("{}: {why}", path.display()));
+                    false
+                }
+            }
         })
         .build();
     for entry in walker {
@@ -234,6 +250,9 @@ fn find_lockfiles(root: &Path) -> Result<Vec<PathBuf>, String> {
         if entry.file_name() == "Cargo.lock" {
             found.push(entry.into_path());
         }
+    }
+    if let Some(problem) = hazard.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(problem);
     }
     found.sort();
     Ok(found)
@@ -478,7 +497,9 @@ struct ParsedLockfile {
 }
 
 fn read_lockfile(path: &Path) -> Result<ParsedLockfile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::scan::graph::read_lock(path).map_err(|e| e.to_string())?;
+    // Checks rustsec does not make (duplicates), with lines in the errors.
+    crate::scan::graph::parse_lock(path, &text).map_err(|e| e.to_string())?;
     let lockfile: Lockfile = text
         .parse()
         .map_err(|e| format!("{}: not a valid Cargo.lock: {e}", path.display()))?;

@@ -250,16 +250,9 @@ impl PackageGraph {
                 message: format!("unreadable cargo metadata output: {e}"),
             })
         })?;
-        let lock = match std::fs::read_to_string(&lock_path) {
-            Ok(text) => parse_lock(&lock_path, &text).map_err(MetadataFailure::Failed)?,
-            // `--locked` passed, so cargo found it; a race is the only way here.
-            Err(error) => {
-                return Err(MetadataFailure::Failed(ScanError::Io {
-                    path: lock_path,
-                    source: error,
-                }))
-            }
-        };
+        // `--locked` passed, so cargo found it; a race is the only way to fail here.
+        let text = read_lock(&lock_path).map_err(MetadataFailure::Failed)?;
+        let lock = parse_lock(&lock_path, &text).map_err(MetadataFailure::Failed)?;
         Ok(Self::from_metadata(
             &metadata,
             &lock,
@@ -396,10 +389,7 @@ impl PackageGraph {
         path: &Path,
         reason: impl Into<String>,
     ) -> Result<PackageGraph, ScanError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScanError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_lock(path)?;
         let lock = parse_lock(path, &text)?;
         let mut packages: Vec<(usize, GraphPackage)> = lock
             .iter()
@@ -659,27 +649,64 @@ pub fn relative_path(base: &Path, path: &Path) -> String {
 
 /// One `[[package]]` of a `Cargo.lock`.
 #[derive(Clone, Debug, serde::Deserialize)]
-struct LockPackage {
-    name: String,
-    version: String,
-    source: Option<String>,
-    checksum: Option<String>,
+pub struct LockPackage {
+    pub name: String,
+    pub version: String,
+    pub source: Option<String>,
+    pub checksum: Option<String>,
     #[serde(default)]
-    dependencies: Vec<String>,
+    pub dependencies: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
 struct LockFile {
     #[serde(default)]
-    package: Vec<LockPackage>,
+    package: Vec<toml::Spanned<LockPackage>>,
 }
 
-fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError> {
+/// Reads a lock file, refusing what is not a regular file of sane size
+/// (a FIFO would block, a link to /dev/zero would read forever).
+pub fn read_lock(path: &Path) -> Result<String, ScanError> {
+    if let Some(why) = crate::scan::unsafe_to_read(path) {
+        return Err(ScanError::BadInput {
+            path: path.to_path_buf(),
+            message: why,
+        });
+    }
+    std::fs::read_to_string(path).map_err(|source| ScanError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses a lock file; errors carry the line. Two entries for one package
+/// (which cargo refuses) are an error, not a silent pick of one.
+pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let lock: LockFile = toml::from_str(text).map_err(|e| ScanError::BadInput {
         path: path.to_path_buf(),
-        message: format!("not a valid Cargo.lock: {}", e.message()),
+        message: format!(
+            "line {}: not a valid Cargo.lock: {}",
+            line_of(e.span().map_or(0, |s| s.start)),
+            e.message().trim_end()
+        ),
     })?;
-    Ok(lock.package)
+    let mut seen = HashMap::new();
+    for entry in &lock.package {
+        let package = entry.get_ref();
+        let key = (&package.name, &package.version, &package.source);
+        let line = line_of(entry.span().start);
+        if let Some(first) = seen.insert(key, line) {
+            return Err(ScanError::BadInput {
+                path: path.to_path_buf(),
+                message: format!(
+                    "line {line}: package {} {} is listed twice (first at line {first})",
+                    package.name, package.version
+                ),
+            });
+        }
+    }
+    Ok(lock.package.into_iter().map(|p| p.into_inner()).collect())
 }
 
 /// A lock file names a dependency `name`, `name version` or

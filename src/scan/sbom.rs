@@ -36,7 +36,8 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
         }
     } else {
-        if !context.root.join("Cargo.lock").is_file() {
+        // exists, not is_file: a FIFO or directory named Cargo.lock is an error below, not "none".
+        if !context.root.join("Cargo.lock").exists() {
             output
                 .notes
                 .push("no Cargo.lock at the root: no SBOM written".to_string());

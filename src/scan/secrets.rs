@@ -6,6 +6,7 @@ pub mod history;
 pub mod matcher;
 pub mod rules;
 
+use crate::config::UnreadableAction;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
 use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rules::{Rule, RuleSet};
@@ -199,6 +200,7 @@ struct WalkTally {
     bytes: u64,
     too_large: Vec<String>,
     unreadable: Vec<String>,
+    ignore_file_errors: Vec<String>,
 }
 
 pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
@@ -218,7 +220,14 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
         Ok(o) => o,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
     };
+    if let Some((path, why)) = crate::scan::walker_hazard(root) {
+        return ScanOutput::failed(Scanner::Secrets, format!("{}: {why}", path.display()));
+    }
+    // Directories the walker must not enter (see walker_hazard), reported as unreadable.
+    let hazards = std::sync::Arc::new(Mutex::new(Vec::new()));
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let walker_root = root.clone();
+    let walker_hazards = std::sync::Arc::clone(&hazards);
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(true)
@@ -227,8 +236,25 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
         .overrides(overrides)
         .follow_links(false)
         .threads(threads)
-        .filter_entry(|entry| {
-            !(entry.file_name() == ".git" && entry.file_type().is_some_and(|t| t.is_dir()))
+        .filter_entry(move |entry| {
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            match crate::scan::walker_hazard(entry.path()) {
+                None => true,
+                Some((path, why)) => {
+                    let relative = relative_path(&walker_root, &path);
+                    let directory = relative_path(&walker_root, entry.path());
+                    walker_hazards
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("{relative} ({why}; {directory}/ not scanned)"));
+                    false
+                }
+            }
         })
         .build_parallel();
     let shared = Mutex::new(WalkTally::default());
@@ -251,14 +277,21 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
                     );
                 }
                 Ok(_) => {}
+                // A bad pattern in an ignore file ignores less, hiding nothing: a warning.
+                Err(error) if error.io_error().is_none() => {
+                    local.tally.ignore_file_errors.push(error.to_string())
+                }
                 Err(error) => local.tally.unreadable.push(error.to_string()),
             }
             ignore::WalkState::Continue
         })
     });
-    let tally = shared
+    let mut tally = shared
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    tally
+        .unreadable
+        .append(&mut hazards.lock().unwrap_or_else(|p| p.into_inner()));
     output.findings = tally.findings;
     output.rules = rule_infos(&scanner.rules, &output.findings);
     output.notes.push(format!(
@@ -277,14 +310,30 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
             abbreviate(&skipped)
         ));
     }
+    if !tally.ignore_file_errors.is_empty() {
+        let mut errors = tally.ignore_file_errors;
+        errors.sort();
+        output.warnings.push(format!(
+            "ignore file problem(s), patterns skipped: {}",
+            abbreviate(&errors)
+        ));
+    }
     if !tally.unreadable.is_empty() {
         let mut unreadable = tally.unreadable;
         unreadable.sort();
-        output.warnings.push(format!(
+        let problem = format!(
             "{} path(s) could not be read: {}",
             unreadable.len(),
             abbreviate(&unreadable)
-        ));
+        );
+        match settings.on_unreadable {
+            UnreadableAction::Warn => output.warnings.push(problem),
+            UnreadableAction::Fail => {
+                output.error = Some(format!(
+                "{problem} (secrets.on-unreadable = \"fail\"; \"warn\" lets the findings decide)"
+            ))
+            }
+        }
     }
     output
 }
@@ -320,6 +369,9 @@ impl Drop for ThreadTally<'_> {
         shared.findings.append(&mut local.findings);
         shared.too_large.append(&mut local.too_large);
         shared.unreadable.append(&mut local.unreadable);
+        shared
+            .ignore_file_errors
+            .append(&mut local.ignore_file_errors);
         shared.files += local.files;
         shared.bytes += local.bytes;
     }

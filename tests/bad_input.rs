@@ -1,0 +1,727 @@
+//! The bad-input catalogue (issue 7): every odd input either checks or
+//! exits 2 naming the file (and the line where there is one), never panics,
+//! never hangs, never leaves a half-written output. Network failures of
+//! `db update` live in tests/db.rs; the ones missing there are at the end.
+
+use assert_cmd::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+fn is_root() -> bool {
+    // Root reads through permission bits; those cases use another mechanism.
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A scratch directory: `home` for HOME and the cache, `out` for outputs.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let scratch = Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(scratch.out()).unwrap();
+        std::fs::create_dir_all(scratch.home()).unwrap();
+        scratch
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    fn out(&self) -> PathBuf {
+        self.path("out")
+    }
+
+    /// A repository directory under the scratch directory.
+    fn repo(&self, name: &str) -> PathBuf {
+        let repo = self.path(name);
+        std::fs::create_dir_all(&repo).unwrap();
+        repo
+    }
+
+    /// `secgate` isolated from the user's cache, CI and the network.
+    fn secgate(&self) -> Command {
+        let mut command = Command::cargo_bin("secgate").unwrap();
+        command
+            .current_dir(self.dir.path())
+            .env("HOME", self.home())
+            .env("XDG_CACHE_HOME", self.home().join("cache"))
+            .env("SECGATE_DB_URL", "http://127.0.0.1:9/")
+            .env("NO_COLOR", "1")
+            .env_remove("SECGATE_DB")
+            .env_remove("GITHUB_ACTIONS")
+            .timeout(Duration::from_secs(120));
+        command
+    }
+
+    /// `secgate <command> <path> --db fixture --sarif out/… --sbom out/…`.
+    fn run(&self, command: &str, path: &Path, extra: &[&str]) -> Output {
+        self.secgate()
+            .arg(command)
+            .arg(path)
+            .arg("--db")
+            .arg(fixture("advisory-db"))
+            .arg("--sarif")
+            .arg(self.out().join("out.sarif"))
+            .arg("--sbom")
+            .arg(self.out().join("sbom.json"))
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    /// Nothing half-written in `out`: no temporaries, and every file there parses.
+    fn assert_outputs_whole(&self) {
+        for entry in std::fs::read_dir(self.out()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with(".secgate-"), "temporary left: {name}");
+            let bytes = std::fs::read(entry.path()).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .unwrap_or_else(|e| panic!("{name} is not whole JSON: {e}"));
+        }
+    }
+
+    fn assert_no_outputs(&self) {
+        let names: Vec<_> = std::fs::read_dir(self.out())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(names.is_empty(), "outputs written: {names:?}");
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Exit 2, every `says` in stderr, and no panic.
+fn assert_could_not_check(output: &Output, says: &[&str]) -> String {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_no_panic(&stderr);
+    for text in says {
+        assert!(stderr.contains(text), "should say {text:?}: {stderr}");
+    }
+    stderr
+}
+
+fn assert_no_panic(stderr: &str) {
+    assert!(
+        !stderr.contains("panicked at")
+            && !stderr.contains("RUST_BACKTRACE")
+            && !stderr.contains("internal error")
+            && !stderr.contains("crashed"),
+        "{stderr}"
+    );
+}
+
+fn sarif(scratch: &Scratch) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(scratch.out().join("out.sarif")).unwrap()).unwrap()
+}
+
+fn result_uris(sarif: &serde_json::Value) -> Vec<String> {
+    sarif["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+// ---------------------------------------------------------------- policy
+
+/// A policy file with `text`; the check must exit 2 naming `policy.toml:LINE`.
+fn assert_bad_policy(text: &str, line: usize, says: &str) {
+    let scratch = Scratch::new();
+    let policy = scratch.path("policy.toml");
+    std::fs::write(&policy, text).unwrap();
+    let output = scratch.run(
+        "check",
+        &fixture("repos/clean"),
+        &["--config", policy.to_str().unwrap()],
+    );
+    assert_could_not_check(&output, &[&format!("policy.toml:{line}:"), says]);
+    scratch.assert_no_outputs();
+}
+
+#[test]
+fn policy_invalid_toml() {
+    assert_bad_policy(
+        "fail-on = \"high\"\n[secrets\nexclude = []\n",
+        2,
+        "policy.toml",
+    );
+}
+
+#[test]
+fn policy_unknown_key() {
+    assert_bad_policy("\n[secrets]\nmax-filesize = 10\n", 3, "max-filesize");
+}
+
+#[test]
+fn policy_wrong_type() {
+    assert_bad_policy("[secrets]\nallow-inline = \"yes\"\n", 2, "bool");
+}
+
+#[test]
+fn policy_unknown_severity_name() {
+    assert_bad_policy(
+        "fail-on = \"high\"\nunknown-severity = \"severe\"\n",
+        2,
+        "severe",
+    );
+    assert_bad_policy("[advisories]\nfail-on = \"hi\"\n", 2, "critical, high");
+}
+
+#[test]
+fn policy_bad_expires_date() {
+    assert_bad_policy(
+        "[[ignore]]\nid = \"RUSTSEC-2021-0003\"\nreason = \"r\"\nexpires = \"2026-13-01\"\n",
+        4,
+        "2026-13-01",
+    );
+}
+
+#[test]
+fn policy_ignore_without_reason() {
+    assert_bad_policy(
+        "fail-on = \"low\"\n\n[[ignore]]\nid = \"RUSTSEC-2021-0003\"\n",
+        3,
+        "missing `reason`",
+    );
+}
+
+#[test]
+fn policy_custom_rule_with_invalid_regex() {
+    assert_bad_policy(
+        "[[secrets.rules]]\nid = \"ours\"\ntitle = \"Our token\"\nseverity = \"high\"\nkeywords = [\"ours_\"]\nregex = '(?P<secret>ours_[a-z]{20)'\n",
+        1,
+        "invalid regex",
+    );
+}
+
+// ---------------------------------------------------------------- lock files
+
+/// A repository whose Cargo.lock is `content`; audit must exit 2 naming it.
+fn assert_bad_lock(content: &str, says: &[&str]) {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    std::fs::write(repo.join("Cargo.lock"), content).unwrap();
+    let output = scratch.run("check", &repo, &[]);
+    let mut all = vec!["Cargo.lock"];
+    all.extend_from_slice(says);
+    assert_could_not_check(&output, &all);
+    scratch.assert_outputs_whole();
+}
+
+fn vulnerable_lock() -> String {
+    std::fs::read_to_string(fixture("repos/vulnerable/Cargo.lock")).unwrap()
+}
+
+#[test]
+fn lock_truncated() {
+    let text = vulnerable_lock();
+    let cut = text[..text.len() / 2].rfind("[[package]]").unwrap() + 2;
+    let line = text[..cut].matches('\n').count() + 1;
+    assert_bad_lock(&text[..cut], &[&format!("line {line}")]);
+}
+
+#[test]
+fn lock_wrong_version_format() {
+    let text = vulnerable_lock().replacen("version = \"1.5.4\"", "version = \"1.5.x\"", 1);
+    assert!(text.contains("1.5.x"));
+    let line = text[..text.find("1.5.x").unwrap()].matches('\n').count() + 1;
+    assert_bad_lock(&text, &[&format!("line {line}"), "1.5.x"]);
+    assert_bad_lock("version = \"four\"\n", &["line 1"]);
+}
+
+#[test]
+fn lock_duplicate_packages() {
+    let entry = "[[package]]\nname = \"regex\"\nversion = \"1.5.4\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+    let text = format!("version = 3\n\n{entry}\n{entry}");
+    assert_bad_lock(&text, &["line 8", "listed twice", "line 3"]);
+}
+
+#[test]
+fn lock_is_a_directory() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    std::fs::create_dir(repo.join("Cargo.lock")).unwrap();
+    let output = scratch.run("check", &repo, &[]);
+    assert_could_not_check(&output, &["Cargo.lock", "directory"]);
+    scratch.assert_outputs_whole();
+}
+
+#[test]
+fn lock_unreadable() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    let lock = repo.join("Cargo.lock");
+    if is_root() {
+        // Permission bits do not stop root: a symlink loop is unreadable to anyone.
+        std::os::unix::fs::symlink("Cargo.lock", &lock).unwrap();
+        let output = scratch.run("audit", &repo, &[]);
+        assert_could_not_check(&output, &["Cargo.lock", "symbolic links"]);
+    } else {
+        std::fs::write(&lock, vulnerable_lock()).unwrap();
+        std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let output = scratch.run("audit", &repo, &[]);
+        assert_could_not_check(&output, &["Cargo.lock", "ermission denied"]);
+    }
+    scratch.assert_outputs_whole();
+}
+
+#[test]
+fn lock_that_is_a_fifo_or_device_is_refused_not_read() {
+    for kind in ["fifo", "device"] {
+        let scratch = Scratch::new();
+        let repo = scratch.repo("repo");
+        std::fs::write(
+            repo.join("Cargo.toml"),
+            "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        let lock = repo.join("Cargo.lock");
+        match kind {
+            "fifo" => mkfifo(&lock),
+            // /dev/zero never ends: reading it whole would exhaust memory.
+            _ => std::os::unix::fs::symlink("/dev/zero", &lock).unwrap(),
+        }
+        let output = scratch.run("check", &repo, &[]);
+        let stderr = assert_could_not_check(&output, &["Cargo.lock", "not a regular file"]);
+        assert!(stderr.contains("advisories could not check"), "{stderr}");
+        assert!(stderr.contains("sbom could not check"), "{stderr}");
+        scratch.assert_outputs_whole();
+    }
+}
+
+// ---------------------------------------------------------------- advisory database
+
+#[test]
+fn database_missing_directory() {
+    let scratch = Scratch::new();
+    let output = scratch
+        .secgate()
+        .arg("audit")
+        .arg(fixture("repos/vulnerable"))
+        .arg("--db")
+        .arg(scratch.path("no-such-db"))
+        .arg("--sarif")
+        .arg(scratch.out().join("out.sarif"))
+        .output()
+        .unwrap();
+    assert_could_not_check(&output, &["no-such-db", "not a directory"]);
+    scratch.assert_outputs_whole();
+}
+
+#[test]
+fn database_advisory_with_broken_front_matter() {
+    let scratch = Scratch::new();
+    let db = scratch.path("db");
+    copy_dir(&fixture("advisory-db"), &db);
+    let advisory = db.join("crates/regex/RUSTSEC-2022-0013.md");
+    let text = std::fs::read_to_string(&advisory).unwrap();
+    std::fs::write(
+        &advisory,
+        text.replacen("id = \"RUSTSEC-2022-0013\"", "id = \"RUSTSEC-2022-0013", 1),
+    )
+    .unwrap();
+    let output = scratch
+        .secgate()
+        .arg("audit")
+        .arg(fixture("repos/vulnerable"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--sarif")
+        .arg(scratch.out().join("out.sarif"))
+        .output()
+        .unwrap();
+    assert_could_not_check(&output, &["RUSTSEC-2022-0013.md"]);
+    scratch.assert_outputs_whole();
+}
+
+#[test]
+fn database_empty() {
+    let scratch = Scratch::new();
+    let db = scratch.path("db");
+    std::fs::create_dir_all(db.join("crates")).unwrap();
+    let output = scratch
+        .secgate()
+        .arg("audit")
+        .arg(fixture("repos/vulnerable"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--sarif")
+        .arg(scratch.out().join("out.sarif"))
+        .output()
+        .unwrap();
+    assert_could_not_check(&output, &["holds no advisories"]);
+    scratch.assert_outputs_whole();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- tree
+
+/// A directory the walker cannot read: permissions for ordinary users; for
+/// root (who reads through them) a path longer than PATH_MAX, which no
+/// user can open by name.
+fn make_unreadable_dir(repo: &Path) -> String {
+    if is_root() {
+        let component = "d".repeat(200);
+        let script = format!(
+            "cd '{}' && for i in $(seq 1 24); do mkdir {component} && cd {component} || exit 1; done && echo 'k = \"{TOKEN}\"' > deep.txt",
+            repo.display()
+        );
+        // bash, not sh: dash's cd refuses a logical path past PATH_MAX.
+        let status = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        "File name too long".to_string()
+    } else {
+        let dir = repo.join("locked");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("x.txt"), "x").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o000)).unwrap();
+        "locked".to_string()
+    }
+}
+
+#[test]
+fn unreadable_paths_are_reported_the_scan_continues_and_the_policy_decides() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    std::fs::write(repo.join("found.txt"), format!("token = \"{TOKEN}\"\n")).unwrap();
+    let says = make_unreadable_dir(&repo);
+
+    // Default: fail closed (an unread file may hold a secret), findings kept.
+    let output = scratch.run("secrets", &repo, &[]);
+    assert_could_not_check(&output, &["could not be read", &says, "on-unreadable"]);
+    assert_eq!(result_uris(&sarif(&scratch)), ["found.txt"]);
+    scratch.assert_outputs_whole();
+
+    // on-unreadable = "warn": a warning, the findings decide.
+    let policy = scratch.path("warn.toml");
+    std::fs::write(&policy, "[secrets]\non-unreadable = \"warn\"\n").unwrap();
+    let output = scratch.run("secrets", &repo, &["--config", policy.to_str().unwrap()]);
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("could not be read"), "{stderr}");
+    assert_no_panic(&stderr);
+}
+
+#[test]
+fn unreadable_file_is_reported() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    let file = repo.join("secret.txt");
+    if is_root() {
+        // A symlink loop is not followed (links never are), so it is not "unreadable":
+        // root has no unreadable regular file; the directory case covers root.
+        std::os::unix::fs::symlink("loop-b", repo.join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", repo.join("loop-b")).unwrap();
+        std::fs::write(&file, "nothing\n").unwrap();
+        let output = scratch.run("secrets", &repo, &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    } else {
+        std::fs::write(&file, format!("k = \"{TOKEN}\"\n")).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let output = scratch.run("secrets", &repo, &[]);
+        assert_could_not_check(&output, &["secret.txt", "ermission denied"]);
+    }
+}
+
+#[test]
+fn symlink_loops_and_links_out_of_the_root_are_not_followed() {
+    let scratch = Scratch::new();
+    let outside = scratch.repo("outside");
+    std::fs::write(outside.join("s.txt"), format!("k = \"{TOKEN}\"\n")).unwrap();
+    let repo = scratch.repo("repo");
+    std::os::unix::fs::symlink(&outside, repo.join("out-dir")).unwrap();
+    std::os::unix::fs::symlink(outside.join("s.txt"), repo.join("out-file")).unwrap();
+    std::os::unix::fs::symlink("loop-b", repo.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", repo.join("loop-b")).unwrap();
+    std::os::unix::fs::symlink(".", repo.join("self")).unwrap();
+    std::fs::write(repo.join("plain.txt"), "nothing here\n").unwrap();
+    let output = scratch.run("check", &repo, &[]);
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_no_panic(&stderr);
+    assert!(result_uris(&sarif(&scratch)).is_empty());
+}
+
+#[test]
+fn non_utf8_names_and_contents_are_scanned() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    let name = std::ffi::OsStr::from_bytes(b"conf\xff\xfe.txt");
+    let mut content = b"\xff\xfe\xc3(latin \xe9\n".to_vec();
+    content.extend_from_slice(format!("token = \"{TOKEN}\"\n").as_bytes());
+    std::fs::write(repo.join(name), content).unwrap();
+    let output = scratch.run("secrets", &repo, &[]);
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_no_panic(&stderr);
+    let sarif = sarif(&scratch);
+    let uris = result_uris(&sarif);
+    assert_eq!(uris.len(), 1, "{uris:?}");
+    assert!(uris[0].starts_with("conf"), "{uris:?}");
+    let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 2);
+    scratch.assert_outputs_whole();
+}
+
+/// Runs secgate with its address space capped (`ulimit -v`), so reading a
+/// gigabyte file whole would fail.
+fn run_capped(scratch: &Scratch, repo: &Path, extra: &str) -> Output {
+    let binary = assert_cmd::cargo::cargo_bin("secgate");
+    let script = format!(
+        "ulimit -v 786432 && exec '{}' secrets '{}' --sarif '{}' {extra}",
+        binary.display(),
+        repo.display(),
+        scratch.out().join("out.sarif").display()
+    );
+    std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("HOME", scratch.home())
+        .env("XDG_CACHE_HOME", scratch.home().join("cache"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn gigabyte_file_without_newline_is_skipped_in_bounded_memory() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    // Sparse: a gigabyte that costs no disk.
+    std::fs::File::create(repo.join("huge.txt"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    std::fs::write(repo.join("small.txt"), format!("k = \"{TOKEN}\"\n")).unwrap();
+    let output = run_capped(&scratch, &repo, "");
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("over max-file-size"), "{stderr}");
+    assert!(stderr.contains("huge.txt"), "{stderr}");
+    assert_no_panic(&stderr);
+    assert_eq!(result_uris(&sarif(&scratch)), ["small.txt"]);
+}
+
+#[test]
+fn fifty_megabyte_line_under_a_raised_limit_is_scanned_to_its_end() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    let policy = scratch.path("big.toml");
+    std::fs::write(&policy, "[secrets]\nmax-file-size = 60000000\n").unwrap();
+    let mut content = b"lorem ipsum dolor; ".repeat(50 * 1024 * 1024 / 19);
+    content.extend_from_slice(format!("token = \"{TOKEN}\"").as_bytes());
+    std::fs::write(repo.join("one-line.txt"), &content).unwrap();
+    let output = scratch.run("secrets", &repo, &["--config", policy.to_str().unwrap()]);
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_no_panic(&stderr);
+    let sarif = sarif(&scratch);
+    assert_eq!(result_uris(&sarif), ["one-line.txt"]);
+    let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 1);
+    assert!(region["startColumn"].as_u64().unwrap() > 50_000_000);
+}
+
+#[test]
+fn fifos_and_devices_are_skipped_not_read() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    mkfifo(&repo.join("pipe"));
+    std::os::unix::fs::symlink("/dev/zero", repo.join("zero")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", repo.join("null")).unwrap();
+    if is_root() {
+        let status = std::process::Command::new("mknod")
+            .arg(repo.join("devnull"))
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::write(repo.join("a.txt"), format!("k = \"{TOKEN}\"\n")).unwrap();
+    // A timeout, not a hang, if a FIFO were opened.
+    let output = scratch.run("check", &repo, &[]);
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_no_panic(&stderr);
+    assert_eq!(result_uris(&sarif(&scratch)), ["a.txt"]);
+}
+
+#[test]
+fn ignore_files_that_are_fifos_or_devices_do_not_hang_the_walk() {
+    // The walker opens .gitignore and .ignore by itself: a FIFO would block it forever.
+    for (name, at_root) in [
+        (".gitignore", false),
+        (".ignore", false),
+        (".gitignore", true),
+    ] {
+        let scratch = Scratch::new();
+        let repo = scratch.repo("repo");
+        let dir = if at_root {
+            repo.clone()
+        } else {
+            repo.join("sub")
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        mkfifo(&dir.join(name));
+        std::fs::write(repo.join("a.txt"), format!("k = \"{TOKEN}\"\n")).unwrap();
+        let output = scratch.run("check", &repo, &[]);
+        let stderr = assert_could_not_check(&output, &[name, "not a regular file"]);
+        assert!(stderr.contains("secrets could not check"), "{stderr}");
+        assert!(stderr.contains("advisories could not check"), "{stderr}");
+        if !at_root {
+            // Reported, and the rest of the tree still scanned.
+            assert!(stderr.contains("sub/ not scanned"), "{stderr}");
+            assert_eq!(result_uris(&sarif(&scratch)), ["a.txt"]);
+        }
+    }
+}
+
+#[test]
+fn a_hundred_thousand_small_files() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    for d in 0..100 {
+        let dir = repo.join(format!("d{d:03}"));
+        std::fs::create_dir(&dir).unwrap();
+        for f in 0..1000 {
+            std::fs::write(dir.join(format!("f{f:04}.txt")), b"let x = 1;\n").unwrap();
+        }
+    }
+    std::fs::write(
+        repo.join("d042/f0777.txt"),
+        format!("let x = 1;\ntoken = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    let output = scratch.run("secrets", &repo, &[]);
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("100000 files"), "{stderr}");
+    assert_eq!(result_uris(&sarif(&scratch)), ["d042/f0777.txt"]);
+}
+
+// ---------------------------------------------------------------- outputs
+
+/// A fake cargo that records each call: proof that no scanning started.
+fn logging_cargo(scratch: &Scratch) -> (PathBuf, PathBuf) {
+    let log = scratch.path("cargo.log");
+    let script = scratch.path("fake-cargo");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\nexit 1\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
+/// A directory nobody can create files in: read-only for ordinary users;
+/// for root (who writes through permission bits) a path below a regular file.
+fn unwritable_dir(scratch: &Scratch) -> PathBuf {
+    if is_root() {
+        let file = scratch.path("a-file");
+        std::fs::write(&file, "").unwrap();
+        file.join("sub")
+    } else {
+        let dir = scratch.path("read-only");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        dir
+    }
+}
+
+#[test]
+fn unwritable_outputs_fail_before_scanning() {
+    let scratch = Scratch::new();
+    let (cargo, log) = logging_cargo(&scratch);
+    let repo = fixture("projects/single");
+    let missing = scratch.path("missing-dir");
+    let unwritable = unwritable_dir(&scratch);
+    for (flag, dir) in [
+        ("--sarif", &missing),
+        ("--sbom", &missing),
+        ("--sarif", &unwritable),
+        ("--sbom", &unwritable),
+    ] {
+        let target = dir.join("out.json");
+        let other = if flag == "--sarif" {
+            "--sbom"
+        } else {
+            "--sarif"
+        };
+        let output = scratch
+            .secgate()
+            .env("SECGATE_CARGO", &cargo)
+            .arg("check")
+            .arg(&repo)
+            .arg("--db")
+            .arg(fixture("advisory-db"))
+            .arg(flag)
+            .arg(&target)
+            .arg(other)
+            .arg(scratch.out().join("other.json"))
+            .output()
+            .unwrap();
+        assert_could_not_check(&output, &["cannot write", &target.display().to_string()]);
+        assert!(
+            !log.exists(),
+            "cargo ran: scanning started before the check"
+        );
+        scratch.assert_no_outputs();
+    }
+}

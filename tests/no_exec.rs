@@ -1,0 +1,126 @@
+//! secgate never runs the code it scans: no build script, no proc macro,
+//! and `cargo metadata` is the only cargo command it runs.
+
+use assert_cmd::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// A project whose build script, and whose proc-macro dependency's build
+/// script, each write a marker file wherever they run.
+fn hostile_project(root: &Path, markers: &Path) {
+    let write_marker = |name: &str| {
+        format!(
+            "fn main() {{ std::fs::write({:?}, \"ran\").unwrap(); }}\n",
+            markers.join(name).display().to_string()
+        )
+    };
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::create_dir_all(root.join("pm/src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"hostile\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n[dependencies]\npm = { path = \"pm\" }\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("build.rs"), write_marker("build-script")).unwrap();
+    std::fs::write(root.join("src/main.rs"), "pm::boom!();\nfn main() {}\n").unwrap();
+    std::fs::write(
+        root.join("pm/Cargo.toml"),
+        "[package]\nname = \"pm\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n[lib]\nproc-macro = true\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("pm/build.rs"), write_marker("proc-macro-build")).unwrap();
+    std::fs::write(
+        root.join("pm/src/lib.rs"),
+        format!(
+            "use proc_macro::TokenStream;\n#[proc_macro]\npub fn boom(_: TokenStream) -> TokenStream {{ std::fs::write({:?}, \"ran\").unwrap(); TokenStream::new() }}\n",
+            markers.join("proc-macro").display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"hostile\"\nversion = \"0.1.0\"\ndependencies = [\n \"pm\",\n]\n\n[[package]]\nname = \"pm\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    // The repository's cargo config asks for a wrapper: it must not be used either.
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        format!(
+            "[build]\nrustc-wrapper = {:?}\n",
+            markers.join("wrapper-ran").display().to_string()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn check_runs_no_build_script_no_proc_macro_and_only_cargo_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let markers = dir.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let repo = dir.path().join("repo");
+    hostile_project(&repo, &markers);
+
+    // A cargo that logs its arguments, then runs the real one.
+    let real_cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let log = dir.path().join("cargo-calls.log");
+    let wrapper = dir.path().join("cargo-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_cargo
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let home = dir.path().join("home");
+    for command in ["check", "audit", "sbom", "secrets", "baseline"] {
+        let output = Command::cargo_bin("secgate")
+            .unwrap()
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("SECGATE_DB_URL", "http://127.0.0.1:9/")
+            .env("SECGATE_CARGO", &wrapper)
+            .env("NO_COLOR", "1")
+            .current_dir(&out)
+            .arg(command)
+            .arg(&repo)
+            .arg("--db")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db"))
+            .arg("--offline")
+            .arg("--sarif")
+            .arg(out.join("out.sarif"))
+            .arg("--sbom")
+            .arg(out.join("sbom.json"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{command}: {stderr}");
+    }
+    let ran: Vec<_> = std::fs::read_dir(&markers)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(ran.is_empty(), "code of the scanned project ran: {ran:?}");
+
+    let calls = std::fs::read_to_string(&log).expect("cargo metadata was called");
+    let calls: Vec<&str> = calls.lines().collect();
+    assert!(!calls.is_empty());
+    for call in &calls {
+        assert!(call.starts_with("metadata "), "cargo {call}");
+        assert!(call.contains("--locked"), "cargo {call}");
+        assert!(
+            call.contains("--offline"),
+            "--offline passed on: cargo {call}"
+        );
+    }
+    // One run per workspace per process, shared by the scanners.
+    assert!(calls.len() <= 4, "{calls:?}");
+}
