@@ -6,8 +6,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(dirname "$here")
 runs=${RUNS:-9}
-(cd "$repo_root" && cargo build --release --locked -q)
-secgate="$repo_root/target/release/secgate"
+# SECGATE_BIN: measure a given binary instead of building the release one.
+if [ -z "${SECGATE_BIN:-}" ]; then
+  (cd "$repo_root" && cargo build --release --locked -q)
+fi
+secgate=${SECGATE_BIN:-$repo_root/target/release/secgate}
 db=${SECGATE_DB:-$repo_root/tests/fixtures/advisory-db}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
