@@ -1,6 +1,9 @@
 //! Where secgate runs: GitHub format, the gate report, pull-request mode and
 //! the release profile, end to end on fixtures and temporary git repositories.
 
+mod common;
+use common::git;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -202,31 +205,6 @@ fn report_records_verdict_findings_database_and_sbom_hash() {
     let planted = std::fs::read_to_string(fixture("repos/mixed/deploy.env")).unwrap();
     let secret = planted.split("GITHUB_TOKEN=").nth(1).unwrap().trim();
     assert!(!String::from_utf8_lossy(&bytes).contains(secret));
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
