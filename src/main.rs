@@ -491,8 +491,10 @@ fn http_timeout() -> Result<std::time::Duration> {
     }
 }
 
+/// One thread drives the async work (downloads, progress); scanners run
+/// in parallel on the blocking pool, so worker threads would sit idle.
 fn new_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .enable_io()
         .build()

@@ -66,6 +66,11 @@ impl ScanContext {
             .clone()
     }
 
+    /// Why `dir` can only have a lock-file graph, known without reading it.
+    pub fn graph_is_lockfile_only(&self, dir: &Path) -> Option<&'static str> {
+        (!dir.join("Cargo.toml").is_file()).then_some(NO_MANIFEST)
+    }
+
     fn load_graph(&self, dir: &Path) -> Result<PackageGraph, String> {
         let lock = dir.join("Cargo.lock");
         // cargo would block on a FIFO or read a device without end.
@@ -75,8 +80,7 @@ impl ScanContext {
             }
         }
         if !dir.join("Cargo.toml").is_file() {
-            return PackageGraph::from_lockfile(&lock, "no Cargo.toml beside Cargo.lock")
-                .map_err(|e| e.to_string());
+            return PackageGraph::from_lockfile(&lock, NO_MANIFEST).map_err(|e| e.to_string());
         }
         let options = MetadataOptions {
             offline: self.offline,
@@ -91,6 +95,9 @@ impl ScanContext {
         }
     }
 }
+
+/// Why a lock file alone describes a package graph: there is no manifest.
+const NO_MANIFEST: &str = "no Cargo.toml beside Cargo.lock";
 
 /// The SBOM file formats offered (what cyclonedx-bom 0.8 can write).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

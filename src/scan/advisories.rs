@@ -12,10 +12,12 @@ use rustsec::advisory::Informational;
 use rustsec::database::Query;
 use rustsec::package::Package;
 use rustsec::{Advisory, Collection, Lockfile};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 mod paths;
+mod stats;
 mod yanked;
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
@@ -46,6 +48,13 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Ok(db) => db,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
+    // Counting the database lists every crate folder, the slowest read
+    // here: it runs beside everything else.
+    let stats = {
+        let path = database.path.clone();
+        let crate_folders = Arc::clone(&database.crate_folders);
+        std::thread::spawn(move || stats::read(&path, &crate_folders))
+    };
     // Lock files first: the crates they name decide which advisories to read.
     let mut parsed = Vec::new();
     let mut lock_errors = Vec::new();
@@ -56,26 +65,28 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             Err(error) => lock_errors.push(error),
         }
     }
-    let names: BTreeSet<&str> = parsed
+    let registry_packages: BTreeSet<yanked::PackageKey> = parsed
         .iter()
         .flat_map(|lock| lock.lockfile.packages.iter())
         .filter(|p| is_crates_io(p))
-        .map(|p| p.name.as_str())
+        .map(|p| (p.name.as_str().to_string(), p.version.to_string()))
         .collect();
-    let (loaded, stats) = std::thread::scope(|scope| {
-        let stats = scope.spawn(|| database.stats());
+    let names: BTreeSet<&str> = registry_packages.iter().map(|(n, _)| n.as_str()).collect();
+    let mut index = yanked::YankedIndex::locate();
+    let (loaded, yanked) = std::thread::scope(|scope| {
+        let yanked = scope.spawn(|| index.yanked_among(&registry_packages));
         let loaded = database.load(&names);
-        (loaded, stats.join())
+        (loaded, yanked.join())
     });
     let advisories = match loaded {
         Ok(advisories) => advisories,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
-    let stats = match stats {
-        Ok(stats) => stats,
-        Err(_) => {
-            return ScanOutput::failed(Scanner::Advisories, "reading the database index crashed")
-        }
+    let (Ok(yanked), Ok(stats)) = (yanked, stats.join()) else {
+        return ScanOutput::failed(
+            Scanner::Advisories,
+            "reading the database or the index cache crashed",
+        );
     };
     report_freshness(
         &mut output,
@@ -84,14 +95,13 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         &context.policy.advisories,
         context.advisory_db.is_some(),
     );
-    let mut index = yanked::YankedIndex::locate();
     let mut rules = BTreeMap::new();
     let mut packages = 0;
     for lock in &parsed {
         let checked = check_lockfile(
             context,
             &advisories,
-            &mut index,
+            &yanked,
             &context.policy.advisories,
             lock,
         );
@@ -144,7 +154,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
 /// is a warning, or an error where the policy says `stale = "fail"`.
 fn report_freshness(
     output: &mut ScanOutput,
-    stats: &DbStats,
+    stats: &stats::DbStats,
     db_path: &Path,
     settings: &AdvisorySettings,
     explicit_db: bool,
@@ -263,16 +273,12 @@ fn find_lockfiles(root: &Path) -> Result<Vec<PathBuf>, String> {
 /// dozen of its ~1,200 advisories.
 struct AdvisoryDb {
     path: PathBuf,
+    /// The folders of `crates/`, listed once: most locked crates have none,
+    /// and a name not listed here is not worth a failed open.
+    crate_folders: Arc<BTreeSet<String>>,
     /// Held for the whole scan: advisories are read lazily, and an update
     /// must not swap the directory out mid-read.
     _guard: Option<std::fs::File>,
-}
-
-/// Counted without parsing: how many advisories, and the newest one's date.
-#[derive(Debug, Default)]
-struct DbStats {
-    advisories: usize,
-    newest: Option<String>,
 }
 
 impl AdvisoryDb {
@@ -285,12 +291,22 @@ impl AdvisoryDb {
         }
         let guard = crate::db::read_guard(path);
         let crates = path.join("crates");
-        let entries = std::fs::read_dir(&crates)
-            .map_err(|e| format!("advisory database {}: {e}", crates.display()))?;
+        let listing_error =
+            |e: std::io::Error| format!("advisory database {}: {e}", crates.display());
+        let mut crate_folders = BTreeSet::new();
+        for entry in std::fs::read_dir(&crates).map_err(listing_error)? {
+            let entry = entry.map_err(listing_error)?;
+            // A crate folder is named after its crate: ASCII, no dotfiles.
+            if let Ok(name) = entry.file_name().into_string() {
+                if !name.starts_with('.') {
+                    crate_folders.insert(name);
+                }
+            }
+        }
         // One advisory file is enough to tell a database from an empty one.
-        let any = entries
-            .flatten()
-            .any(|dir| advisory_files(&dir.path()).is_ok_and(|files| !files.is_empty()));
+        let any = crate_folders
+            .iter()
+            .any(|name| advisory_files(&crates.join(name)).is_ok_and(|files| !files.is_empty()));
         if !any {
             return Err(format!(
                 "advisory database {}: holds no advisories (an empty database cannot vouch for anything)",
@@ -299,6 +315,7 @@ impl AdvisoryDb {
         }
         Ok(AdvisoryDb {
             path: path.to_path_buf(),
+            crate_folders: Arc::new(crate_folders),
             _guard: guard,
         })
     }
@@ -309,11 +326,9 @@ impl AdvisoryDb {
     fn load(&self, names: &BTreeSet<&str>) -> Result<BTreeMap<String, Vec<Advisory>>, String> {
         let crates = self.path.join("crates");
         let mut files = Vec::new();
-        for &name in names {
-            // A lock file is input: never let a name leave crates/.
-            if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
-                continue;
-            }
+        // Only listed folder names are joined, so a lock file's names
+        // cannot lead out of crates/.
+        for &name in names.iter().filter(|n| self.crate_folders.contains(**n)) {
             match advisory_files(&crates.join(name)) {
                 Ok(found) => files.extend(found),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -355,58 +370,6 @@ impl AdvisoryDb {
             list.sort_by(|a, b| a.metadata.id.cmp(&b.metadata.id));
         }
         Ok(by_crate)
-    }
-
-    /// Counts every advisory file and finds the newest `date` by reading
-    /// the front matter of the most recent ones only.
-    fn stats(&self) -> DbStats {
-        let mut files = Vec::new();
-        for collection in ["crates", "rust"] {
-            let Ok(dirs) = std::fs::read_dir(self.path.join(collection)) else {
-                continue;
-            };
-            for dir in dirs.flatten() {
-                let Ok(found) = advisory_files(&dir.path()) else {
-                    continue;
-                };
-                for file in found {
-                    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-                    let name = name.unwrap_or_default();
-                    if name == "RUSTSEC-0000-0000.md" {
-                        continue;
-                    }
-                    // RUSTSEC-YYYY-NNNN: the year the id was assigned.
-                    let year: u32 = name
-                        .get(8..12)
-                        .and_then(|y| y.parse().ok())
-                        .unwrap_or(u32::MAX);
-                    files.push((year, file));
-                }
-            }
-        }
-        let mut stats = DbStats {
-            advisories: files.len(),
-            newest: None,
-        };
-        files.sort_by_key(|file| std::cmp::Reverse(file.0));
-        for (year, file) in files {
-            // An advisory is dated no later than its id was assigned, so
-            // older ids cannot hold a newer date than one already found.
-            let newest_year = stats
-                .newest
-                .as_ref()
-                .and_then(|d| d[..4].parse::<u32>().ok());
-            if newest_year.is_some_and(|newest| year < newest) {
-                break;
-            }
-            if let Some(date) = advisory_date(&file) {
-                // ISO dates order as strings.
-                if stats.newest.as_ref().is_none_or(|n| date > *n) {
-                    stats.newest = Some(date);
-                }
-            }
-        }
-        stats
     }
 }
 
@@ -458,30 +421,6 @@ fn load_advisory(path: &Path) -> Result<Advisory, String> {
     Ok(advisory)
 }
 
-/// The `date = "YYYY-MM-DD"` of an advisory's front matter, read from the
-/// start of the file.
-fn advisory_date(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(2048);
-    std::fs::File::open(path)
-        .ok()?
-        .take(2048)
-        .read_to_end(&mut head)
-        .ok()?;
-    let find = |text: &str| {
-        text.lines().find_map(|line| {
-            let value = line.trim().strip_prefix("date")?.trim_start();
-            let value = value.strip_prefix('=')?.trim().trim_matches('"');
-            (value.len() == 10).then(|| value.to_string())
-        })
-    };
-    find(&String::from_utf8_lossy(&head)).or_else(|| {
-        // A long front matter: read it all.
-        let text = std::fs::read_to_string(path).ok()?;
-        find(&text)
-    })
-}
-
 /// Only crates.io packages are matched, as `Database::query_vulnerabilities` does.
 fn is_crates_io(package: &Package) -> bool {
     package
@@ -498,11 +437,26 @@ struct ParsedLockfile {
 
 fn read_lockfile(path: &Path) -> Result<ParsedLockfile, String> {
     let text = crate::scan::graph::read_lock(path).map_err(|e| e.to_string())?;
-    // Checks rustsec does not make (duplicates), with lines in the errors.
-    crate::scan::graph::parse_lock(path, &text).map_err(|e| e.to_string())?;
+    // One parse on the common path; the slower parser that names lines
+    // runs only to explain a broken or duplicated lock file.
+    let explain = |fallback: String| match crate::scan::graph::parse_lock(path, &text) {
+        Err(precise) => precise.to_string(),
+        Ok(_) => fallback,
+    };
     let lockfile: Lockfile = text
         .parse()
-        .map_err(|e| format!("{}: not a valid Cargo.lock: {e}", path.display()))?;
+        .map_err(|e| explain(format!("{}: not a valid Cargo.lock: {e}", path.display())))?;
+    let mut seen = HashSet::with_capacity(lockfile.packages.len());
+    for package in &lockfile.packages {
+        if !seen.insert((&package.name, &package.version, &package.source)) {
+            return Err(explain(format!(
+                "{}: package {} {} is listed twice",
+                path.display(),
+                package.name,
+                package.version
+            )));
+        }
+    }
     Ok(ParsedLockfile {
         path: path.to_path_buf(),
         text,
@@ -526,6 +480,13 @@ fn classify_findings(
     } else {
         shown
     };
+    let not_told_apart = |reason: &str| {
+        format!("{shown}: dev-only and platform-only dependencies not told apart ({reason}); every package counted as shipped")
+    };
+    // Building a lock-file graph would only say this, after a second parse.
+    if let Some(reason) = context.graph_is_lockfile_only(dir) {
+        return Some(not_told_apart(reason));
+    }
     let graph = match context.package_graph(dir) {
         Ok(graph) => graph,
         Err(error) => {
@@ -535,9 +496,7 @@ fn classify_findings(
         }
     };
     if let Some(reason) = &graph.fallback_reason {
-        return Some(format!(
-            "{shown}: dev-only and platform-only dependencies not told apart ({reason}); every package counted as shipped"
-        ));
+        return Some(not_told_apart(reason));
     }
     for finding in findings.iter_mut() {
         let (Some(name), Some(version)) = (
@@ -591,7 +550,7 @@ struct CheckedLockfile {
 fn check_lockfile(
     context: &ScanContext,
     advisories: &BTreeMap<String, Vec<Advisory>>,
-    index: &mut yanked::YankedIndex,
+    yanked: &BTreeSet<yanked::PackageKey>,
     grades: &AdvisorySettings,
     lock: &ParsedLockfile,
 ) -> CheckedLockfile {
@@ -628,7 +587,7 @@ fn check_lockfile(
         let name = package.name.as_str().to_string();
         let version = package.version.to_string();
         let via = graph.path_to(position);
-        if let Some(true) = index.is_yanked(&name, &version) {
+        if yanked.contains(&(name.clone(), version.clone())) {
             findings.push(yanked::finding(
                 &name,
                 &version,
@@ -935,19 +894,6 @@ mod tests {
         std::fs::copy(source, wrong.join("RUSTSEC-2024-0003.md")).unwrap();
         let error = load_advisory(&wrong.join("RUSTSEC-2024-0003.md")).unwrap_err();
         assert!(error.contains("folder of its package"), "{error}");
-    }
-
-    #[test]
-    fn stats_count_files_and_find_the_newest_date() {
-        let db = AdvisoryDb::open(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db"),
-        )
-        .unwrap();
-        let stats = db.stats();
-        let parsed = rustsec::Database::open(&db.path).unwrap();
-        assert_eq!(stats.advisories, parsed.iter().count());
-        let newest = parsed.iter().map(|a| a.metadata.date.as_str()).max();
-        assert_eq!(stats.newest.as_deref(), newest);
     }
 
     #[test]

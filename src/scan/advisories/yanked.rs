@@ -3,7 +3,7 @@
 //! checked, never guessed.
 
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub const RULE_ID: &str = "yanked";
@@ -14,11 +14,12 @@ const CACHE_VERSION: u8 = 3;
 pub struct YankedIndex {
     /// `$CARGO_HOME/registry/index/<crates.io>/.cache` directories.
     caches: Vec<PathBuf>,
-    /// Crate name → its cache entry files (one per index directory).
-    crates: HashMap<String, Vec<PathBuf>>,
     checked: BTreeSet<(String, String)>,
     unchecked: BTreeSet<(String, String)>,
 }
+
+/// (crate name, version), as the lock file spells them.
+pub type PackageKey = (String, String);
 
 impl YankedIndex {
     pub fn locate() -> YankedIndex {
@@ -46,38 +47,55 @@ impl YankedIndex {
         caches.sort();
         YankedIndex {
             caches,
-            crates: HashMap::new(),
             checked: BTreeSet::new(),
             unchecked: BTreeSet::new(),
         }
     }
 
-    /// `Some(yanked)` when a local cache entry lists this version.
-    pub fn is_yanked(&mut self, name: &str, version: &str) -> Option<bool> {
-        if !self.crates.contains_key(name) {
-            let entries = self.read(name);
-            self.crates.insert(name.to_string(), entries);
+    /// The yanked versions among `packages`, each looked up in the local
+    /// cache. Hundreds of small file reads: spread over a few threads.
+    pub fn yanked_among(&mut self, packages: &BTreeSet<PackageKey>) -> BTreeSet<PackageKey> {
+        let packages: Vec<&PackageKey> = packages.iter().collect();
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+            .min(packages.len().div_ceil(32).max(1));
+        let chunk = packages.len().div_ceil(threads).max(1);
+        let caches = &self.caches;
+        let answers: Vec<Option<bool>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = packages
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut scratch = Vec::new();
+                        part.iter()
+                            .map(|(name, version)| is_yanked(caches, name, version, &mut scratch))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                // A crashed reader leaves its packages unchecked, never "not yanked".
+                .flat_map(|h| h.join().unwrap_or_else(|_| vec![None; chunk]))
+                .collect()
+        });
+        let mut yanked = BTreeSet::new();
+        for (&key, answer) in packages.iter().zip(answers) {
+            match answer {
+                Some(is_yanked) => {
+                    self.checked.insert(key.clone());
+                    if is_yanked {
+                        yanked.insert(key.clone());
+                    }
+                }
+                None => {
+                    self.unchecked.insert(key.clone());
+                }
+            }
         }
-        let answer = self.crates[name]
-            .iter()
-            .find_map(|entry| lookup_file(entry, version));
-        let key = (name.to_string(), version.to_string());
-        match answer {
-            Some(_) => self.checked.insert(key),
-            None => self.unchecked.insert(key),
-        };
-        answer
-    }
-
-    fn read(&self, name: &str) -> Vec<PathBuf> {
-        let Some(relative) = cache_path(name) else {
-            return Vec::new();
-        };
-        self.caches
-            .iter()
-            .map(|cache| cache.join(&relative))
-            .filter(|path| path.is_file())
-            .collect()
+        yanked
     }
 
     pub fn checked_any(&self) -> bool {
@@ -101,6 +119,14 @@ impl YankedIndex {
             _ => format!("yanked: {checked}; {unchecked}"),
         }
     }
+}
+
+/// `Some(yanked)` when a local cache entry lists this version.
+fn is_yanked(caches: &[PathBuf], name: &str, version: &str, scratch: &mut Vec<u8>) -> Option<bool> {
+    let relative = cache_path(name)?;
+    caches
+        .iter()
+        .find_map(|cache| lookup_file(&cache.join(&relative), version, scratch))
 }
 
 /// Cargo's index layout: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`, lower case.
@@ -128,35 +154,58 @@ struct IndexVersion {
     yanked: bool,
 }
 
+/// Bytes read first from the end of a cache file: a few recent versions.
+const FIRST_TAIL: usize = 16 * 1024;
+
 /// `lookup` on a cache file, reading it from the end: entries are in
 /// publication order, locked versions are usually recent, and a popular
-/// crate's entry is megabytes of JSON.
-fn lookup_file(path: &Path, version: &str) -> Option<bool> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).ok()?;
-    let length = file.metadata().ok()?.len();
-    let mut header = [0u8; 5];
-    file.read_exact(&mut header).ok()?;
-    if header[0] != CACHE_VERSION {
+/// crate's entry is megabytes of JSON. `scratch` is reused between files.
+fn lookup_file(path: &Path, version: &str, scratch: &mut Vec<u8>) -> Option<bool> {
+    // No cache entry is the common miss: open and fail, no stat first.
+    let file = std::fs::File::open(path).ok()?;
+    let length = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    // Grows only: a reused buffer is not zeroed again for every file.
+    fn read_at<'a>(
+        file: &std::fs::File,
+        scratch: &'a mut Vec<u8>,
+        offset: usize,
+        size: usize,
+    ) -> Option<&'a [u8]> {
+        if scratch.len() < size {
+            scratch.resize(size, 0);
+        }
+        read_exact_at(file, &mut scratch[..size], offset as u64).ok()?;
+        Some(&scratch[..size])
+    }
+    if length <= FIRST_TAIL {
+        return lookup(read_at(&file, scratch, 0, length)?, version);
+    }
+    if read_at(&file, scratch, 0, 1)?[0] != CACHE_VERSION {
         return None;
     }
-    let mut tail = 64 * 1024u64;
+    let mut tail = FIRST_TAIL;
     loop {
-        let from = length.saturating_sub(tail).max(5);
-        file.seek(SeekFrom::Start(from)).ok()?;
-        let mut bytes = Vec::with_capacity((length - from) as usize);
-        file.read_to_end(&mut bytes).ok()?;
-        if from == 5 {
-            let mut entry = header.to_vec();
-            entry.extend(bytes);
-            return lookup(&entry, version);
+        if tail >= length - 5 {
+            return lookup(read_at(&file, scratch, 0, length)?, version);
         }
         // Only a match with its whole JSON blob inside the tail counts.
-        if let Some(found) = find_in(&bytes, version) {
+        if let Some(found) = find_in(read_at(&file, scratch, length - tail, tail)?, version) {
             return Some(found);
         }
         tail *= 8;
     }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &std::fs::File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buffer)
 }
 
 /// `lookup` on a piece of an entry's body that starts mid-way.
@@ -311,20 +360,58 @@ mod tests {
             entry(&[("0.4.1", false), ("0.4.2", true)]),
         )
         .unwrap();
+        let wanted = |keys: &[(&str, &str)]| -> BTreeSet<PackageKey> {
+            keys.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
         let mut index = YankedIndex::in_cargo_home(Some(home.path()));
-        assert_eq!(index.is_yanked("tar", "0.4.2"), Some(true));
-        assert_eq!(index.is_yanked("tar", "0.4.1"), Some(false));
-        assert_eq!(index.is_yanked("tar", "9.9.9"), None, "a stale cache entry");
-        assert_eq!(index.is_yanked("serde", "1.0.0"), None);
+        let yanked = index.yanked_among(&wanted(&[
+            ("tar", "0.4.2"),
+            ("tar", "0.4.1"),
+            // A stale cache entry, and a crate with none.
+            ("tar", "9.9.9"),
+            ("serde", "1.0.0"),
+        ]));
+        assert_eq!(yanked, wanted(&[("tar", "0.4.2")]));
         assert_eq!(
             index.note(),
             "yanked: 2 packages checked against the local index cache; not checked for 2 packages (no local index cache)"
         );
         let mut none = YankedIndex::in_cargo_home(None);
-        assert_eq!(none.is_yanked("tar", "0.4.2"), None);
+        assert!(none.yanked_among(&wanted(&[("tar", "0.4.2")])).is_empty());
         assert_eq!(
             none.note(),
             "yanked: not checked for 1 package (no local index cache)"
+        );
+    }
+
+    #[test]
+    fn large_cache_files_are_read_from_the_end_and_whole_when_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        // Old versions first, as cargo appends: 1.0.0 sits far from the end.
+        let versions: Vec<(String, bool)> = (0..2000)
+            .map(|i| (format!("1.0.{i}"), i == 0 || i == 1999))
+            .collect();
+        let keys: Vec<(&str, bool)> = versions.iter().map(|(v, y)| (v.as_str(), *y)).collect();
+        let bytes = entry(&keys);
+        assert!(bytes.len() > FIRST_TAIL * 8);
+        std::fs::write(&path, &bytes).unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(lookup_file(&path, "1.0.1999", &mut scratch), Some(true));
+        assert_eq!(lookup_file(&path, "1.0.1998", &mut scratch), Some(false));
+        assert_eq!(lookup_file(&path, "1.0.0", &mut scratch), Some(true));
+        assert_eq!(lookup_file(&path, "1.0.5", &mut scratch), Some(false));
+        assert_eq!(lookup_file(&path, "2.0.0", &mut scratch), None);
+        assert_eq!(
+            lookup_file(&dir.path().join("missing"), "1.0.0", &mut scratch),
+            None
+        );
+        assert_eq!(
+            lookup_file(dir.path(), "1.0.0", &mut scratch),
+            None,
+            "a directory"
         );
     }
 

@@ -1,0 +1,124 @@
+//! How many advisories the database holds and the date of the newest one,
+//! counted without parsing the advisories.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DbStats {
+    pub advisories: usize,
+    pub newest: Option<String>,
+}
+
+/// Counts the advisory files of `database` (whose `crates/` folders are
+/// `crate_folders`, listed already) and finds the newest `date` by reading
+/// the front matter of the most recent ones only.
+pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
+    let crates = database.join("crates");
+    let mut folders: Vec<PathBuf> = crate_folders.iter().map(|name| crates.join(name)).collect();
+    if let Ok(listing) = std::fs::read_dir(database.join("rust")) {
+        folders.extend(listing.flatten().map(|entry| entry.path()));
+    }
+    // (year the id was assigned, file)
+    let mut files: Vec<(u32, PathBuf)> = Vec::new();
+    for folder in folders {
+        // A file where a folder should be: not counted.
+        let Ok(names) = advisory_file_names(&folder) else {
+            continue;
+        };
+        for name in names {
+            if name == "RUSTSEC-0000-0000.md" {
+                continue;
+            }
+            // RUSTSEC-YYYY-NNNN: the year the id was assigned.
+            let year: u32 = name
+                .get(8..12)
+                .and_then(|y| y.parse().ok())
+                .unwrap_or(u32::MAX);
+            files.push((year, folder.join(name)));
+        }
+    }
+    let mut stats = DbStats {
+        advisories: files.len(),
+        newest: None,
+    };
+    files.sort_by(|a, b| b.cmp(a));
+    for (year, file) in files {
+        // An advisory is dated no later than its id was assigned, so
+        // older ids cannot hold a newer date than one already found.
+        let newest_year = stats
+            .newest
+            .as_ref()
+            .and_then(|d| d.get(..4)?.parse::<u32>().ok());
+        if newest_year.is_some_and(|newest| year < newest) {
+            break;
+        }
+        if let Some(date) = advisory_date(&file) {
+            // ISO dates order as strings.
+            if stats.newest.as_ref().is_none_or(|n| date > *n) {
+                stats.newest = Some(date);
+            }
+        }
+    }
+    stats
+}
+
+/// The names of the advisory files in one folder (what `Database::open`
+/// reads: everything but dotfiles), sorted.
+fn advisory_file_names(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The `date = "YYYY-MM-DD"` of an advisory's front matter, read from the
+/// start of the file.
+fn advisory_date(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(2048);
+    std::fs::File::open(path)
+        .ok()?
+        .take(2048)
+        .read_to_end(&mut head)
+        .ok()?;
+    let find = |text: &str| {
+        text.lines().find_map(|line| {
+            let value = line.trim().strip_prefix("date")?.trim_start();
+            let value = value.strip_prefix('=')?.trim().trim_matches('"');
+            (value.len() == 10).then(|| value.to_string())
+        })
+    };
+    find(&String::from_utf8_lossy(&head)).or_else(|| {
+        // A long front matter: read it all.
+        let text = std::fs::read_to_string(path).ok()?;
+        find(&text)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folders(database: &Path) -> BTreeSet<String> {
+        std::fs::read_dir(database.join("crates"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn counts_files_and_finds_the_newest_date() {
+        let database = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db");
+        let stats = read(&database, &folders(&database));
+        let parsed = rustsec::Database::open(&database).unwrap();
+        assert_eq!(stats.advisories, parsed.iter().count());
+        let newest = parsed.iter().map(|a| a.metadata.date.as_str()).max();
+        assert_eq!(stats.newest.as_deref(), newest);
+    }
+}
