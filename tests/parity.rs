@@ -1,7 +1,8 @@
 //! Golden parity with cargo-audit: for each lock file under
 //! `tests/fixtures/parity/<name>/`, secgate reports exactly the (advisory,
 //! package, version) set cargo-audit recorded in `expected.json` (see the
-//! README there for the command and version).
+//! README there for the command and version), plus what `beyond.json` lists:
+//! real matches cargo-audit misses.
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;
@@ -25,10 +26,26 @@ fn fixtures() -> Vec<PathBuf> {
     dirs
 }
 
-fn expected(dir: &Path) -> BTreeSet<Key> {
-    let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
+fn read_keys(file: &Path) -> BTreeSet<Key> {
+    let text = std::fs::read_to_string(file).unwrap();
     let list: Vec<[String; 3]> = serde_json::from_str(&text).unwrap();
     list.into_iter().map(|[a, b, c]| (a, b, c)).collect()
+}
+
+/// cargo-audit's set, and where there is one, what secgate reports beyond it.
+fn expected(dir: &Path) -> BTreeSet<Key> {
+    let mut keys = read_keys(&dir.join("expected.json"));
+    let beyond = dir.join("beyond.json");
+    if beyond.is_file() {
+        let extra = read_keys(&beyond);
+        assert!(
+            keys.is_disjoint(&extra),
+            "{}: beyond.json repeats expected.json",
+            dir.display()
+        );
+        keys.extend(extra);
+    }
+    keys
 }
 
 /// secgate's advisory findings (yanked ones aside: cargo-audit ran with

@@ -11,7 +11,7 @@ use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
 use rustsec::package::Package;
-use rustsec::{Advisory, Collection, Lockfile};
+use rustsec::{Advisory, Collection, Lockfile, SourceId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -421,7 +421,8 @@ fn load_advisory(path: &Path) -> Result<Advisory, String> {
     Ok(advisory)
 }
 
-/// Only crates.io packages are matched, as `Database::query_vulnerabilities` does.
+/// Only crates.io packages are matched, as in `Database::query_vulnerabilities`,
+/// but through either index protocol (git or sparse).
 fn is_crates_io(package: &Package) -> bool {
     package
         .source
@@ -602,10 +603,23 @@ fn check_lockfile(
         };
         // rustsec's own predicate: collection, name, version ranges, source,
         // withdrawn; no platform filter, so every platform is reported.
+        // Its source test compares URLs, so crates.io through the sparse
+        // protocol (`sparse+https://index.crates.io/`) would never match an
+        // advisory: it is crates.io, and is matched as crates.io.
+        let as_crates_io;
+        let queried = if package.source.as_ref() == Some(&SourceId::default()) {
+            package
+        } else {
+            as_crates_io = Package {
+                source: Some(SourceId::default()),
+                ..package.clone()
+            };
+            &as_crates_io
+        };
         let query = Query::new()
             .collection(Collection::Crates)
             .withdrawn(false)
-            .package(package);
+            .package(queried);
         for advisory in candidates.iter().filter(|a| query.matches(a)) {
             let id = advisory.metadata.id.to_string();
             if !seen.insert((id.clone(), name.clone(), version.clone())) {
