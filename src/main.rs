@@ -203,6 +203,10 @@ struct ScanArgs {
     /// Print only the verdict line.
     #[arg(short, long)]
     quiet: bool,
+    /// Also print, after the summary, the policy in force and each scanner's
+    /// findings, rules and time (for slow or surprising runs).
+    #[arg(short, long, conflicts_with = "quiet")]
+    verbose: bool,
     /// Findings in this baseline (a secgate baseline, or a SARIF file of an earlier run,
     /// e.g. the base branch's) are existing, not new.
     #[arg(long, value_name = "FILE", visible_alias = "baseline-sarif")]
@@ -600,6 +604,7 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
 
 /// Scans and gates; with `baseline_output`, records a baseline instead.
 fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Path>) -> Result<u8> {
+    let started = std::time::Instant::now();
     if !args.path.exists() {
         bail!("{}: no such file or directory", args.path.display());
     }
@@ -755,6 +760,9 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     for notice in &notices {
         eprintln!("secgate: note: {notice}");
     }
+    if args.verbose {
+        eprint!("{}", verbose_report(&policy, &outputs, started.elapsed()));
+    }
     if args.github_format() {
         print!("{}", github::annotations(&verdict, &path_prefix(&root)));
         if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|f| !f.is_empty()) {
@@ -772,6 +780,38 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
         }
     }
     Ok(code)
+}
+
+/// `--verbose`: what ran, against which policy, and how long each part took.
+/// Counts and times only: a finding's text is in the summary and the SARIF.
+fn verbose_report(
+    policy: &Policy,
+    outputs: &[scan::ScanOutput],
+    total: std::time::Duration,
+) -> String {
+    let mut text = format!("secgate: verbose: policy: {}\n", policy.source);
+    for output in outputs {
+        let took = output
+            .elapsed
+            .map(|t| format!("{:.1} ms", t.as_secs_f64() * 1000.0))
+            .unwrap_or_else(|| "not timed".to_string());
+        let state = match &output.error {
+            Some(_) => "could not check",
+            None => "checked",
+        };
+        text.push_str(&format!(
+            "secgate: verbose: {}: {state}, {} finding(s), {} rule(s), {} note(s), {took}\n",
+            output.label(),
+            output.findings.len(),
+            output.rules.len(),
+            output.notes.len(),
+        ));
+    }
+    text.push_str(&format!(
+        "secgate: verbose: total {:.1} ms\n",
+        total.as_secs_f64() * 1000.0
+    ));
+    text
 }
 
 /// The scanned root as a prefix of finding paths relative to the current

@@ -178,6 +178,9 @@ pub struct ScanOutput {
     pub database: Option<DatabaseInfo>,
     /// For `Scanner::External`: which tool's run this is.
     pub tool: Option<ExternalRun>,
+    /// How long the scanner ran (set by `run_all`; never in the SARIF,
+    /// which must not change from run to run).
+    pub elapsed: Option<std::time::Duration>,
 }
 
 /// One run of another tool's SARIF, kept apart in the merged SARIF.
@@ -218,6 +221,7 @@ impl ScanOutput {
             sbom: Vec::new(),
             database: None,
             tool: None,
+            elapsed: None,
         }
     }
 
@@ -280,13 +284,23 @@ pub async fn run_all(scanners: &[Scanner], context: ScanContext) -> Vec<ScanOutp
                 let context = Arc::clone(&context);
                 let name = context.policy.external[index].name.clone();
                 let task = tokio::task::spawn_blocking(move || {
-                    external::scan(&context.policy.external[index], &context)
+                    let started = std::time::Instant::now();
+                    let mut outputs = external::scan(&context.policy.external[index], &context);
+                    for output in &mut outputs {
+                        output.elapsed = Some(started.elapsed());
+                    }
+                    outputs
                 });
                 handles.push((scanner, Some(name), task));
             }
         } else {
             let context = Arc::clone(&context);
-            let task = tokio::task::spawn_blocking(move || vec![run_one(scanner, &context)]);
+            let task = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let mut output = run_one(scanner, &context);
+                output.elapsed = Some(started.elapsed());
+                vec![output]
+            });
             handles.push((scanner, None, task));
         }
     }

@@ -1,7 +1,6 @@
 //! No planted credential leaves secgate: not in any file it writes, not on
 //! stdout, not on stderr, whatever the command or output format. Values
 //! are the built-in rules' own examples, so each one is really found.
-//! (`--format github` and `--report` do not exist on this branch.)
 
 use assert_cmd::Command;
 use secgate::scan::secrets::matcher::find_secrets;
@@ -193,6 +192,8 @@ fn no_planted_value_appears_in_any_output() {
     let db = db.to_str().unwrap();
     let baseline = out.join("baseline.json");
     let baseline = baseline.to_str().unwrap();
+    let report = |name: &str| out.join(name).to_str().unwrap().to_string();
+    let github = || vec!["--format".to_string(), "github".to_string()];
 
     let mut produced = Produced { texts: Vec::new() };
     let mut found_any = Vec::new();
@@ -213,12 +214,30 @@ fn no_planted_value_appears_in_any_output() {
         ("baseline", vec!["--output".into(), baseline.into()]),
         ("check", vec!["--baseline".into(), baseline.into()]),
         ("check", vec!["--fail-on".into(), "none".into()]),
+        // The GitHub Action's outputs: annotations on stdout, the step
+        // summary (GITHUB_STEP_SUMMARY, in `out`) and the JSON gate report.
+        (
+            "check",
+            [github(), vec!["--report".into(), report("gate.json")]].concat(),
+        ),
+        ("secrets", [github(), vec!["--history".into()]].concat()),
+        (
+            "check",
+            [github(), vec!["--new-since".into(), "HEAD~1".into()]].concat(),
+        ),
+        (
+            "check",
+            vec!["-q".into(), "--report".into(), report("gate-quiet.json")],
+        ),
+        ("check", vec!["--verbose".into()]),
+        ("secrets", vec!["--history".into(), "-v".into()]),
     ];
     for (index, (command, extra)) in runs.iter().enumerate() {
         let sarif = out.join(format!("run{index}.sarif"));
         let sbom = out.join(format!("run{index}.cdx.json"));
         let output = secgate(&home)
             .current_dir(&out)
+            .env("GITHUB_STEP_SUMMARY", out.join("step-summary.md"))
             .arg(command)
             .arg(&repo)
             .args(["--db", db])
@@ -260,6 +279,46 @@ fn no_planted_value_appears_in_any_output() {
         produced.add(format!("stdout of {args:?}"), &output.stdout);
         produced.add(format!("stderr of {args:?}"), &output.stderr);
     }
+    // The git hooks, run from inside the repository as git runs them.
+    let head = String::from_utf8(
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let push_line = format!(
+        "refs/heads/main {} refs/heads/main {}\n",
+        head.trim(),
+        "0".repeat(40)
+    );
+    for (hook, stdin) in [("pre-push", push_line.as_str()), ("pre-commit", "")] {
+        let output = secgate(&home)
+            .current_dir(&repo)
+            .args(["hook", hook, "--db", db])
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "hook {hook} finds the planted values: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        produced.add(format!("stdout of hook {hook}"), &output.stdout);
+        produced.add(format!("stderr of hook {hook}"), &output.stderr);
+    }
+    assert!(
+        out.join("step-summary.md").is_file(),
+        "the step summary was written"
+    );
+    assert!(
+        out.join("gate.json").is_file(),
+        "the gate report was written"
+    );
     // Every file written anywhere in the scratch directory but the repository.
     let mut files = 0;
     for root in [&out, &home] {
