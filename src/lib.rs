@@ -10,5 +10,6 @@ pub mod finding;
 pub mod git;
 pub mod hook;
 pub mod policy;
+pub mod process;
 pub mod report;
 pub mod scan;

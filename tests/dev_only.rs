@@ -118,3 +118,42 @@ fn lock_file_alone_counts_every_package_as_shipped_and_says_so() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("counted as shipped"), "{stderr}");
 }
+
+/// A cargo that hangs (on a lock, a network) is killed after the timeout,
+/// with the helpers it started; the dev-only finding then counts as shipped
+/// and fails the gate: the gate fails closed and still returns.
+#[cfg(unix)]
+#[test]
+fn a_hung_cargo_metadata_times_out_and_fails_closed() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = database_against(&["hex"]);
+    let out = tempfile::tempdir().unwrap();
+    let cargo = out.path().join("cargo");
+    std::fs::write(&cargo, "#!/bin/sh\nsleep 60 &\nwait\n").unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let output = Command::cargo_bin("secgate")
+        .unwrap()
+        .env("XDG_CACHE_HOME", out.path().join("cache"))
+        .env("SECGATE_CARGO", &cargo)
+        .env("SECGATE_METADATA_TIMEOUT_SECS", "1")
+        .arg("audit")
+        .arg(fixture("projects/mixed"))
+        .arg("--db")
+        .arg(db.path())
+        .arg("--offline")
+        .arg("--sarif")
+        .arg(out.path().join("a.sarif"))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out after 1s"), "{stderr}");
+    assert!(stderr.contains("counted as shipped"), "{stderr}");
+}

@@ -5,15 +5,13 @@
 //! root, fingerprints kept or computed. No thresholds here.
 
 use super::{ExternalRun, ScanContext, ScanOutput};
-use crate::config::format_duration;
 use crate::finding::{fingerprint, Finding, Location, Scanner, Severity};
 use crate::policy::{ExternalSource, ExternalTool};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// The placeholder in `command` replaced by the SARIF file's path.
 pub const OUT_PLACEHOLDER: &str = "{out}";
@@ -161,36 +159,13 @@ fn run_command(
         .collect();
     let program = &args[0];
     let mut command = Command::new(program);
-    command
-        .args(&args[1..])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .map_err(|error| format!("cannot run `{program}`: {error}"))?;
-    let stdout = capture(child.stdout.take());
-    let stderr = capture(child.stderr.take());
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(error) => return Err(format!("cannot wait for `{program}`: {error}")),
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "`{program}` timed out after {} and was killed",
-                format_duration(timeout)
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = finish(stdout);
-    let stderr = finish(stderr);
+    command.args(&args[1..]).current_dir(root);
+    let crate::process::Finished {
+        status,
+        stdout,
+        stderr,
+    } = crate::process::run_with_timeout(&mut command, timeout)
+        .map_err(|error| format!("`{program}`: {error}"))?;
     let sarif = if uses_out {
         std::fs::read(&out).unwrap_or_default()
     } else {
@@ -207,34 +182,6 @@ fn run_command(
         ));
     }
     Ok((format!("the output of `{program}`"), sarif))
-}
-
-type Capture = std::thread::JoinHandle<Vec<u8>>;
-
-fn capture(stream: Option<impl Read + Send + 'static>) -> Option<Capture> {
-    stream.map(|mut stream| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = stream.read_to_end(&mut bytes);
-            bytes
-        })
-    })
-}
-
-/// The captured bytes; empty when a leftover grandchild still holds the pipe.
-fn finish(capture: Option<Capture>) -> Vec<u8> {
-    let Some(handle) = capture else {
-        return Vec::new();
-    };
-    let waited = Instant::now();
-    while !handle.is_finished() && waited.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    if handle.is_finished() {
-        handle.join().unwrap_or_default()
-    } else {
-        Vec::new()
-    }
 }
 
 /// The last lines of a tool's output for an error message, control

@@ -5,7 +5,6 @@
 use crate::error::ScanError;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
-use std::process::Stdio;
 
 /// The default registry, as Cargo writes it in lock files and metadata.
 pub const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -166,6 +165,19 @@ fn cargo_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
+/// How long `cargo metadata` may run: `SECGATE_METADATA_TIMEOUT_SECS`, else
+/// five minutes (a cold registry on a slow network takes a while).
+fn metadata_timeout() -> std::time::Duration {
+    std::env::var("SECGATE_METADATA_TIMEOUT_SECS")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|&seconds| seconds > 0)
+        .map_or(
+            std::time::Duration::from_secs(300),
+            std::time::Duration::from_secs,
+        )
+}
+
 /// Stderr of cargo that means "could not get the sources", not "broken project".
 fn is_unavailable(stderr: &str) -> bool {
     const SIGNS: [&str; 8] = [
@@ -213,17 +225,16 @@ impl PackageGraph {
             .current_dir(std::env::temp_dir())
             .env("CARGO_TERM_COLOR", "never")
             .env("RUSTC_WRAPPER", "")
-            .env("RUSTC_WORKSPACE_WRAPPER", "")
-            .stdin(Stdio::null());
-        let output = match process.output() {
-            Ok(output) => output,
-            Err(error) => {
-                return Err(MetadataFailure::Unavailable(format!(
-                    "cannot run {}: {error}",
-                    cargo_binary().display()
-                )))
-            }
-        };
+            .env("RUSTC_WORKSPACE_WRAPPER", "");
+        let timeout = metadata_timeout();
+        // A cargo stuck on a lock or a network is no package graph, not a
+        // gate that never returns; the fallback counts everything shipped.
+        let output = crate::process::run_with_timeout(&mut process, timeout).map_err(|error| {
+            MetadataFailure::Unavailable(format!(
+                "cargo metadata ({}): {error}",
+                cargo_binary().display()
+            ))
+        })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let message = stderr
