@@ -56,28 +56,58 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         std::thread::spawn(move || stats::read(&path, &crate_folders))
     };
     // Lock files first: the crates they name decide which advisories to read.
-    let mut parsed = Vec::new();
+    let mut texts = Vec::new();
     let mut lock_errors = Vec::new();
     for path in &lockfiles {
-        match read_lockfile(path) {
-            Ok(lock) => parsed.push(lock),
+        match crate::scan::graph::read_lock(path) {
+            Ok(text) => texts.push((path.clone(), text)),
             // One broken lock file does not hide the others' findings.
+            Err(error) => lock_errors.push(error.to_string()),
+        }
+    }
+    // Parsing is the slowest step before any lookup can start, so the
+    // lookups start from a line scan and the parse checks it afterwards.
+    let guessed: BTreeSet<yanked::PackageKey> = texts
+        .iter()
+        .flat_map(|(_, text)| registry_packages_by_lines(text))
+        .collect();
+    let mut index = yanked::YankedIndex::locate();
+    let (parsed, loaded, yanked) = std::thread::scope(|scope| {
+        let yanked = scope.spawn(|| index.yanked_among(&guessed));
+        let loaded = scope.spawn(|| database.load(&names_of(&guessed)));
+        let parsed: Vec<_> = texts
+            .into_iter()
+            .map(|(path, text)| parse_lockfile(&path, text))
+            .collect();
+        (parsed, loaded.join(), yanked.join())
+    });
+    let mut locks = Vec::new();
+    for result in parsed {
+        match result {
+            Ok(lock) => locks.push(lock),
             Err(error) => lock_errors.push(error),
         }
     }
+    let parsed = locks;
     let registry_packages: BTreeSet<yanked::PackageKey> = parsed
         .iter()
         .flat_map(|lock| lock.lockfile.packages.iter())
         .filter(|p| is_crates_io(p))
         .map(|p| (p.name.as_str().to_string(), p.version.to_string()))
         .collect();
-    let names: BTreeSet<&str> = registry_packages.iter().map(|(n, _)| n.as_str()).collect();
-    let mut index = yanked::YankedIndex::locate();
-    let (loaded, yanked) = std::thread::scope(|scope| {
-        let yanked = scope.spawn(|| index.yanked_among(&registry_packages));
-        let loaded = database.load(&names);
-        (loaded, yanked.join())
-    });
+    let names = names_of(&registry_packages);
+    let (loaded, yanked) = match (loaded, yanked) {
+        (Ok(loaded), Ok(yanked)) if registry_packages == guessed => (loaded, Ok(yanked)),
+        // An unusual layout (or a lock file that did not parse): look up
+        // exactly what the parser found.
+        _ => {
+            index = yanked::YankedIndex::locate();
+            let yanked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                index.yanked_among(&registry_packages)
+            }));
+            (database.load(&names), yanked)
+        }
+    };
     let advisories = match loaded {
         Ok(advisories) => advisories,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
@@ -436,8 +466,46 @@ struct ParsedLockfile {
     lockfile: Lockfile,
 }
 
-fn read_lockfile(path: &Path) -> Result<ParsedLockfile, String> {
-    let text = crate::scan::graph::read_lock(path).map_err(|e| e.to_string())?;
+/// The crates.io packages of a lock file as cargo writes it (`name`,
+/// `version`, `source` lines in each `[[package]]`), without parsing it:
+/// a guess, checked against the parse.
+fn registry_packages_by_lines(text: &str) -> Vec<yanked::PackageKey> {
+    let mut found = Vec::new();
+    let mut name: Option<&str> = None;
+    let mut version: Option<&str> = None;
+    let value = |line: &str, key: &str| -> Option<String> {
+        let rest = line
+            .strip_prefix(key)?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim();
+        Some(rest.strip_prefix('"')?.strip_suffix('"')?.to_string())
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            name = None;
+            version = None;
+        } else if line.starts_with("name") {
+            name = line.split_once('"').and_then(|(_, r)| r.strip_suffix('"'));
+        } else if line.starts_with("version") {
+            version = line.split_once('"').and_then(|(_, r)| r.strip_suffix('"'));
+        } else if let Some(source) = value(line, "source") {
+            let crates_io = source == "registry+https://github.com/rust-lang/crates.io-index"
+                || source == "sparse+https://index.crates.io/";
+            if let (true, Some(name), Some(version)) = (crates_io, name, version) {
+                found.push((name.to_string(), version.to_string()));
+            }
+        }
+    }
+    found
+}
+
+fn names_of(packages: &BTreeSet<yanked::PackageKey>) -> BTreeSet<&str> {
+    packages.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+fn parse_lockfile(path: &Path, text: String) -> Result<ParsedLockfile, String> {
     // One parse on the common path; the slower parser that names lines
     // runs only to explain a broken or duplicated lock file.
     let explain = |fallback: String| match crate::scan::graph::parse_lock(path, &text) {
@@ -908,6 +976,37 @@ mod tests {
         std::fs::copy(source, wrong.join("RUSTSEC-2024-0003.md")).unwrap();
         let error = load_advisory(&wrong.join("RUSTSEC-2024-0003.md")).unwrap_err();
         assert!(error.contains("folder of its package"), "{error}");
+    }
+
+    /// The line scan is only a head start, but a wrong guess costs a second
+    /// lookup: on every lock file in the repository it equals the parse.
+    #[test]
+    fn the_line_scan_guesses_what_the_parser_finds() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for entry in ignore::WalkBuilder::new(root).hidden(false).build() {
+            let path = entry.unwrap().into_path();
+            if path.file_name() != Some("Cargo.lock".as_ref())
+                || path.starts_with(root.join("target"))
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(lock) = parse_lockfile(&path, text.clone()) else {
+                continue;
+            };
+            let parsed: BTreeSet<yanked::PackageKey> = lock
+                .lockfile
+                .packages
+                .iter()
+                .filter(|p| is_crates_io(p))
+                .map(|p| (p.name.as_str().to_string(), p.version.to_string()))
+                .collect();
+            let guessed: BTreeSet<_> = registry_packages_by_lines(&text).into_iter().collect();
+            assert_eq!(guessed, parsed, "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 8, "lock files checked: {checked}");
     }
 
     #[test]

@@ -124,6 +124,29 @@ pub struct GraphPackage {
     pub platform_only: Option<Vec<String>>,
 }
 
+impl GraphPackage {
+    /// A package known only by name, version and source: what a lock file
+    /// says; no manifest metadata, not a member, not classified.
+    pub fn bare(name: &str, version: &str, source: PackageSource) -> GraphPackage {
+        GraphPackage {
+            name: name.to_string(),
+            version: version.to_string(),
+            source,
+            checksum: None,
+            license: None,
+            license_file: None,
+            description: None,
+            repository: None,
+            documentation: None,
+            homepage: None,
+            is_application: false,
+            is_member: false,
+            kind: None,
+            platform_only: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PackageGraph {
     /// Sorted by name, version and source.
@@ -413,20 +436,8 @@ impl PackageGraph {
                 (
                     i,
                     GraphPackage {
-                        name: p.name.clone(),
-                        version: p.version.clone(),
-                        source,
                         checksum: p.checksum.clone(),
-                        license: None,
-                        license_file: None,
-                        description: None,
-                        repository: None,
-                        documentation: None,
-                        homepage: None,
-                        is_application: false,
-                        is_member: false,
-                        kind: None,
-                        platform_only: None,
+                        ..GraphPackage::bare(&p.name, &p.version, source)
                     },
                 )
             })
@@ -874,22 +885,14 @@ mod tests {
     fn transitive_nesting_below_dev_and_build_edges() {
         // app -dev-> a -> b ; app -build-> c -> d ; app -> d
         let package = |name: &str, member: bool| GraphPackage {
-            name: name.to_string(),
-            version: "1.0.0".to_string(),
-            source: PackageSource::Registry {
-                url: CRATES_IO.to_string(),
-            },
-            checksum: None,
-            license: None,
-            license_file: None,
-            description: None,
-            repository: None,
-            documentation: None,
-            homepage: None,
-            is_application: false,
             is_member: member,
-            kind: None,
-            platform_only: None,
+            ..GraphPackage::bare(
+                name,
+                "1.0.0",
+                PackageSource::Registry {
+                    url: CRATES_IO.to_string(),
+                },
+            )
         };
         let edge = |to, kind, target: Option<&str>| Edge {
             to,

@@ -480,22 +480,7 @@ mod tests {
     use crate::scan::graph::CRATES_IO;
 
     fn package(source: PackageSource) -> GraphPackage {
-        GraphPackage {
-            name: "foo".to_string(),
-            version: "1.2.3".to_string(),
-            source,
-            checksum: None,
-            license: None,
-            license_file: None,
-            description: None,
-            repository: None,
-            documentation: None,
-            homepage: None,
-            is_application: false,
-            is_member: false,
-            kind: None,
-            platform_only: None,
-        }
+        GraphPackage::bare("foo", "1.2.3", source)
     }
 
     #[test]
