@@ -6,10 +6,16 @@
 #
 #   bench/advisories.sh [DB]    DB defaults to ../shared/advisory-db
 #
+# Two ways secgate reads the database, each against `cargo audit --db DB
+# --no-fetch --no-yanked -f LOCK`:
+#   --db      secgate audit LOCK --db DB --offline (a directory it must list)
+#   cache     secgate audit LOCK --offline on its own cache, filled first by
+#             `secgate db update` from an archive of DB served on 127.0.0.1
+#             (the default way secgate runs; same advisories)
+#
 # Builds secgate with `cargo build --release`; installs cargo-audit with
 # `cargo install --locked cargo-audit` when it is not on PATH (or set
-# CARGO_AUDIT=/path/to/cargo-audit). Neither tool touches the network here:
-# secgate runs with --db --offline, cargo-audit with --no-fetch --no-yanked.
+# CARGO_AUDIT=/path/to/cargo-audit). Nothing leaves the machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -23,7 +29,25 @@ if [ -z "$audit" ]; then
   audit=$(command -v cargo-audit || echo "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-audit")
 fi
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+server=
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$out"' EXIT
+
+# secgate's cache, filled from the same database through a local server.
+tar -czf "$out/advisory-db.tar.gz" -C "$(dirname "$db")" \
+  --transform "s,^$(basename "$db"),advisory-db-main," "$(basename "$db")"
+python3 - "$out" > "$out/port" <<'PY' &
+import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+handler.log_message = lambda *args: None
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+PY
+server=$!
+for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done
+export XDG_CACHE_HOME="$out/cache"
+SECGATE_DB_URL="http://127.0.0.1:$(cat "$out/port")/advisory-db.tar.gz" "$secgate" db update
+kill "$server" && server=
 
 locks=(
   "$repo/tests/fixtures/parity/large/Cargo.lock"
@@ -39,12 +63,14 @@ for lock in "${locks[@]}"; do
   python3 - "$runs" "$lock" "$secgate" "$audit" "$db" "$out" <<'PY'
 import resource, statistics, subprocess, sys, time
 runs, lock, secgate, audit, db, out = int(sys.argv[1]), *sys.argv[2:]
+sarif = ["-q", "--sarif", f"{out}/x.sarif"]
 tools = {
-    "secgate": [secgate, "audit", lock, "--db", db, "--offline", "-q", "--sarif", f"{out}/x.sarif"],
+    "secgate --db": [secgate, "audit", lock, "--db", db, "--offline", *sarif],
+    "secgate cache": [secgate, "audit", lock, "--offline", *sarif],
+    # `cargo-audit audit ...` is how cargo runs the installed binary.
     "cargo-audit": [audit, "audit", "--db", db, "--no-fetch", "--no-yanked", "-f", lock],
 }
-# `cargo-audit audit ...` is how cargo runs the installed binary.
-# The tools take turns, so a change in the machine's load hits both alike.
+# The tools take turns, so a change in the machine's load hits all alike.
 wall = {name: [] for name in tools}
 cpu = {name: [] for name in tools}
 for i in range(runs + 1):
@@ -62,7 +88,8 @@ for i in range(runs + 1):
 median = {name: statistics.median(times) for name, times in wall.items()}
 for name in tools:
     times = wall[name]
-    print(f"  {name:<12} median {median[name] * 1000:7.1f} ms  (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; cpu median {statistics.median(cpu[name]) * 1000:.1f} ms)")
-print(f"  ratio secgate / cargo-audit: {median['secgate'] / median['cargo-audit']:.2f}x (goal <= 0.50x)")
+    print(f"  {name:<14} median {median[name] * 1000:7.1f} ms  (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; cpu median {statistics.median(cpu[name]) * 1000:.1f} ms)")
+for name in ("secgate --db", "secgate cache"):
+    print(f"  ratio {name} / cargo-audit: {median[name] / median['cargo-audit']:.2f}x (goal <= 0.50x)")
 PY
 done

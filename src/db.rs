@@ -47,6 +47,11 @@ pub struct FetchRecord {
     /// RFC 3339, UTC.
     pub fetched_at: String,
     pub advisories: usize,
+    /// The newest advisory's date, counted at unpacking: the cached
+    /// directory never changes until the next swap, so a check need not
+    /// list its ~900 folders again. Absent from records of older versions.
+    #[serde(default)]
+    pub newest_advisory: Option<String>,
 }
 
 impl FetchRecord {
@@ -280,7 +285,7 @@ async fn update_locked(
             .map_err(|e| fetch(format!("unpacking crashed: {e}")))??
     };
     drop(download);
-    let advisories = staged.advisories;
+    let (advisories, newest_advisory) = (staged.advisories, staged.newest.clone());
     let cache_for_swap = cache.clone();
     tokio::task::spawn_blocking(move || swap_in(&cache_for_swap, staged.dir))
         .await
@@ -293,6 +298,7 @@ async fn update_locked(
             last_modified,
             fetched_at: now_rfc3339(),
             advisories,
+            newest_advisory,
         },
     )?;
     Ok(UpdateOutcome::Updated { advisories })
@@ -352,6 +358,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 struct Staged {
     dir: tempfile::TempDir,
     advisories: usize,
+    newest: Option<String>,
 }
 
 /// Unpacks the archive into a fresh directory beside the cache (same file
@@ -444,23 +451,26 @@ fn unpack(archive: &Path, parent: &Path, name: &str, url: &str) -> Result<Staged
     if top.is_none() {
         return Err(bad("an empty archive".to_string()));
     }
-    let advisories = check_database(staging.path()).map_err(bad)?;
+    let (advisories, newest) = check_database(staging.path()).map_err(bad)?;
     Ok(Staged {
         dir: staging,
         advisories,
+        newest,
     })
 }
 
-/// Loads the database at `dir` and counts its advisories; an empty one
-/// cannot vouch for anything.
-fn check_database(dir: &Path) -> Result<usize, String> {
+/// Loads the database at `dir`, counts its advisories and finds the newest
+/// one's date; an empty database cannot vouch for anything.
+fn check_database(dir: &Path) -> Result<(usize, Option<String>), String> {
     if !dir.join("crates").is_dir() {
         return Err("no crates/ directory: not a RustSec advisory-db archive".to_string());
     }
     let database = Database::open(dir).map_err(|e| format!("does not load: {e}"))?;
+    // ISO dates order as strings.
+    let newest = database.iter().map(|a| a.metadata.date.as_str()).max();
     match database.iter().count() {
         0 => Err("it holds no advisories".to_string()),
-        count => Ok(count),
+        count => Ok((count, newest.map(str::to_string))),
     }
 }
 
@@ -742,6 +752,7 @@ mod tests {
             last_modified: None,
             fetched_at: fetched.format(&Rfc3339).unwrap(),
             advisories: 1,
+            newest_advisory: None,
         };
         std::fs::write(
             sibling(&db_dir, ".fetch.json"),

@@ -269,6 +269,15 @@ fn update_fills_the_cache_and_an_offline_check_uses_it() {
     assert_eq!(record["url"], server.url.as_str());
     assert_eq!(record["etag"], "\"v1\"");
     assert!(record["fetched-at"].as_str().unwrap().ends_with('Z'));
+    // Counted once at unpacking, so a check need not list the folders.
+    let fixture = rustsec::Database::open(&fixture("advisory-db")).unwrap();
+    let newest = fixture
+        .iter()
+        .map(|a| a.metadata.date.as_str())
+        .max()
+        .unwrap();
+    assert_eq!(record["advisories"], fixture.iter().count());
+    assert_eq!(record["newest-advisory"], newest);
 
     let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
     assert_eq!(code, 1, "{stderr}");
@@ -279,6 +288,13 @@ fn update_fills_the_cache_and_an_offline_check_uses_it() {
     ] {
         assert!(sarif.contains(id), "{id} missing");
     }
+    assert!(
+        stderr.contains(&format!(
+            "advisory database: {} advisories, newest {newest},",
+            fixture.iter().count()
+        )),
+        "the check reports what the record holds: {stderr}"
+    );
     // Seconds ago, however slow the machine: a minute would print "1m".
     let fetched = regex::Regex::new(r"fetched [0-9]+s ago").unwrap();
     assert!(fetched.is_match(&stderr), "{stderr}");

@@ -49,12 +49,22 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
     // Counting the database lists every crate folder, the slowest read
-    // here: it runs beside everything else.
-    let stats = {
+    // here: the cache's fetch record holds the answer from when it was
+    // unpacked; anywhere else it runs beside everything else.
+    let recorded = match context.advisory_db {
+        Some(_) => None,
+        None => crate::db::fetch_record(&db_path).and_then(|record| {
+            Some(stats::DbStats {
+                advisories: record.advisories,
+                newest: Some(record.newest_advisory?),
+            })
+        }),
+    };
+    let counting = recorded.is_none().then(|| {
         let path = database.path.clone();
         let crate_folders = Arc::clone(&database.crate_folders);
         std::thread::spawn(move || stats::read(&path, &crate_folders))
-    };
+    });
     // Lock files first: the crates they name decide which advisories to read.
     let mut texts = Vec::new();
     let mut lock_errors = Vec::new();
@@ -112,7 +122,11 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Ok(advisories) => advisories,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
-    let (Ok(yanked), Ok(stats)) = (yanked, stats.join()) else {
+    let stats = match counting {
+        Some(counting) => counting.join().ok(),
+        None => recorded,
+    };
+    let (Ok(yanked), Some(stats)) = (yanked, stats) else {
         return ScanOutput::failed(
             Scanner::Advisories,
             "reading the database or the index cache crashed",

@@ -233,16 +233,21 @@ fn lookup(entry: &[u8], version: &str) -> Option<bool> {
     find_in(&entry[5..], version)
 }
 
-/// The `yanked` field of one version's JSON. Parsing every version of a
-/// popular crate costs more than the rest of the audit: look for the
-/// compact field cargo stores, and parse only when it is not there.
+/// The `yanked` field of one version's JSON. Parsing a version's JSON (its
+/// feature map can be kilobytes) costs more than the rest of the lookup:
+/// look for the field, and parse only when it is not found.
 fn yanked_flag(blob: &[u8]) -> Option<bool> {
-    // Feature names map to arrays, so only the field itself can match.
-    if memchr::memmem::find(blob, br#""yanked":true"#).is_some() {
-        return Some(true);
-    }
-    if memchr::memmem::find(blob, br#""yanked":false"#).is_some() {
-        return Some(false);
+    // Feature names map to arrays, so a `"yanked":` followed by a boolean
+    // is the field itself; cargo writes it with or without a space.
+    for at in memchr::memmem::find_iter(blob, br#""yanked":"#) {
+        let rest = &blob[at + br#""yanked":"#.len()..];
+        let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        if rest.starts_with(b"true") {
+            return Some(true);
+        }
+        if rest.starts_with(b"false") {
+            return Some(false);
+        }
     }
     serde_json::from_slice::<IndexVersion>(blob)
         .ok()
@@ -419,6 +424,14 @@ mod tests {
     fn yanked_flag_without_the_compact_form_is_parsed() {
         assert_eq!(
             yanked_flag(br#"{"vers":"1.0.0", "yanked": true}"#),
+            Some(true)
+        );
+        assert_eq!(
+            yanked_flag(br#"{"features": {"yanked": []}, "yanked": false}"#),
+            Some(false)
+        );
+        assert_eq!(
+            yanked_flag(br#"{"features": {"yanked": ["a"]}, "yanked":true}"#),
             Some(true)
         );
         assert_eq!(yanked_flag(br#"{"vers":"1.0.0"}"#), Some(false));
