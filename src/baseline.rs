@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added `content-fingerprint`; version 1 files still load.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -22,6 +23,9 @@ pub struct BaselineFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BaselineEntry {
     pub fingerprint: String,
+    /// `Finding::content_fingerprint`, where the finding has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_fingerprint: Option<String>,
     pub scanner: String,
     pub rule: String,
     pub path: Option<String>,
@@ -38,6 +42,16 @@ pub struct Baseline {
 impl Baseline {
     pub fn contains(&self, fingerprint: &str) -> bool {
         self.fingerprints.contains(fingerprint)
+    }
+
+    /// Whether `finding` already existed: by its fingerprint, or by its
+    /// content alone (a baselined secret in a file since moved or renamed).
+    pub fn knows(&self, finding: &crate::finding::Finding) -> bool {
+        self.contains(&finding.fingerprint)
+            || finding
+                .content_fingerprint
+                .as_deref()
+                .is_some_and(|content| self.contains(content))
     }
 
     /// Reads a secgate baseline file, or a SARIF file from an earlier run
@@ -59,21 +73,27 @@ impl Baseline {
         if let Some(runs) = value.get("runs").and_then(|r| r.as_array()) {
             for run in runs {
                 for result in run["results"].as_array().into_iter().flatten() {
-                    if let Some(fp) = result["partialFingerprints"]["secgate/v1"].as_str() {
-                        fingerprints.insert(fp.to_string());
+                    let partial = &result["partialFingerprints"];
+                    for key in ["secgate/v1", crate::report::sarif::CONTENT_FINGERPRINT_KEY] {
+                        if let Some(fp) = partial[key].as_str() {
+                            fingerprints.insert(fp.to_string());
+                        }
                     }
                 }
             }
         } else {
             let file: BaselineFile = serde_json::from_value(value)
                 .map_err(|e| error(format!("not a secgate baseline: {e}")))?;
-            if file.version != FORMAT_VERSION {
+            if !(1..=FORMAT_VERSION).contains(&file.version) {
                 return Err(error(format!(
-                    "baseline version {} is not supported (expected {FORMAT_VERSION})",
+                    "baseline version {} is not supported (expected 1 to {FORMAT_VERSION})",
                     file.version
                 )));
             }
-            fingerprints.extend(file.findings.into_iter().map(|f| f.fingerprint));
+            for finding in file.findings {
+                fingerprints.insert(finding.fingerprint);
+                fingerprints.extend(finding.content_fingerprint);
+            }
         }
         Ok(Baseline {
             source: path.display().to_string(),
@@ -111,6 +131,7 @@ fn entry(evaluated: &EvaluatedFinding) -> BaselineEntry {
     let finding = &evaluated.finding;
     BaselineEntry {
         fingerprint: finding.fingerprint.clone(),
+        content_fingerprint: finding.content_fingerprint.clone(),
         scanner: finding.scanner.as_str().to_string(),
         rule: finding.rule_id.clone(),
         path: finding.location.as_ref().map(|l| l.path.clone()),

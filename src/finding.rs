@@ -157,6 +157,10 @@ pub struct Finding {
     pub location: Option<Location>,
     /// Content-based: stable when lines move, different for different content.
     pub fingerprint: String,
+    /// The content alone, without the file: set where the content is the
+    /// finding (a secret's value, hashed), so a baselined secret whose file
+    /// moved or was renamed is still recognised as existing.
+    pub content_fingerprint: Option<String>,
     /// The package this finding is about (`name`), for `[[ignore]] package = ...`.
     pub package: Option<String>,
     /// Other ids this finding answers to (CVE, GHSA aliases), for ignores.

@@ -828,7 +828,7 @@ impl Policy {
                     }
                 }
                 if let Some(baseline) = baseline {
-                    if suppression.is_none() && baseline.contains(&finding.fingerprint) {
+                    if suppression.is_none() && baseline.knows(finding) {
                         suppression = Some(Suppression {
                             kind: SuppressionKind::Baseline,
                             justification: format!(
@@ -992,6 +992,7 @@ mod tests {
             message: "m".to_string(),
             location: Some(Location::line("Cargo.lock", 3)),
             fingerprint: format!("fp-{rule}"),
+            content_fingerprint: None,
             package: Some("hyper".to_string()),
             aliases: vec!["CVE-2021-1".to_string()],
             suppression_hint: None,

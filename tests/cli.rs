@@ -408,6 +408,56 @@ fn baseline_turns_existing_findings_into_suppressed_ones() {
         .unwrap()
         .contains("baseline"));
 
+    // Nor does moving or renaming the file: the baseline also holds the
+    // secret's content fingerprint (a hash, never the value).
+    assert!(recorded["findings"][0]["content-fingerprint"].is_string());
+    std::fs::create_dir_all(repo.path().join("config")).unwrap();
+    std::fs::rename(
+        repo.path().join("a.env"),
+        repo.path().join("config/prod.env"),
+    )
+    .unwrap();
+    let moved = check(
+        repo.path(),
+        &[
+            "--scanners",
+            "secrets",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(moved.code, 0, "{}", moved.stderr);
+
+    // A version 1 baseline (no content fingerprints) still loads, and still
+    // matches by the first fingerprint only.
+    let mut old = recorded.clone();
+    old["version"] = 1.into();
+    old["findings"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("content-fingerprint");
+    let old_baseline = repo.path().join("old.json");
+    std::fs::write(&old_baseline, old.to_string()).unwrap();
+    let moved = check(
+        repo.path(),
+        &[
+            "--scanners",
+            "secrets",
+            "--baseline",
+            old_baseline.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        moved.code, 1,
+        "a moved file is new to a v1 baseline: {}",
+        moved.stderr
+    );
+    std::fs::rename(
+        repo.path().join("config/prod.env"),
+        repo.path().join("a.env"),
+    )
+    .unwrap();
+
     // A new secret is not hidden by the baseline.
     std::fs::write(
         repo.path().join("b.env"),

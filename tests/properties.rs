@@ -180,6 +180,7 @@ fn outputs(specs: &[Spec]) -> Vec<ScanOutput> {
                     message: "m".to_string(),
                     location: Some(Location::line(format!("p{path}"), i as u32 + 1)),
                     fingerprint: format!("{i:016x}"),
+                    content_fingerprint: None,
                     package: None,
                     aliases: Vec::new(),
                     suppression_hint: inline

@@ -268,6 +268,7 @@ mod tests {
                 message: message.to_string(),
                 location: Some(Location::line("dir,a/b:c.env", 3)),
                 fingerprint: format!("fp-{rule}"),
+                content_fingerprint: None,
                 package: None,
                 aliases: vec![],
                 suppression_hint: None,

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const INFORMATION_URI: &str = "https://github.com/secgate/secgate";
+/// The `partialFingerprints` key of `Finding::content_fingerprint`.
+pub const CONTENT_FINGERPRINT_KEY: &str = "secgate/content/v1";
+
 /// GitHub code scanning rejects runs with more results than this.
 pub const MAX_RESULTS_PER_RUN: usize = 25_000;
 
@@ -273,10 +276,14 @@ fn result_json(evaluated: &EvaluatedFinding, rule_index: Option<usize>) -> Value
             }]),
         );
     }
-    result.insert(
-        "partialFingerprints".into(),
-        json!({ "primaryLocationLineHash": finding.fingerprint, "secgate/v1": finding.fingerprint }),
-    );
+    let mut fingerprints = json!({
+        "primaryLocationLineHash": finding.fingerprint,
+        "secgate/v1": finding.fingerprint,
+    });
+    if let Some(content) = &finding.content_fingerprint {
+        fingerprints[CONTENT_FINGERPRINT_KEY] = json!(content);
+    }
+    result.insert("partialFingerprints".into(), fingerprints);
     if let Some(suppression) = &evaluated.suppression {
         let kind = match suppression.kind {
             SuppressionKind::Policy => "external",
@@ -385,6 +392,7 @@ mod tests {
                 message: "m".into(),
                 location: Some(Location::line(format!("f{i}.txt"), 1)),
                 fingerprint: format!("fp{i}"),
+                content_fingerprint: None,
                 package: None,
                 aliases: Vec::new(),
                 suppression_hint: None,

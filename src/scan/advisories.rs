@@ -844,6 +844,7 @@ impl Matched<'_> {
                 name.as_bytes(),
                 version.as_bytes(),
             ]),
+            content_fingerprint: None,
             package: Some(name.to_string()),
             aliases,
             suppression_hint: None,

@@ -351,6 +351,7 @@ fn convert_run(tool: &ExternalTool, key: String, run: &Value, files: &FileLines)
             message,
             location,
             fingerprint,
+            content_fingerprint: None,
             package: None,
             aliases: Vec::new(),
             suppression_hint: None,

@@ -184,6 +184,11 @@ impl SecretScanner {
                 end_column,
             }),
             fingerprint: fingerprint(&[b"secrets", rule.id.as_bytes(), path.as_bytes(), secret]),
+            content_fingerprint: Some(fingerprint(&[
+                b"secrets-content",
+                rule.id.as_bytes(),
+                secret,
+            ])),
             package: None,
             aliases: Vec::new(),
             suppression_hint: allows_inline(content, line_start)

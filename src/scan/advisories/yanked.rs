@@ -289,6 +289,7 @@ pub fn finding(
             name.as_bytes(),
             version.as_bytes(),
         ]),
+        content_fingerprint: None,
         package: Some(name.to_string()),
         aliases: Vec::new(),
         suppression_hint: None,
