@@ -85,6 +85,47 @@ fn since_and_range_limit_the_commits() {
     assert_eq!(code, 1, "{stderr}");
 }
 
+/// A renamed file (here also edited) brings no new secret into the branch,
+/// even where the user's git config turns rename detection off.
+#[test]
+fn a_renamed_file_does_not_report_its_secret_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    let base = commit_file(repo, "a.env", &format!("A=1\nTOKEN={TOKEN}\n"), "secret");
+    std::fs::create_dir_all(repo.join("config")).unwrap();
+    git(repo, &["mv", "a.env", "config/prod.env"]);
+    commit_file(
+        repo,
+        "config/prod.env",
+        &format!("A=1\nTOKEN={TOKEN}\nB=2\n"),
+        "move",
+    );
+    let config = dir.path().join("gitconfig");
+    std::fs::write(&config, "[diff]\n\trenames = false\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("secgate")
+        .unwrap()
+        .env("HOME", out.path())
+        .env("GIT_CONFIG_GLOBAL", &config)
+        .args(["secrets", "--since", &base, "--sarif"])
+        .arg(out.path().join("s.sarif"))
+        .arg(repo)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // A secret added while moving is still new.
+    commit_file(
+        repo,
+        "config/prod.env",
+        &format!("A=1\nTOKEN={TOKEN}\nB=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n"),
+        "add",
+    );
+    let (code, stderr, _) = secrets(repo, &["--since", &base]);
+    assert_eq!(code, 1, "{stderr}");
+}
+
 #[test]
 fn missing_base_commit_is_an_error_not_a_pass() {
     let (repo, _, _) = repo_with_deleted_secret();

@@ -48,7 +48,10 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
     command
         .arg("-C")
         .arg(top)
-        .args(["-c", "core.quotePath=false", "-c", "diff.noprefix=false"]);
+        // Renames on whatever the user's config says: a file moved (or
+        // moved and edited) adds only the lines it did not have before.
+        .args(["-c", "core.quotePath=false", "-c", "diff.noprefix=false"])
+        .args(["-c", "diff.renames=true"]);
     let mut stdin_commits = None;
     match scope {
         GitScope::Commits(commits) => {
