@@ -670,6 +670,10 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
         }
     }
 
+    if args.new_since.is_some() {
+        baseline = with_moved_secrets(baseline, &outputs);
+    }
+
     let today = time::OffsetDateTime::now_utc().date();
     let verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());
 
@@ -949,7 +953,14 @@ fn run_hook(command: HookCommand) -> Result<u8> {
                     let mut context = ScanContext::new(top.clone(), Arc::clone(&policy));
                     context.git_scope = Some(GitScope::Staged);
                     let outputs = vec![scan::run_one(Scanner::Secrets, &context)];
-                    Ok(gate_locally(&options, &top, &policy, &outputs, None))
+                    let moved = with_moved_secrets(None, &outputs);
+                    Ok(gate_locally(
+                        &options,
+                        &top,
+                        &policy,
+                        &outputs,
+                        moved.as_ref(),
+                    ))
                 }
             }
         }
@@ -1035,13 +1046,37 @@ fn gate_pushed(
         ));
         outputs.push(merged);
     }
+    let existing = with_moved_secrets(Some(existing), &outputs);
     Ok(gate_locally(
         options,
         top,
         &policy,
         &outputs,
-        Some(&existing),
+        existing.as_ref(),
     ))
+}
+
+/// Adds to `baseline` the secrets the gated changes removed somewhere: the
+/// same secret added elsewhere in those changes was moved, and already
+/// existed before them.
+fn with_moved_secrets(
+    baseline: Option<Baseline>,
+    outputs: &[scan::ScanOutput],
+) -> Option<Baseline> {
+    let removed: Vec<&String> = outputs.iter().flat_map(|o| &o.removed_secrets).collect();
+    if removed.is_empty() {
+        return baseline;
+    }
+    const MOVED: &str = "secrets the same changes removed elsewhere (moved)";
+    let mut baseline = baseline.unwrap_or_else(|| Baseline {
+        source: MOVED.to_string(),
+        ..Baseline::default()
+    });
+    if baseline.source != MOVED {
+        baseline.source = format!("{} and {MOVED}", baseline.source);
+    }
+    baseline.fingerprints.extend(removed.into_iter().cloned());
+    Some(baseline)
 }
 
 /// Evaluates and prints for a local hook (no files written); the exit code.

@@ -181,6 +181,10 @@ pub struct ScanOutput {
     /// How long the scanner ran (set by `run_all`; never in the SARIF,
     /// which must not change from run to run).
     pub elapsed: Option<std::time::Duration>,
+    /// Content fingerprints of secrets the scanned git changes removed: in a
+    /// gate on those changes (pull request, push, staged), a finding that
+    /// matches one was moved, not leaked, and counts as existing.
+    pub removed_secrets: std::collections::BTreeSet<String>,
 }
 
 /// One run of another tool's SARIF, kept apart in the merged SARIF.
@@ -222,6 +226,7 @@ impl ScanOutput {
             database: None,
             tool: None,
             elapsed: None,
+            removed_secrets: Default::default(),
         }
     }
 

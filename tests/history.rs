@@ -126,6 +126,104 @@ fn a_renamed_file_does_not_report_its_secret_again() {
     assert_eq!(code, 1, "{stderr}");
 }
 
+/// A secret cut from one file and pasted into another (no rename for git
+/// to see) was not leaked by the change that moved it: the pull-request
+/// and staged gates count it as existing; a plain range scan still lists it.
+#[test]
+fn a_secret_moved_between_files_is_existing_in_the_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    commit_file(
+        repo,
+        "a.env",
+        &format!("A=1\nB=2\nC=3\nTOKEN={TOKEN}\n"),
+        "one",
+    );
+    let base = git(repo, &["rev-parse", "HEAD"]);
+    std::fs::write(repo.join("a.env"), "A=1\nB=2\nC=3\n").unwrap();
+    std::fs::write(repo.join("b.toml"), format!("[x]\ntoken = \"{TOKEN}\"\n")).unwrap();
+    git(repo, &["add", "-A"]);
+
+    // Staged: the pre-commit hook.
+    let out = tempfile::tempdir().unwrap();
+    let hook = Command::cargo_bin("secgate")
+        .unwrap()
+        .env("HOME", out.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .current_dir(repo)
+        .args(["hook", "pre-commit"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        hook.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&hook.stderr)
+    );
+
+    // Committed: pull-request mode.
+    git(repo, &["commit", "-q", "-m", "move the token"]);
+    let pr = Command::cargo_bin("secgate")
+        .unwrap()
+        .env("HOME", out.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args([
+            "check",
+            "--scanners",
+            "secrets",
+            "--new-since",
+            &base,
+            "--sarif",
+        ])
+        .arg(out.path().join("pr.sarif"))
+        .arg(repo)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&pr.stderr);
+    assert_eq!(pr.status.code(), Some(0), "{stderr}");
+    let sarif = std::fs::read_to_string(out.path().join("pr.sarif")).unwrap();
+    assert!(
+        sarif.contains("moved"),
+        "reported as existing, moved: {sarif}"
+    );
+    assert!(!sarif.contains(TOKEN) && !stderr.contains(TOKEN));
+
+    // A plain scan of the range still lists what the range added.
+    let (code, stderr, _) = secrets(repo, &["--since", &base]);
+    assert_eq!(code, 1, "{stderr}");
+
+    // Another secret added in the same change is new.
+    commit_file(
+        repo,
+        "c.env",
+        "T=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
+        "new one",
+    );
+    let pr = Command::cargo_bin("secgate")
+        .unwrap()
+        .env("HOME", out.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args([
+            "check",
+            "--scanners",
+            "secrets",
+            "--new-since",
+            &base,
+            "--sarif",
+        ])
+        .arg(out.path().join("pr.sarif"))
+        .arg(repo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        pr.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&pr.stderr)
+    );
+}
+
 #[test]
 fn missing_base_commit_is_an_error_not_a_pass() {
     let (repo, _, _) = repo_with_deleted_secret();

@@ -44,6 +44,7 @@ fn scan_history(
     output.rules = rule_infos(&scanner.rules, &scanned.findings);
     output.findings = scanned.findings;
     output.warnings = scanned.warnings;
+    output.removed_secrets = scanned.removed_secrets;
     let what = match scope {
         history::GitScope::Staged => "staged changes".to_string(),
         history::GitScope::All => format!("{} commits (all history from HEAD)", scanned.commits),

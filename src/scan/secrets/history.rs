@@ -4,7 +4,7 @@
 
 use super::SecretScanner;
 use crate::finding::Finding;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -30,6 +30,9 @@ pub struct HistoryScan {
     pub findings: Vec<Finding>,
     pub commits: usize,
     pub warnings: Vec<String>,
+    /// Content fingerprints of the secrets in the lines these changes
+    /// removed: one added again elsewhere in the same changes was moved.
+    pub removed_secrets: BTreeSet<String>,
 }
 
 /// Field separators in our `--format`, bytes no commit header contains.
@@ -175,6 +178,7 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
     }
     result.commits = parser.commits;
     result.findings = parser.findings;
+    result.removed_secrets = parser.removed_secrets;
     Ok(result)
 }
 
@@ -223,11 +227,20 @@ struct PatchParser<'a> {
     commit: String,
     date: String,
     path: Option<String>,
+    /// Between a hunk header and the next file: `+++`/`---` are content here.
+    in_hunk: bool,
     next_line: u32,
     added: Vec<u8>,
     added_lines: Vec<u32>,
+    removed: Vec<u8>,
     commits: usize,
     findings: Vec<Finding>,
+    /// Secrets removed that no earlier commit of these changes had added:
+    /// they existed before the changes.
+    removed_secrets: BTreeSet<String>,
+    /// Content fingerprints added by the commits before the current one.
+    added_earlier: HashSet<String>,
+    added_now: HashSet<String>,
     seen: HashSet<String>,
 }
 
@@ -239,11 +252,16 @@ impl<'a> PatchParser<'a> {
             commit: String::new(),
             date: String::new(),
             path: None,
+            in_hunk: false,
             next_line: 0,
             added: Vec::new(),
             added_lines: Vec::new(),
+            removed: Vec::new(),
             commits: 0,
             findings: Vec::new(),
+            removed_secrets: BTreeSet::new(),
+            added_earlier: HashSet::new(),
+            added_now: HashSet::new(),
             seen: HashSet::new(),
         }
     }
@@ -252,6 +270,8 @@ impl<'a> PatchParser<'a> {
         let line = raw.strip_suffix(b"\n").unwrap_or(raw);
         if let Some(header) = line.strip_prefix(&[RECORD][..]) {
             self.finish_file();
+            self.in_hunk = false;
+            self.added_earlier.extend(self.added_now.drain());
             let header = String::from_utf8_lossy(header);
             let header = header.strip_prefix("commit ").unwrap_or(&header);
             let mut parts = header.split(UNIT as char);
@@ -260,11 +280,15 @@ impl<'a> PatchParser<'a> {
             self.commits += 1;
         } else if line.starts_with(b"diff --git ") {
             self.finish_file();
+            self.in_hunk = false;
             self.path = None;
-        } else if let Some(path) = line.strip_prefix(b"+++ ") {
-            self.path = parse_path(path);
         } else if line.starts_with(b"@@ ") {
+            self.in_hunk = true;
             self.next_line = hunk_start(line).unwrap_or(1);
+        } else if !self.in_hunk {
+            if let Some(path) = line.strip_prefix(b"+++ ") {
+                self.path = parse_path(path);
+            }
         } else if let Some(added) = line.strip_prefix(b"+") {
             if self.path.is_some() {
                 self.added.extend_from_slice(added);
@@ -272,10 +296,25 @@ impl<'a> PatchParser<'a> {
                 self.added_lines.push(self.next_line);
                 self.next_line += 1;
             }
+        } else if let Some(removed) = line.strip_prefix(b"-") {
+            self.removed.extend_from_slice(removed);
+            self.removed.push(b'\n');
         }
     }
 
     fn finish_file(&mut self) {
+        if !self.removed.is_empty() {
+            // The value is never kept: only its rule-and-value hash.
+            let removed = std::mem::take(&mut self.removed);
+            for finding in self.scanner.findings_in("(removed lines)", &removed) {
+                // Added by an earlier commit here and removed again is no
+                // sign the secret existed before these changes.
+                let content = finding.content_fingerprint;
+                if let Some(content) = content.filter(|c| !self.added_earlier.contains(c)) {
+                    self.removed_secrets.insert(content);
+                }
+            }
+        }
         if self.added.is_empty() {
             return;
         }
@@ -285,6 +324,7 @@ impl<'a> PatchParser<'a> {
             return;
         };
         for mut finding in self.scanner.findings_in(&path, &self.added) {
+            self.added_now.extend(finding.content_fingerprint.clone());
             // The oldest commit that added a secret is where it leaked.
             if !self.seen.insert(finding.fingerprint.clone()) {
                 continue;
@@ -392,6 +432,27 @@ mod tests {
             parse_path(b"\"b/sp\\303\\244ce \\\"q\\\".txt\""),
             Some("sp\u{e4}ce \"q\".txt".to_string())
         );
+    }
+
+    #[test]
+    fn header_like_lines_inside_a_hunk_are_content() {
+        let scanner = SecretScanner::builtin();
+        let mut parser = PatchParser::new(&scanner, false);
+        // Inside a hunk, "+++ x" is an added "++ x" and "--- y" a removed
+        // "-- y" (a SQL comment), not file headers.
+        let patch = "\x1ecommit 0123456789abcdef\x1f2026-01-02T03:04:05+00:00\n\ndiff --git a/q.sql b/q.sql\n--- a/q.sql\n+++ b/q.sql\n@@ -1,2 +1,2 @@\n--- T=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n-x\n+++ counter\n+T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n";
+        for line in patch.split_inclusive('\n') {
+            parser.line(line.as_bytes());
+        }
+        parser.finish_file();
+        assert_eq!(parser.findings.len(), 1);
+        let finding = &parser.findings[0];
+        assert_eq!(finding.location.as_ref().unwrap().path, "q.sql");
+        assert_eq!(finding.location.as_ref().unwrap().start_line, 2);
+        assert_eq!(parser.removed_secrets.len(), 1, "the removed line's secret");
+        assert!(!parser
+            .removed_secrets
+            .contains(finding.content_fingerprint.as_ref().unwrap()));
     }
 
     #[test]
