@@ -327,6 +327,16 @@ pub async fn run_all(scanners: &[Scanner], context: ScanContext) -> Vec<ScanOutp
     outputs
 }
 
+/// How many threads to split `items` over: one per `per_thread` items, at
+/// most one per core and never more than `cap`.
+pub fn worker_threads(items: usize, per_thread: usize, cap: usize) -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, cap.max(1))
+        .min(items.div_ceil(per_thread.max(1)).max(1))
+}
+
 /// Largest file read whole by name: lock files, manifests, ignore files.
 pub const MAX_NAMED_FILE: u64 = 64 * 1024 * 1024;
 

@@ -164,25 +164,23 @@ fn a_secret_moved_between_files_is_existing_in_the_gates() {
 
     // Committed: pull-request mode.
     git(repo, &["commit", "-q", "-m", "move the token"]);
-    let pr = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args([
-            "check",
-            "--scanners",
-            "secrets",
-            "--new-since",
-            &base,
-            "--sarif",
-        ])
-        .arg(out.path().join("pr.sarif"))
-        .arg(repo)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&pr.stderr);
-    assert_eq!(pr.status.code(), Some(0), "{stderr}");
-    let sarif = std::fs::read_to_string(out.path().join("pr.sarif")).unwrap();
+    let pull_request = || {
+        let output = Command::cargo_bin("secgate")
+            .unwrap()
+            .env("HOME", out.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .args(["check", "--scanners", "secrets", "--new-since", &base])
+            .arg("--sarif")
+            .arg(out.path().join("pr.sarif"))
+            .arg(repo)
+            .output()
+            .unwrap();
+        let sarif = std::fs::read_to_string(out.path().join("pr.sarif")).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr, sarif)
+    };
+    let (code, stderr, sarif) = pull_request();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         sarif.contains("moved"),
         "reported as existing, moved: {sarif}"
@@ -194,34 +192,10 @@ fn a_secret_moved_between_files_is_existing_in_the_gates() {
     assert_eq!(code, 1, "{stderr}");
 
     // Another secret added in the same change is new.
-    commit_file(
-        repo,
-        "c.env",
-        "T=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
-        "new one",
-    );
-    let pr = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args([
-            "check",
-            "--scanners",
-            "secrets",
-            "--new-since",
-            &base,
-            "--sarif",
-        ])
-        .arg(out.path().join("pr.sarif"))
-        .arg(repo)
-        .output()
-        .unwrap();
-    assert_eq!(
-        pr.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&pr.stderr)
-    );
+    let other = "T=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n";
+    commit_file(repo, "c.env", other, "new one");
+    let (code, stderr, _) = pull_request();
+    assert_eq!(code, Some(1), "{stderr}");
 }
 
 #[test]

@@ -379,11 +379,7 @@ impl AdvisoryDb {
                 Err(e) => return Err(format!("advisory database {}: {e}", crates.display())),
             }
         }
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 8)
-            .min(files.len().div_ceil(16).max(1));
+        let threads = crate::scan::worker_threads(files.len(), 16, 8);
         let chunk = files.len().div_ceil(threads).max(1);
         let results: Vec<Result<Vec<Advisory>, String>> = std::thread::scope(|scope| {
             let handles: Vec<_> = files
