@@ -82,23 +82,22 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         .flat_map(|(_, text)| registry_packages_by_lines(text))
         .collect();
     let mut index = yanked::YankedIndex::locate();
-    let (parsed, loaded, yanked) = std::thread::scope(|scope| {
+    let (parse_results, loaded, yanked) = std::thread::scope(|scope| {
         let yanked = scope.spawn(|| index.yanked_among(&guessed));
         let loaded = scope.spawn(|| database.load(&names_of(&guessed)));
-        let parsed: Vec<_> = texts
+        let parse_results: Vec<_> = texts
             .into_iter()
             .map(|(path, text)| parse_lockfile(&path, text))
             .collect();
-        (parsed, loaded.join(), yanked.join())
+        (parse_results, loaded.join(), yanked.join())
     });
-    let mut locks = Vec::new();
-    for result in parsed {
+    let mut parsed = Vec::new();
+    for result in parse_results {
         match result {
-            Ok(lock) => locks.push(lock),
+            Ok(lock) => parsed.push(lock),
             Err(error) => lock_errors.push(error),
         }
     }
-    let parsed = locks;
     let registry_packages: BTreeSet<yanked::PackageKey> = parsed
         .iter()
         .flat_map(|lock| lock.lockfile.packages.iter())

@@ -23,10 +23,11 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
     for folder in folders {
         // A file where a folder should be: not counted.
-        let Ok(names) = advisory_file_names(&folder) else {
+        let Ok(files_here) = super::advisory_files(&folder) else {
             continue;
         };
-        for name in names {
+        for file in files_here {
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
             if name == "RUSTSEC-0000-0000.md" {
                 continue;
             }
@@ -35,7 +36,7 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
                 .get(8..12)
                 .and_then(|y| y.parse().ok())
                 .unwrap_or(u32::MAX);
-            files.push((year, folder.join(name)));
+            files.push((year, file));
         }
     }
     let mut stats = DbStats {
@@ -61,20 +62,6 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
         }
     }
     stats
-}
-
-/// The names of the advisory files in one folder (what `Database::open`
-/// reads: everything but dotfiles), sorted.
-fn advisory_file_names(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            names.push(name);
-        }
-    }
-    names.sort();
-    Ok(names)
 }
 
 /// The `date = "YYYY-MM-DD"` of an advisory's front matter, read from the

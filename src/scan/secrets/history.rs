@@ -151,6 +151,9 @@ pub fn scan(root: &Path, scope: &GitScope, scanner: &SecretScanner) -> Result<Hi
     };
     let stdout = child.stdout.take().expect("piped");
     let mut parser = PatchParser::new(scanner, *scope == GitScope::Staged);
+    // Only gates on a set of changes ask what those changes moved; a scan
+    // of all history would scan every removed line for nothing.
+    parser.track_removed = *scope != GitScope::All;
     let mut reader = BufReader::with_capacity(1 << 16, stdout);
     let mut line = Vec::new();
     loop {
@@ -229,6 +232,8 @@ struct PatchParser<'a> {
     path: Option<String>,
     /// Between a hunk header and the next file: `+++`/`---` are content here.
     in_hunk: bool,
+    /// Scan removed lines for `removed_secrets`.
+    track_removed: bool,
     next_line: u32,
     added: Vec<u8>,
     added_lines: Vec<u32>,
@@ -253,6 +258,7 @@ impl<'a> PatchParser<'a> {
             date: String::new(),
             path: None,
             in_hunk: false,
+            track_removed: true,
             next_line: 0,
             added: Vec::new(),
             added_lines: Vec::new(),
@@ -296,7 +302,7 @@ impl<'a> PatchParser<'a> {
                 self.added_lines.push(self.next_line);
                 self.next_line += 1;
             }
-        } else if let Some(removed) = line.strip_prefix(b"-") {
+        } else if let Some(removed) = line.strip_prefix(b"-").filter(|_| self.track_removed) {
             self.removed.extend_from_slice(removed);
             self.removed.push(b'\n');
         }
