@@ -79,8 +79,8 @@ impl ScanContext {
                 return Err(format!("{}: {why}", file.display()));
             }
         }
-        if !dir.join("Cargo.toml").is_file() {
-            return PackageGraph::from_lockfile(&lock, NO_MANIFEST).map_err(|e| e.to_string());
+        if let Some(reason) = self.graph_is_lockfile_only(dir) {
+            return PackageGraph::from_lockfile(&lock, reason).map_err(|e| e.to_string());
         }
         let options = MetadataOptions {
             offline: self.offline,

@@ -1,25 +1,16 @@
 //! The pre-push hook on real temporary repositories with a bare "remote".
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
 
+/// git as the hook runs under it: a push starts `secgate hook pre-push`,
+/// which must not see the user's home, database or network.
 fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+    common::git_command(dir, args)
         .env("HOME", dir)
         .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
         .env("NO_COLOR", "1")
@@ -30,13 +21,7 @@ fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = git_output(dir, args);
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    common::checked(git_output(dir, args), args)
 }
 
 fn commit(dir: &Path, path: &str, content: &str, message: &str) -> String {

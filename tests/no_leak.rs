@@ -2,6 +2,9 @@
 //! stdout, not on stderr, whatever the command or output format. Values
 //! are the built-in rules' own examples, so each one is really found.
 
+mod common;
+use common::git;
+
 use assert_cmd::Command;
 use secgate::scan::secrets::matcher::find_secrets;
 use secgate::scan::secrets::rules::RuleSet;
@@ -41,30 +44,6 @@ fn value_of(rules: &RuleSet, id: &str) -> (String, String) {
         .find(|m| m.rule == index)
         .unwrap_or_else(|| panic!("{id}: example not found"));
     (example.clone(), example[hit.start..hit.end].to_string())
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 struct Planted {
@@ -280,16 +259,7 @@ fn no_planted_value_appears_in_any_output() {
         produced.add(format!("stderr of {args:?}"), &output.stderr);
     }
     // The git hooks, run from inside the repository as git runs them.
-    let head = String::from_utf8(
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let head = git(&repo, &["rev-parse", "HEAD"]);
     let push_line = format!(
         "refs/heads/main {} refs/heads/main {}\n",
         head.trim(),
