@@ -46,10 +46,17 @@ impl RawPolicy {
         self.advisories.unsound = a.unsound.or(self.advisories.unsound);
         self.advisories.unmaintained = a.unmaintained.or(self.advisories.unmaintained);
         self.advisories.notice = a.notice.or(self.advisories.notice);
+        self.advisories.dev_only = a.dev_only.or(self.advisories.dev_only);
+        self.advisories.yanked = a.yanked.or(self.advisories.yanked);
+        self.advisories.exclude.extend(a.exclude);
+        self.advisories.unchecked_ecosystems = a
+            .unchecked_ecosystems
+            .or(self.advisories.unchecked_ecosystems);
         let s = over.secrets;
         self.secrets.fail_on = s.fail_on.or(self.secrets.fail_on);
         self.secrets.max_file_size = s.max_file_size.or(self.secrets.max_file_size);
         self.secrets.allow_inline = s.allow_inline.or(self.secrets.allow_inline);
+        self.secrets.on_unreadable = s.on_unreadable.or(self.secrets.on_unreadable);
         self.secrets.exclude.extend(s.exclude);
         self.secrets.rules.extend(s.rules);
         self.secrets.disable_rules.extend(s.disable_rules);
@@ -86,6 +93,23 @@ pub struct RawAdvisories {
     pub dev_only: Option<DevOnlyAction>,
     /// Grade of a dependency version yanked from crates.io.
     pub yanked: Option<Severity>,
+    /// Gitignore-style globs of paths whose lock files are not checked
+    /// (test fixtures), relative to the root.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// What lock files of ecosystems secgate does not check do to the gate.
+    pub unchecked_ecosystems: Option<UncheckedAction>,
+}
+
+/// `advisories.unchecked-ecosystems`: dependency files secgate found but
+/// cannot check (another ecosystem's lock file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UncheckedAction {
+    /// Listed as found, not checked; the findings decide.
+    Warn,
+    /// The dependency check is incomplete: exit 2.
+    Fail,
 }
 
 /// `advisories.dev-only`: dev-dependencies are built for tests, never shipped.

@@ -50,10 +50,36 @@ pub enum ScanError {
     },
     #[error("{path}: {message}")]
     BadInput { path: PathBuf, message: String },
+    /// `file:line: message`, the form editors and terminals link.
+    #[error("{}:{line}: {message}", path.display())]
+    BadInputAt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("advisory database {path}: {message}")]
     Database { path: PathBuf, message: String },
     #[error("{0}")]
     Other(String),
+}
+
+/// Why the files of a tree could not be listed; the scanner fails closed.
+#[derive(Debug, Error)]
+pub enum ScopeError {
+    #[error("{key}: invalid glob `{pattern}`: {message}")]
+    Exclude {
+        key: &'static str,
+        pattern: String,
+        message: String,
+    },
+    #[error("{} is in a git work tree, but `git {command}` failed: {message} (tracked files are listed with git; install git, or scan a copy without .git as a plain directory)", dir.display())]
+    Git {
+        dir: PathBuf,
+        command: String,
+        message: String,
+    },
+    #[error("{}: {why}", path.display())]
+    Hazard { path: PathBuf, why: String },
 }
 
 /// Failure to write an output file.

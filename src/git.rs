@@ -33,6 +33,11 @@ pub fn top(dir: &Path) -> Result<PathBuf, GitError> {
     text(dir, &["rev-parse", "--show-toplevel"]).map(PathBuf::from)
 }
 
+/// The repository's git directory (`.git`, or a worktree's own), absolute.
+pub fn git_dir(dir: &Path) -> Result<PathBuf, GitError> {
+    text(dir, &["rev-parse", "--absolute-git-dir"]).map(PathBuf::from)
+}
+
 /// `dir` relative to the top of its working tree, as `sub/dir/` or empty.
 pub fn prefix(dir: &Path) -> Result<String, GitError> {
     text(dir, &["rev-parse", "--show-prefix"])

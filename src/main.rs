@@ -300,14 +300,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => match parse_scanners(&args.scanners) {
-            Ok(scanners) => run_check(&args.scan, &scanners, None),
+            Ok(scanners) => run_check(&args.scan, Selection::Chosen(&scanners), None),
             Err(error) => Err(error),
         },
-        Command::Audit(args) => run_check(&args, &[Scanner::Advisories], None),
-        Command::Secrets(args) => run_check(&args, &[Scanner::Secrets], None),
-        Command::Sbom(args) => run_check(&args, &[Scanner::Sbom], None),
+        Command::Audit(args) => run_check(&args, Selection::Only(Scanner::Advisories), None),
+        Command::Secrets(args) => run_check(&args, Selection::Only(Scanner::Secrets), None),
+        Command::Sbom(args) => run_check(&args, Selection::Only(Scanner::Sbom), None),
         Command::Baseline { check, output } => match parse_scanners(&check.scanners) {
-            Ok(scanners) => run_check(&check.scan, &scanners, Some(&output)),
+            Ok(scanners) => run_check(&check.scan, Selection::Chosen(&scanners), Some(&output)),
             Err(error) => Err(error),
         },
         Command::Db { command } => run_db(command),
@@ -603,7 +603,23 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
 }
 
 /// Scans and gates; with `baseline_output`, records a baseline instead.
-fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Path>) -> Result<u8> {
+/// Which scanners a command runs: those `--scanners` chose, or the one a
+/// single-scanner subcommand (`audit`, `secrets`, `sbom`) is about.
+#[derive(Clone, Copy)]
+enum Selection<'a> {
+    Chosen(&'a [Scanner]),
+    Only(Scanner),
+}
+
+fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Path>) -> Result<u8> {
+    let only;
+    let scanners = match selection {
+        Selection::Chosen(scanners) => scanners,
+        Selection::Only(scanner) => {
+            only = [scanner];
+            &only[..]
+        }
+    };
     let started = std::time::Instant::now();
     if !args.path.exists() {
         bail!("{}: no such file or directory", args.path.display());
@@ -636,6 +652,7 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     context.sbom.per_member = args.sbom_per_member;
     context.sbom.build_dependencies = !args.sbom_no_build_deps;
     context.git_scope = args.git_scope();
+    context.own_outputs = own_outputs(args, &root, baseline_output);
     let pr_context = context.clone();
 
     let interactive = !args.quiet
@@ -675,7 +692,12 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
     }
 
     let today = time::OffsetDateTime::now_utc().date();
-    let verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());
+    let mut verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());
+    if let Selection::Chosen(scanners) = selection {
+        verdict
+            .warnings
+            .extend(policy.unselected_external(scanners));
+    }
 
     if let Some(output) = baseline_output {
         if verdict.outcome == Outcome::CouldNotCheck {
@@ -784,6 +806,43 @@ fn run_check(args: &ScanArgs, scanners: &[Scanner], baseline_output: Option<&Pat
         }
     }
     Ok(code)
+}
+
+/// The files this run writes or reads as its own (SARIF, SBOM, report,
+/// baseline): never scanned for secrets, by this run or the next.
+fn own_outputs(
+    args: &ScanArgs,
+    root: &Path,
+    baseline_output: Option<&Path>,
+) -> secgate::scan::scope::OwnOutputs {
+    let mut own = secgate::scan::scope::OwnOutputs::default();
+    if root.is_file() {
+        return own;
+    }
+    for path in [Some(args.sarif.as_path()), Some(args.sbom.as_path())]
+        .into_iter()
+        .chain([
+            args.report.as_deref(),
+            args.baseline.as_deref(),
+            baseline_output,
+        ])
+        .flatten()
+    {
+        own.add(root, path);
+    }
+    if args.sbom_per_member {
+        // `<stem>.<member>.cdx.<ext>` beside the SBOM.
+        let example = secgate::scan::sbom::member_path(&args.sbom, "\u{0}", args.sbom_format);
+        let name = example
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some((prefix, suffix)) = name.split_once('\u{0}') {
+            let dir = secgate::scan::directory_of(&args.sbom);
+            own.add_family(root, dir, prefix, suffix);
+        }
+    }
+    own
 }
 
 /// `--verbose`: what ran, against which policy, and how long each part took.
@@ -1079,7 +1138,8 @@ fn with_moved_secrets(
     Some(baseline)
 }
 
-/// Evaluates and prints for a local hook (no files written); the exit code.
+/// Evaluates and prints for a local hook; the exit code. The SARIF goes
+/// inside the git directory, where it dirties no work tree.
 fn gate_locally(
     options: &HookOptions,
     top: &Path,
@@ -1089,6 +1149,23 @@ fn gate_locally(
 ) -> u8 {
     let today = time::OffsetDateTime::now_utc().date();
     let verdict = policy.evaluate_against(outputs, today, existing);
+    let sarif = secgate::git::git_dir(top)
+        .ok()
+        .map(|dir| dir.join("secgate").join("hook.sarif"))
+        .filter(|path| {
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| {
+                    report::write_atomically(path, &sarif::render(outputs, &verdict))
+                        .map_err(anyhow::Error::from)
+                });
+            if let Err(error) = &written {
+                eprintln!("secgate: warning: no SARIF written: {error:#}");
+            }
+            written.is_ok()
+        });
     if options.quiet {
         eprintln!(
             "secgate: {}: {} finding(s) fail the gate",
@@ -1099,7 +1176,7 @@ fn gate_locally(
         let summary_options = summary::SummaryOptions {
             root: top,
             policy_source: &policy.source,
-            sarif: None,
+            sarif: sarif.as_deref(),
             sbom: None,
             color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         };
@@ -1108,7 +1185,17 @@ fn gate_locally(
     match verdict.outcome {
         Outcome::Pass => EXIT_PASS,
         Outcome::Violated => {
-            eprintln!("secgate: push blocked. Remove the finding from the commits (rewriting them: a later deleting commit does not unpublish it), or record why it is accepted in secgate.toml.");
+            let policy_file = if policy.source == DEFAULT_POLICY_NAME {
+                "secgate.toml at the top of the repository (`secgate init` writes one)".to_string()
+            } else {
+                policy.source.clone()
+            };
+            let blocked = summary::BlockedOptions {
+                policy_source: &policy_file,
+                allow_inline: policy.secrets.allow_inline,
+                sarif: sarif.as_deref(),
+            };
+            eprint!("{}", summary::blocked(&verdict, &blocked));
             EXIT_VIOLATED
         }
         Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,

@@ -4,10 +4,11 @@
 use crate::baseline::Baseline;
 use crate::config::{
     self, DevOnlyAction, RawDate, RawPolicy, ScannerErrorAction, StaleAction, Threshold,
-    UnreadableAction,
+    UncheckedAction, UnreadableAction,
 };
 use crate::error::PolicyError;
 use crate::finding::{Finding, Scanner, Severity, SuppressionHint};
+use crate::scan::lockfiles::{self, UncheckedFile};
 use crate::scan::secrets::rules::{self, RawRule};
 use crate::scan::ScanOutput;
 use globset::{Glob, GlobMatcher};
@@ -60,6 +61,10 @@ pub struct AdvisorySettings {
     /// `db.stale`: what a stale database does.
     pub db_stale: StaleAction,
     pub dev_only: DevOnlyAction,
+    /// Globs of paths whose lock files the search leaves out (validated).
+    pub exclude: Vec<String>,
+    /// What another ecosystem's lock file, found and not checked, does.
+    pub unchecked_ecosystems: UncheckedAction,
 }
 
 /// Where the advisory database cache comes from and when `check` refreshes it.
@@ -303,6 +308,8 @@ impl Default for Policy {
                 db_max_age: Duration::from_secs(7 * 86_400),
                 db_stale: StaleAction::Warn,
                 dev_only: DevOnlyAction::Lower,
+                exclude: Vec::new(),
+                unchecked_ecosystems: UncheckedAction::Warn,
             },
             secrets: SecretSettings {
                 max_file_size: 10 * 1024 * 1024,
@@ -354,22 +361,9 @@ impl Policy {
             }
         }
 
-        let mut exclude = Vec::new();
-        for pattern in raw.secrets.exclude {
-            if let Err(err) = Glob::new(pattern.get_ref()) {
-                return Err(PolicyError::at(
-                    file,
-                    source,
-                    Some(pattern.span()),
-                    format!(
-                        "secrets.exclude: invalid glob `{}`: {}",
-                        pattern.get_ref(),
-                        err.kind()
-                    ),
-                ));
-            }
-            exclude.push(pattern.into_inner());
-        }
+        let exclude = validate_excludes(file, source, "secrets.exclude", raw.secrets.exclude)?;
+        let advisories_exclude =
+            validate_excludes(file, source, "advisories.exclude", raw.advisories.exclude)?;
 
         let mut custom_rules = Vec::new();
         for rule in raw.secrets.rules {
@@ -545,6 +539,11 @@ impl Policy {
                     .advisories
                     .dev_only
                     .unwrap_or(defaults.advisories.dev_only),
+                exclude: advisories_exclude,
+                unchecked_ecosystems: raw
+                    .advisories
+                    .unchecked_ecosystems
+                    .unwrap_or(defaults.advisories.unchecked_ecosystems),
             },
             secrets: SecretSettings {
                 max_file_size: raw
@@ -727,6 +726,22 @@ impl Policy {
         specific.unwrap_or(self.fail_on)
     }
 
+    /// A warning when the policy names `[[external]]` tools but `scanners`
+    /// leaves the external scanner out: those tools never ran.
+    pub fn unselected_external(&self, scanners: &[Scanner]) -> Option<String> {
+        if self.external.is_empty() || scanners.contains(&Scanner::External) {
+            return None;
+        }
+        let names: Vec<&str> = self.external.iter().map(|t| t.name.as_str()).collect();
+        Some(format!(
+            "{} names [[external]] tool{} ({}) but the external scanner was not selected: {} did not run (add external to --scanners)",
+            self.source,
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "they" }
+        ))
+    }
+
     /// Turns scanner outputs into a verdict. `today` decides which ignores expired.
     pub fn evaluate(&self, outputs: &[ScanOutput], today: Date) -> Verdict {
         self.evaluate_against(outputs, today, None)
@@ -831,10 +846,7 @@ impl Policy {
                     if suppression.is_none() && baseline.knows(finding) {
                         suppression = Some(Suppression {
                             kind: SuppressionKind::Baseline,
-                            justification: format!(
-                                "existing finding, in baseline {}",
-                                baseline.source
-                            ),
+                            justification: format!("{BASELINE_SUPPRESSION}{}", baseline.source),
                         });
                     }
                 }
@@ -868,7 +880,36 @@ impl Policy {
         let blocking_errors =
             !scanner_errors.is_empty() && self.on_scanner_error == ScannerErrorAction::Fail;
         for (scanner, error) in &scanner_errors {
-            reasons.push(format!("scanner {scanner} could not check: {error}"));
+            let problem = format!("scanner {scanner} could not check: {error}");
+            if blocking_errors {
+                reasons.push(problem);
+            } else {
+                warnings.push(format!("{problem} (on-scanner-error = \"warn\")"));
+            }
+        }
+        let unchecked: Vec<UncheckedFile> = outputs
+            .iter()
+            .flat_map(|o| o.unchecked.iter().cloned())
+            .collect();
+        let mut incomplete = false;
+        if !unchecked.is_empty() {
+            let problem = format!(
+                "{} dependency file{} found, not checked ({})",
+                unchecked.len(),
+                if unchecked.len() == 1 { "" } else { "s" },
+                lockfiles::count_by_ecosystem(&unchecked)
+            );
+            match self.advisories.unchecked_ecosystems {
+                UncheckedAction::Warn => warnings.push(format!(
+                    "advisories: {problem} (advisories.unchecked-ecosystems = \"warn\")"
+                )),
+                UncheckedAction::Fail => {
+                    incomplete = true;
+                    reasons.push(format!(
+                        "{problem} (advisories.unchecked-ecosystems = \"fail\"; exclude them with advisories.exclude, or \"warn\")"
+                    ));
+                }
+            }
         }
         for ((scanner, tool), (count, threshold)) in per_output {
             let label = match tool {
@@ -876,7 +917,7 @@ impl Policy {
                 None => scanner.to_string(),
             };
             reasons.push(format!(
-                "{count} {label} finding{} at or above fail-on = {}",
+                "{label}: {count} finding{} at or above fail-on = {}",
                 if count == 1 { "" } else { "s" },
                 threshold.as_str()
             ));
@@ -894,7 +935,7 @@ impl Policy {
                 ));
             }
         }
-        let outcome = if blocking_errors || missing_sbom {
+        let outcome = if blocking_errors || missing_sbom || incomplete {
             Outcome::CouldNotCheck
         } else if failing > 0 {
             Outcome::Violated
@@ -912,6 +953,34 @@ impl Policy {
     }
 }
 
+/// Checks `exclude` globs as the file listing will read them (gitignore
+/// lines), so a bad one is an error at its line, not at scan time.
+fn validate_excludes(
+    file: &str,
+    source: &str,
+    key: &str,
+    patterns: Vec<toml::Spanned<String>>,
+) -> Result<Vec<String>, PolicyError> {
+    let mut valid = Vec::new();
+    for pattern in patterns {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new("");
+        let checked = builder
+            .add_line(None, pattern.get_ref())
+            .map_err(|e| e.to_string())
+            .and_then(|b| b.build().map(drop).map_err(|e| e.to_string()));
+        if let Err(message) = checked {
+            return Err(PolicyError::at(
+                file,
+                source,
+                Some(pattern.span()),
+                format!("{key}: invalid glob `{}`: {message}", pattern.get_ref()),
+            ));
+        }
+        valid.push(pattern.into_inner());
+    }
+    Ok(valid)
+}
+
 fn parse_date(raw: &RawDate) -> Result<Date, String> {
     let text = match raw {
         RawDate::Toml(datetime) => {
@@ -925,6 +994,10 @@ fn parse_date(raw: &RawDate) -> Result<Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text.trim(), &format).map_err(|_| text)
 }
+
+/// How a baseline suppression's justification starts; the baseline's
+/// source (a file, "the base <rev>") follows.
+pub const BASELINE_SUPPRESSION: &str = "existing finding, in baseline ";
 
 /// The finding property the advisories scanner sets from the package graph.
 pub const DEPENDENCY_KIND: &str = "dependency-kind";
@@ -962,6 +1035,22 @@ pub struct EvaluatedFinding {
     pub suppression: Option<Suppression>,
     /// Whether this finding alone fails the gate.
     pub fails: bool,
+}
+
+impl EvaluatedFinding {
+    /// The finding's message, saying so when its severity is the policy's
+    /// `unknown-severity` (an advisory without a CVSS score): GitHub would
+    /// otherwise show it as scored.
+    pub fn message(&self) -> String {
+        if self.severity_was_unknown {
+            format!(
+                "{} [unscored: no CVSS score, counted at unknown-severity = {}]",
+                self.finding.message, self.severity
+            )
+        } else {
+            self.finding.message.clone()
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -4,7 +4,9 @@
 pub mod advisories;
 pub mod external;
 pub mod graph;
+pub mod lockfiles;
 pub mod sbom;
+pub mod scope;
 pub mod secrets;
 
 use crate::finding::{Finding, RuleInfo, Scanner};
@@ -30,6 +32,8 @@ pub struct ScanContext {
     pub sbom: SbomOptions,
     /// One dependency graph per workspace, shared by the scanners.
     pub graphs: GraphCache,
+    /// secgate's own output files, never scanned.
+    pub own_outputs: scope::OwnOutputs,
 }
 
 type GraphSlot = Arc<OnceLock<Result<Arc<PackageGraph>, String>>>;
@@ -50,6 +54,7 @@ impl ScanContext {
             target: None,
             sbom: SbomOptions::default(),
             graphs: GraphCache::default(),
+            own_outputs: scope::OwnOutputs::default(),
         }
     }
 
@@ -57,6 +62,7 @@ impl ScanContext {
     /// or, when that cannot run, from `Cargo.lock` alone (with the reason).
     /// Computed once per directory however many scanners ask.
     pub fn package_graph(&self, dir: &Path) -> Result<Arc<PackageGraph>, String> {
+        let dir = non_empty(dir);
         let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         let slot = {
             let mut slots = self.graphs.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -93,6 +99,20 @@ impl ScanContext {
             }
             Err(MetadataFailure::Failed(error)) => Err(error.to_string()),
         }
+    }
+}
+
+/// The directory a file is in: `.` for a bare file name (whose
+/// `parent()` is the empty path, which no child process can use).
+pub fn directory_of(file: &Path) -> &Path {
+    non_empty(file.parent().unwrap_or(Path::new(".")))
+}
+
+fn non_empty(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
     }
 }
 
@@ -185,6 +205,12 @@ pub struct ScanOutput {
     /// gate on those changes (pull request, push, staged), a finding that
     /// matches one was moved, not leaked, and counts as existing.
     pub removed_secrets: std::collections::BTreeSet<String>,
+    /// Paths the policy's `exclude` globs left out of this scan, sorted
+    /// (directories end in `/`): reported, never dropped silently.
+    pub excluded: Vec<String>,
+    /// Dependency files found that no scanner checked (other ecosystems'
+    /// lock files): the gate decides what they do.
+    pub unchecked: Vec<lockfiles::UncheckedFile>,
 }
 
 /// One run of another tool's SARIF, kept apart in the merged SARIF.
@@ -227,6 +253,8 @@ impl ScanOutput {
             tool: None,
             elapsed: None,
             removed_secrets: Default::default(),
+            excluded: Vec::new(),
+            unchecked: Vec::new(),
         }
     }
 

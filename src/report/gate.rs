@@ -5,6 +5,7 @@
 
 use crate::finding::{Scanner, Severity};
 use crate::policy::{Outcome, SuppressionKind, Verdict};
+use crate::scan::lockfiles::UncheckedFile;
 use crate::scan::{DatabaseInfo, ScanOutput};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -45,6 +46,8 @@ struct Report<'a> {
     sarif: Option<&'a str>,
     sbom: Option<SbomReport<'a>>,
     warnings: &'a [String],
+    /// Dependency files found that no scanner checked.
+    unchecked: Vec<&'a UncheckedFile>,
 }
 
 #[derive(Serialize)]
@@ -55,6 +58,9 @@ struct ScannerReport<'a> {
     /// Unsuppressed findings by severity.
     counts: BTreeMap<Severity, usize>,
     suppressed: usize,
+    /// Paths the policy's `exclude` left out of this scanner's scan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    excluded: Vec<&'a str>,
 }
 
 #[derive(Serialize, Default)]
@@ -120,9 +126,13 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, context: &GateContext) 
                 error: None,
                 counts: BTreeMap::new(),
                 suppressed: 0,
+                excluded: Vec::new(),
             });
         entry.checked &= output.error.is_none();
         entry.error = entry.error.or(output.error.as_deref());
+        entry
+            .excluded
+            .extend(output.excluded.iter().map(String::as_str));
     }
     let mut findings = Vec::new();
     for f in &verdict.findings {
@@ -135,6 +145,7 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, context: &GateContext) 
                 error: None,
                 counts: BTreeMap::new(),
                 suppressed: 0,
+                excluded: Vec::new(),
             });
         if f.suppression.is_some() {
             counts.suppressed += 1;
@@ -195,6 +206,7 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, context: &GateContext) 
                 .collect(),
         }),
         warnings: &verdict.warnings,
+        unchecked: outputs.iter().flat_map(|o| &o.unchecked).collect(),
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the gate report serializes");
     bytes.push(b'\n');

@@ -80,7 +80,7 @@ pub fn annotations(verdict: &Verdict, path_prefix: &str) -> String {
             "::{} {}::{}",
             command(f.severity),
             properties.join(","),
-            escape_data(&finding.message)
+            escape_data(&f.message())
         );
     }
     text
@@ -209,7 +209,7 @@ pub fn step_summary(
                 f.severity,
                 if f.fails { " (fails)" } else { "" },
                 finding.scanner,
-                markdown_escape(&finding.message)
+                markdown_escape(&f.message())
             );
         }
         if shown.len() > TOP_FINDINGS {
@@ -221,12 +221,27 @@ pub fn step_summary(
         }
         md.push('\n');
     }
-    let suppressed = verdict.findings.len() - shown.len();
-    if suppressed > 0 {
-        let _ = writeln!(
-            md,
-            "{suppressed} finding(s) suppressed (ignores, inline allows, existing findings): kept in the SARIF as suppressed.\n"
-        );
+    let unchecked: Vec<_> = outputs.iter().flat_map(|o| &o.unchecked).collect();
+    if !unchecked.is_empty() {
+        let _ = writeln!(md, "### Found, not checked\n");
+        let _ = writeln!(md, "| ecosystem | file | why |");
+        let _ = writeln!(md, "|---|---|---|");
+        for file in unchecked.iter().take(TOP_FINDINGS) {
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | {} |",
+                markdown_escape(file.ecosystem),
+                file.path.replace('`', "'"),
+                markdown_escape(file.reason)
+            );
+        }
+        if unchecked.len() > TOP_FINDINGS {
+            let _ = writeln!(md, "\n… and {} more.", unchecked.len() - TOP_FINDINGS);
+        }
+        md.push('\n');
+    }
+    if let Some(line) = super::summary::suppressed_line(verdict, options.sarif.is_some()) {
+        let _ = writeln!(md, "{}\n", markdown_escape(&line));
     }
     if !verdict.warnings.is_empty() {
         let _ = writeln!(md, "<details><summary>Warnings</summary>\n");

@@ -1,16 +1,21 @@
 //! SARIF 2.1.0 for GitHub code scanning: one run per scanner, each with its
 //! own `automationDetails.id` so GitHub keeps their alerts apart.
 
+use super::one_line;
 use crate::finding::{RuleInfo, Severity};
 use crate::policy::{EvaluatedFinding, SuppressionKind, Verdict};
+use crate::scan::lockfiles::FileKind;
 use crate::scan::ScanOutput;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const INFORMATION_URI: &str = "https://github.com/secgate/secgate";
 /// The `partialFingerprints` key of `Finding::content_fingerprint`.
 pub const CONTENT_FINGERPRINT_KEY: &str = "secgate/content/v1";
+
+/// The rule tag of advisories counted at `unknown-severity` (no CVSS score).
+pub const UNSCORED_TAG: &str = "unscored";
 
 /// GitHub code scanning rejects runs with more results than this.
 pub const MAX_RESULTS_PER_RUN: usize = 25_000;
@@ -54,11 +59,32 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
     if let Some(error) = &output.error {
         notifications.push(json!({
             "level": "error",
-            "message": { "text": format!("{} could not check: {error}", output.label()) },
+            "message": { "text": format!("{} could not check: {}", output.label(), one_line(error)) },
         }));
     }
     for warning in &output.warnings {
-        notifications.push(json!({ "level": "warning", "message": { "text": warning } }));
+        notifications.push(json!({ "level": "warning", "message": { "text": one_line(warning) } }));
+    }
+    for file in &output.unchecked {
+        notifications.push(json!({
+            "level": "warning",
+            "message": { "text": format!(
+                "found, not checked: {} ({} {}, {})",
+                file.path,
+                file.ecosystem,
+                match file.kind {
+                    FileKind::Lock => "lock file",
+                    FileKind::Manifest => "manifest",
+                },
+                file.reason
+            ) },
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": encode_uri_path(&file.path), "uriBaseId": "%SRCROOT%" }
+                }
+            }],
+            "properties": { "ecosystem": file.ecosystem, "unchecked": true },
+        }));
     }
     if total > max_results {
         // Keep the most severe; what fails the gate first.
@@ -97,9 +123,20 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
         .map(|(i, r)| (r.id.as_str(), i))
         .collect();
 
+    let unscored: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.severity_was_unknown)
+        .map(|f| f.finding.rule_id.as_str())
+        .collect();
     let rules_json: Vec<Value> = rules
         .iter()
-        .map(|rule| rule_json(rule, rule_severity.get(rule.id.as_str()).copied()))
+        .map(|rule| {
+            rule_json(
+                rule,
+                rule_severity.get(rule.id.as_str()).copied(),
+                unscored.contains(rule.id.as_str()),
+            )
+        })
         .collect();
     let results: Vec<Value> = findings
         .iter()
@@ -128,11 +165,20 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
         },
         "invocations": [Value::Object(invocation)],
         "results": results,
-        "properties": {
-            "scanner": scanner.as_str(),
-            "resultCount": total,
-        },
+        "properties": run_properties(output, total),
     })
+}
+
+/// What the run checked beyond its results: the count, and the paths the
+/// policy's `exclude` left out (an auditor's question: what was not looked at).
+fn run_properties(output: &ScanOutput, total: usize) -> Value {
+    let mut properties = Map::new();
+    properties.insert("scanner".into(), json!(output.scanner.as_str()));
+    properties.insert("resultCount".into(), json!(total));
+    if !output.excluded.is_empty() {
+        properties.insert("excludedPaths".into(), json!(output.excluded));
+    }
+    Value::Object(properties)
 }
 
 /// Another tool's run: its own driver and rules as it gave them (a rule
@@ -207,10 +253,17 @@ fn external_run(
     })
 }
 
-fn rule_json(rule: &RuleInfo, counted: Option<Severity>) -> Value {
+/// `unscored`: its severity is the policy's `unknown-severity`, not a score;
+/// tagged so that code scanning users can tell.
+fn rule_json(rule: &RuleInfo, counted: Option<Severity>, unscored: bool) -> Value {
     let severity = counted.or(rule.severity).unwrap_or(Severity::High);
     let mut properties = Map::new();
-    properties.insert("tags".into(), json!(rule.tags));
+    let mut tags = rule.tags.clone();
+    if unscored {
+        tags.push(UNSCORED_TAG.to_string());
+        properties.insert("severity-source".into(), json!("unknown-severity"));
+    }
+    properties.insert("tags".into(), json!(tags));
     properties.insert("precision".into(), json!(rule.precision));
     properties.insert(
         "problem.severity".into(),
@@ -254,7 +307,7 @@ fn result_json(evaluated: &EvaluatedFinding, rule_index: Option<usize>) -> Value
         result.insert("ruleIndex".into(), json!(index));
     }
     result.insert("level".into(), json!(level(evaluated.severity)));
-    result.insert("message".into(), json!({ "text": finding.message }));
+    result.insert("message".into(), json!({ "text": evaluated.message() }));
     if let Some(location) = &finding.location {
         let mut region = Map::new();
         region.insert("startLine".into(), json!(location.start_line.max(1)));

@@ -7,6 +7,8 @@ use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity
 use crate::policy::AdvisorySettings;
 use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
 use crate::scan::graph::DependencyKind;
+use crate::scan::lockfiles::{self, UncheckedFile};
+use crate::scan::scope::{self, ScopeSettings};
 use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
@@ -22,31 +24,40 @@ mod yanked;
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Advisories);
-    let lockfiles = match find_lockfiles(&context.root) {
+    let found = match find_lockfiles(context) {
         Ok(found) => found,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
+    output.notes.extend(found.notes);
+    output.excluded = found.excluded;
+    output.unchecked = found.unchecked;
+    let lockfiles = found.cargo_locks;
     if lockfiles.is_empty() {
         output
             .notes
-            .push("no Cargo.lock found: no Rust dependencies to check".to_string());
+            .push("no Cargo.lock found: no Rust dependencies checked".to_string());
         return output;
     }
+    // From here a failure keeps what the search found (the unchecked files).
+    let fail = |mut output: ScanOutput, error: String| {
+        output.error = Some(error);
+        output
+    };
     let db_path = match &context.advisory_db {
         Some(path) => path.clone(),
         None => match default_db_path() {
             Some(path) if path.is_dir() => path,
             _ => {
-                return ScanOutput::failed(
-                    Scanner::Advisories,
-                    "no advisory database: pass --db DIR (a RustSec advisory-db checkout) or run `secgate db update`",
+                return fail(
+                    output,
+                    "no advisory database: pass --db DIR (a RustSec advisory-db checkout) or run `secgate db update`".to_string(),
                 )
             }
         },
     };
     let database = match AdvisoryDb::open(&db_path) {
         Ok(db) => db,
-        Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
+        Err(error) => return fail(output, error),
     };
     // Counting the database lists every crate folder, the slowest read
     // here: the cache's fetch record holds the answer from when it was
@@ -119,16 +130,16 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     };
     let advisories = match loaded {
         Ok(advisories) => advisories,
-        Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
+        Err(error) => return fail(output, error),
     };
     let stats = match counting {
         Some(counting) => counting.join().ok(),
         None => recorded,
     };
     let (Ok(yanked), Some(stats)) = (yanked, stats) else {
-        return ScanOutput::failed(
-            Scanner::Advisories,
-            "reading the database or the index cache crashed",
+        return fail(
+            output,
+            "reading the database or the index cache crashed".to_string(),
         );
     };
     report_freshness(
@@ -151,7 +162,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         packages += checked.packages;
         let mut findings = checked.findings;
         if !findings.is_empty() {
-            let dir = lock.path.parent().unwrap_or(Path::new("."));
+            let dir = crate::scan::directory_of(&lock.path);
             if let Some(note) = classify_findings(context, dir, &mut findings) {
                 output.notes.push(note);
             }
@@ -166,11 +177,6 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         rules.insert(yanked::RULE_ID.to_string(), yanked::rule_info());
     }
     output.rules = rules.into_values().collect();
-    let unscored = output
-        .findings
-        .iter()
-        .filter(|f| f.severity.is_none())
-        .count();
     output.notes.push(format!(
         "{} lock file{}, {packages} packages, {} advisories read for {} crates in {}",
         lockfiles.len(),
@@ -180,16 +186,6 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         db_path.display()
     ));
     output.notes.push(index.note());
-    if unscored > 0 {
-        output.notes.push(format!(
-            "{unscored} advisor{} carry no CVSS score and count at the policy's unknown-severity",
-            if unscored == 1 {
-                "y finding"
-            } else {
-                "y findings"
-            }
-        ));
-    }
     output
 }
 
@@ -264,51 +260,70 @@ pub fn default_db_path() -> Option<PathBuf> {
     Some(cache.join("secgate").join("advisory-db"))
 }
 
-/// `root` may be a directory (every `Cargo.lock` below it, honouring
-/// `.gitignore`, skipping `target/` and vendored trees) or one lock file.
-fn find_lockfiles(root: &Path) -> Result<Vec<PathBuf>, String> {
+/// What the lock-file search found.
+struct LockSearch {
+    cargo_locks: Vec<PathBuf>,
+    unchecked: Vec<UncheckedFile>,
+    excluded: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// Directories whose lock files are not the project's: build output and
+/// vendored or installed third-party sources (the project's own lock pins them).
+const NOT_THE_PROJECTS: [&str; 5] = ["target", "vendor", "node_modules", ".venv", "site-packages"];
+
+/// The file listing settings of the lock-file search.
+pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
+    ScopeSettings {
+        exclude_key: "advisories.exclude",
+        exclude: context.policy.advisories.exclude.clone(),
+        skip_dirs: NOT_THE_PROJECTS.to_vec(),
+        // Libraries list Cargo.lock in .gitignore; on disk outside git it is checked.
+        gitignore_outside_git: false,
+        own_outputs: Default::default(),
+    }
+}
+
+/// `root` may be one lock file, or a directory: every `Cargo.lock` in
+/// scope below it (see `scope`), and the dependency files of ecosystems
+/// secgate does not check.
+fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
+    let root = &context.root;
     if root.is_file() {
-        return Ok(vec![root.to_path_buf()]);
+        return Ok(LockSearch {
+            cargo_locks: vec![root.to_path_buf()],
+            unchecked: Vec::new(),
+            excluded: Vec::new(),
+            notes: Vec::new(),
+        });
     }
-    let mut found = Vec::new();
-    if let Some((path, why)) = crate::scan::walker_hazard(root) {
-        return Err(format!("{}: {why}", path.display()));
+    let settings = scope_settings(context);
+    let listing = scope::list(root, &settings).map_err(|e| e.to_string())?;
+    // A lock file below an unreadable directory would go unchecked.
+    if let Some(problem) = listing.unreadable.first() {
+        return Err(format!("cannot list every lock file: {problem}"));
     }
-    // Set when a directory cannot be entered safely: a lock file below it
-    // would go unchecked, so the scan fails rather than skip it.
-    let hazard = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let seen_hazard = std::sync::Arc::clone(&hazard);
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .filter_entry(move |entry| {
-            let name = entry.file_name();
-            if !entry.file_type().is_some_and(|t| t.is_dir()) {
-                return true;
-            }
-            if name == ".git" || name == "target" || name == "vendor" || name == "node_modules" {
-                return false;
-            }
-            match crate::scan::walker_hazard(entry.path()) {
-                None => true,
-                Some((path, why)) => {
-                    let mut slot = seen_hazard.lock().unwrap_or_else(|p| p.into_inner());
-                    slot.get_or_insert(format!("{}: {why}", path.display()));
-                    false
-                }
-            }
-        })
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| e.to_string())?;
-        if entry.file_name() == "Cargo.lock" {
-            found.push(entry.into_path());
-        }
+    // A link or a FIFO named Cargo.lock is a lock file that cannot be read
+    // safely: listed, so that reading it fails with the reason.
+    let mut relative: Vec<String> = listing
+        .files
+        .iter()
+        .chain(&listing.others)
+        .map(|path| relative_path(root, path))
+        .collect();
+    relative.sort();
+    let (cargo_locks, unchecked) = lockfiles::sort_out(relative.iter().map(String::as_str));
+    let mut notes = Vec::new();
+    if listing.source == scope::Source::IgnoredByGit {
+        notes.extend(listing.notes().into_iter().take(1));
     }
-    if let Some(problem) = hazard.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        return Err(problem);
-    }
-    found.sort();
-    Ok(found)
+    notes.extend(listing.excluded_note(settings.exclude_key));
+    Ok(LockSearch {
+        cargo_locks: cargo_locks.iter().map(|path| root.join(path)).collect(),
+        unchecked,
+        excluded: listing.excluded,
+        notes,
+    })
 }
 
 /// The advisory database directory, read one crate folder at a time
@@ -521,9 +536,13 @@ fn parse_lockfile(path: &Path, text: String) -> Result<ParsedLockfile, String> {
         Err(precise) => precise.to_string(),
         Ok(_) => fallback,
     };
-    let lockfile: Lockfile = text
-        .parse()
-        .map_err(|e| explain(format!("{}: not a valid Cargo.lock: {e}", path.display())))?;
+    let lockfile: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
+        explain(crate::scan::graph::located_toml_error(
+            path,
+            "not a valid Cargo.lock",
+            &e.to_string(),
+        ))
+    })?;
     let mut seen = HashSet::with_capacity(lockfile.packages.len());
     for package in &lockfile.packages {
         if !seen.insert((&package.name, &package.version, &package.source)) {

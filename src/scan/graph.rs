@@ -705,13 +705,10 @@ pub fn read_lock(path: &Path) -> Result<String, ScanError> {
 /// (which cargo refuses) are an error, not a silent pick of one.
 pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError> {
     let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let lock: LockFile = toml::from_str(text).map_err(|e| ScanError::BadInput {
+    let lock: LockFile = toml::from_str(text).map_err(|e| ScanError::BadInputAt {
         path: path.to_path_buf(),
-        message: format!(
-            "line {}: not a valid Cargo.lock: {}",
-            line_of(e.span().map_or(0, |s| s.start)),
-            e.message().trim_end()
-        ),
+        line: line_of(e.span().map_or(0, |s| s.start)),
+        message: format!("not a valid Cargo.lock: {}", one_line(e.message())),
     })?;
     let mut seen = HashMap::new();
     for entry in &lock.package {
@@ -719,16 +716,59 @@ pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError
         let key = (&package.name, &package.version, &package.source);
         let line = line_of(entry.span().start);
         if let Some(first) = seen.insert(key, line) {
-            return Err(ScanError::BadInput {
+            return Err(ScanError::BadInputAt {
                 path: path.to_path_buf(),
+                line,
                 message: format!(
-                    "line {line}: package {} {} is listed twice (first at line {first})",
+                    "package {} {} is listed twice (first at line {first})",
                     package.name, package.version
                 ),
             });
         }
     }
     Ok(lock.package.into_iter().map(|p| p.into_inner()).collect())
+}
+
+/// A parser's message as one line: a lock file's error is printed in a
+/// terminal line, a SARIF notification and a markdown table cell.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An error from a TOML parser as `path:line:column: message`, without the
+/// source snippet toml's Display adds (it quotes the file's lines, which
+/// could hold a credential in a git source URL, and spans several lines).
+pub fn located_toml_error(path: &Path, context: &str, error: &str) -> String {
+    let mut position = None;
+    let mut words = Vec::new();
+    for line in error.lines() {
+        let trimmed = line.trim_start();
+        if let Some(at) = line.find("TOML parse error at line ") {
+            let rest = &line[at + "TOML parse error at line ".len()..];
+            let mut numbers = rest.split(", column ");
+            let line_number = numbers.next().and_then(|n| n.trim().parse::<usize>().ok());
+            let column = numbers.next().and_then(|n| n.trim().parse::<usize>().ok());
+            // What precedes it (`parse error:`) says no more than `context`.
+            position = line_number.map(|l| (l, column));
+            continue;
+        }
+        // The snippet: `  |`, `5 | text`, `  |     ^^^`.
+        let is_snippet = trimmed.starts_with('|')
+            || trimmed
+                .split_once(" |")
+                .is_some_and(|(number, _)| number.chars().all(|c| c.is_ascii_digit()));
+        if !is_snippet {
+            words.push(trimmed.to_string());
+        }
+    }
+    let message = one_line(&words.join(" "));
+    match position {
+        Some((line, Some(column))) => {
+            format!("{}:{line}:{column}: {context}: {message}", path.display())
+        }
+        Some((line, None)) => format!("{}:{line}: {context}: {message}", path.display()),
+        None => format!("{}: {context}: {message}", path.display()),
+    }
 }
 
 /// A lock file names a dependency `name`, `name version` or

@@ -8,15 +8,19 @@ pub mod rules;
 
 use crate::config::UnreadableAction;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
+use crate::scan::scope::{self, ScopeSettings, Source};
 use crate::scan::{relative_path, ScanContext, ScanOutput};
 use rules::{Rule, RuleSet};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes looked at to decide whether a file is binary.
 const BINARY_SNIFF: usize = 8192;
+/// How a user marks a false positive, for every secret rule's help.
+const FALSE_POSITIVE_HELP: &str = "Not a secret (a test value, an example)? Put a `secgate:allow` comment on its line or the line above, or add an [[ignore]] entry with its fingerprint (the result's secgate/v1 partial fingerprint) and a reason to secgate.toml.";
+
 /// The comment that suppresses a finding on its line or the line below.
 const INLINE_ALLOW: &[u8] = b"secgate:allow";
 
@@ -200,112 +204,60 @@ impl SecretScanner {
 }
 
 #[derive(Default)]
-struct WalkTally {
+struct Tally {
     findings: Vec<Finding>,
     files: u64,
     bytes: u64,
     too_large: Vec<String>,
     unreadable: Vec<String>,
-    ignore_file_errors: Vec<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, mut other: Tally) {
+        self.findings.append(&mut other.findings);
+        self.too_large.append(&mut other.too_large);
+        self.unreadable.append(&mut other.unreadable);
+        self.files += other.files;
+        self.bytes += other.bytes;
+    }
+}
+
+/// The settings of the file listing for the secrets scan.
+pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
+    ScopeSettings {
+        exclude_key: "secrets.exclude",
+        exclude: context.policy.secrets.exclude.clone(),
+        skip_dirs: Vec::new(),
+        // As other secret scanners do on a plain directory.
+        gitignore_outside_git: true,
+        own_outputs: context.own_outputs.clone(),
+    }
 }
 
 pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Secrets);
     let settings = &context.policy.secrets;
     let root = &context.root;
-    let mut overrides = ignore::overrides::OverrideBuilder::new(root);
-    for pattern in &settings.exclude {
-        if let Err(error) = overrides.add(&format!("!{pattern}")) {
-            return ScanOutput::failed(
-                Scanner::Secrets,
-                format!("secrets.exclude `{pattern}`: {error}"),
-            );
-        }
-    }
-    let overrides = match overrides.build() {
-        Ok(o) => o,
+    let listing = match scope::list(root, &scope_settings(context)) {
+        Ok(listing) => listing,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
     };
-    if let Some((path, why)) = crate::scan::walker_hazard(root) {
-        return ScanOutput::failed(Scanner::Secrets, format!("{}: {why}", path.display()));
-    }
-    // Directories the walker must not enter (see walker_hazard), reported as unreadable.
-    let hazards = std::sync::Arc::new(Mutex::new(Vec::new()));
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let walker_root = root.clone();
-    let walker_hazards = std::sync::Arc::clone(&hazards);
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .git_ignore(true)
-        .git_exclude(true)
-        .require_git(false)
-        .overrides(overrides)
-        .follow_links(false)
-        .threads(threads)
-        .filter_entry(move |entry| {
-            if !entry.file_type().is_some_and(|t| t.is_dir()) {
-                return true;
-            }
-            if entry.file_name() == ".git" {
-                return false;
-            }
-            match crate::scan::walker_hazard(entry.path()) {
-                None => true,
-                Some((path, why)) => {
-                    let relative = relative_path(&walker_root, &path);
-                    let directory = relative_path(&walker_root, entry.path());
-                    walker_hazards
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(format!("{relative} ({why}; {directory}/ not scanned)"));
-                    false
-                }
-            }
-        })
-        .build_parallel();
-    let shared = Mutex::new(WalkTally::default());
-    walker.run(|| {
-        let mut local = ThreadTally {
-            shared: &shared,
-            tally: WalkTally::default(),
-        };
-        let mut buffer = Vec::new();
-        Box::new(move |entry| {
-            match entry {
-                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
-                    scan_file(
-                        root,
-                        entry.path(),
-                        scanner,
-                        settings.max_file_size,
-                        &mut buffer,
-                        &mut local.tally,
-                    );
-                }
-                Ok(_) => {}
-                // A bad pattern in an ignore file ignores less, hiding nothing: a warning.
-                Err(error) if error.io_error().is_none() => {
-                    local.tally.ignore_file_errors.push(error.to_string())
-                }
-                Err(error) => local.tally.unreadable.push(error.to_string()),
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    let mut tally = shared
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    tally
-        .unreadable
-        .append(&mut hazards.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut tally = scan_files(root, &listing.files, scanner, settings.max_file_size);
+    tally.unreadable.extend(listing.unreadable.iter().cloned());
     output.findings = tally.findings;
     output.rules = rule_infos(&scanner.rules, &output.findings);
     output.notes.push(format!(
-        "{} files, {:.1} MiB scanned with {} rules",
+        "{} files, {:.1} MiB scanned with {} rules{}",
         tally.files,
         tally.bytes as f64 / (1024.0 * 1024.0),
-        scanner.rules.rules.len()
+        scanner.rules.rules.len(),
+        match listing.source {
+            Source::Git => " (git: every tracked file, and untracked ones not ignored)",
+            Source::Walk | Source::IgnoredByGit => "",
+        }
     ));
+    output.notes.extend(listing.notes());
+    output.excluded = listing.excluded.clone();
     if !tally.too_large.is_empty() {
         let mut skipped = tally.too_large;
         skipped.sort();
@@ -313,15 +265,13 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
             "{} file(s) over max-file-size ({} bytes) not scanned: {}",
             skipped.len(),
             settings.max_file_size,
-            abbreviate(&skipped)
+            scope::abbreviate(&skipped)
         ));
     }
-    if !tally.ignore_file_errors.is_empty() {
-        let mut errors = tally.ignore_file_errors;
-        errors.sort();
+    if !listing.ignore_file_errors.is_empty() {
         output.warnings.push(format!(
             "ignore file problem(s), patterns skipped: {}",
-            abbreviate(&errors)
+            scope::abbreviate(&listing.ignore_file_errors)
         ));
     }
     if !tally.unreadable.is_empty() {
@@ -330,7 +280,7 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
         let problem = format!(
             "{} path(s) could not be read: {}",
             unreadable.len(),
-            abbreviate(&unreadable)
+            scope::abbreviate(&unreadable)
         );
         match settings.on_unreadable {
             UnreadableAction::Warn => output.warnings.push(problem),
@@ -344,43 +294,41 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
     output
 }
 
-fn abbreviate(items: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = items
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > SHOWN {
-        text.push_str(&format!(", and {} more", items.len() - SHOWN));
+/// Scans `files` on one thread per core, each taking the next file: no
+/// thread waits on another's large file.
+fn scan_files(root: &Path, files: &[PathBuf], scanner: &SecretScanner, max_size: u64) -> Tally {
+    let next = AtomicUsize::new(0);
+    let threads = crate::scan::worker_threads(files.len(), 16, usize::MAX);
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut tally = Tally::default();
+                    let mut buffer = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(index) else {
+                            break tally;
+                        };
+                        scan_file(root, path, scanner, max_size, &mut buffer, &mut tally);
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect()
+    });
+    let mut total = Tally::default();
+    for tally in tallies {
+        total.merge(tally);
     }
-    text
-}
-
-/// One walker thread's tally, merged into the shared one when the walker
-/// drops the thread's closure, so threads never contend per file.
-struct ThreadTally<'a> {
-    shared: &'a Mutex<WalkTally>,
-    tally: WalkTally,
-}
-
-impl Drop for ThreadTally<'_> {
-    fn drop(&mut self) {
-        let mut shared = self
-            .shared
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let local = &mut self.tally;
-        shared.findings.append(&mut local.findings);
-        shared.too_large.append(&mut local.too_large);
-        shared.unreadable.append(&mut local.unreadable);
-        shared
-            .ignore_file_errors
-            .append(&mut local.ignore_file_errors);
-        shared.files += local.files;
-        shared.bytes += local.bytes;
-    }
+    total
 }
 
 fn scan_file(
@@ -389,7 +337,7 @@ fn scan_file(
     scanner: &SecretScanner,
     max_size: u64,
     buffer: &mut Vec<u8>,
-    tally: &mut WalkTally,
+    tally: &mut Tally,
 ) {
     let relative = relative_path(root, path);
     let file = match std::fs::File::open(path) {
@@ -502,11 +450,11 @@ fn rule_info(rule: &Rule) -> RuleInfo {
         short_description: rule.title.clone(),
         full_description: format!("A {} committed to the repository.", rule.title),
         help_text: format!(
-            "A {} was found in the scanned files. Revoke it with its issuer first (it is compromised once pushed), then remove it from the code and from git history, and load it from a secret store or the environment instead.",
+            "A {} was found in the scanned files. Revoke it with its issuer first (it is compromised once pushed), then remove it from the code and from git history, and load it from a secret store or the environment instead. {FALSE_POSITIVE_HELP}",
             rule.title
         ),
         help_markdown: format!(
-            "A **{}** was found in the scanned files.\n\n1. Revoke or rotate it with its issuer: anyone who could read the repository may have it.\n2. Remove it from the code and from git history.\n3. Load it at run time from a secret store or the environment.\n\nFormat references:\n{references}",
+            "A **{}** was found in the scanned files.\n\n1. Revoke or rotate it with its issuer: anyone who could read the repository may have it.\n2. Remove it from the code and from git history.\n3. Load it at run time from a secret store or the environment.\n\n**Not a secret** (a test value, an example, a false positive)? Mark it where it is with a `secgate:allow` comment on its line or the line above; or add to `secgate.toml` an `[[ignore]]` entry with the result's `secgate/v1` fingerprint as `id` and a `reason`; or allow the value's pattern under `[secrets.allowlist] values`. Dismissing the alert in code scanning alone does not stop the gate failing.\n\nFormat references:\n{references}",
             rule.title
         ),
         help_uri: rule.references.first().cloned(),

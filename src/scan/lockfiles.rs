@@ -1,0 +1,380 @@
+//! The lock files and manifests of every package ecosystem, known by name,
+//! and whether secgate checks them yet. A dependency file secgate cannot
+//! read is reported as found and not checked, never passed over: a gate
+//! that says nothing about a Python backend's `uv.lock` must not look green.
+
+use std::path::Path;
+
+/// What kind of dependency file a name denotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// Pins exact versions: what a check would read.
+    Lock,
+    /// Declares dependencies without pinning them: listed only when no lock
+    /// of its ecosystem sits beside or above it.
+    Manifest,
+}
+
+/// One recognised file name.
+struct Pattern {
+    /// OSV's ecosystem name.
+    ecosystem: &'static str,
+    kind: FileKind,
+    matches: fn(&str, Option<&str>) -> bool,
+}
+
+/// `file name` and the name of its directory.
+macro_rules! named {
+    ($($name:literal),+) => {
+        |file: &str, _dir: Option<&str>| matches!(file, $($name)|+)
+    };
+}
+
+/// Every ecosystem's dependency files, after osv-scanner's extractors.
+/// `Cargo.lock` is checked; the rest are found, not checked.
+const PATTERNS: &[Pattern] = &[
+    Pattern {
+        ecosystem: "crates.io",
+        kind: FileKind::Manifest,
+        matches: named!("Cargo.toml"),
+    },
+    Pattern {
+        ecosystem: "PyPI",
+        kind: FileKind::Lock,
+        matches: |file, dir| {
+            matches!(
+                file,
+                "uv.lock" | "poetry.lock" | "Pipfile.lock" | "pdm.lock" | "pylock.toml"
+            ) || (file.starts_with("pylock.") && file.ends_with(".toml"))
+                || is_requirements(file, dir)
+        },
+    },
+    Pattern {
+        ecosystem: "PyPI",
+        kind: FileKind::Manifest,
+        matches: named!("pyproject.toml", "Pipfile", "setup.py"),
+    },
+    Pattern {
+        ecosystem: "npm",
+        kind: FileKind::Lock,
+        matches: named!(
+            "package-lock.json",
+            "npm-shrinkwrap.json",
+            "yarn.lock",
+            "pnpm-lock.yaml",
+            "bun.lock",
+            "bun.lockb"
+        ),
+    },
+    Pattern {
+        ecosystem: "npm",
+        kind: FileKind::Manifest,
+        matches: named!("package.json"),
+    },
+    Pattern {
+        ecosystem: "Go",
+        kind: FileKind::Lock,
+        matches: named!("go.mod", "go.sum"),
+    },
+    Pattern {
+        ecosystem: "RubyGems",
+        kind: FileKind::Lock,
+        matches: named!("Gemfile.lock", "gems.locked"),
+    },
+    Pattern {
+        ecosystem: "RubyGems",
+        kind: FileKind::Manifest,
+        matches: named!("Gemfile", "gems.rb"),
+    },
+    Pattern {
+        ecosystem: "Packagist",
+        kind: FileKind::Lock,
+        matches: named!("composer.lock"),
+    },
+    Pattern {
+        ecosystem: "Packagist",
+        kind: FileKind::Manifest,
+        matches: named!("composer.json"),
+    },
+    Pattern {
+        ecosystem: "Maven",
+        kind: FileKind::Lock,
+        matches: named!("pom.xml", "gradle.lockfile", "buildscript-gradle.lockfile"),
+    },
+    Pattern {
+        ecosystem: "Maven",
+        kind: FileKind::Manifest,
+        matches: named!("build.gradle", "build.gradle.kts"),
+    },
+    Pattern {
+        ecosystem: "NuGet",
+        kind: FileKind::Lock,
+        matches: named!("packages.lock.json", "packages.config"),
+    },
+    Pattern {
+        ecosystem: "Pub",
+        kind: FileKind::Lock,
+        matches: named!("pubspec.lock"),
+    },
+    Pattern {
+        ecosystem: "Pub",
+        kind: FileKind::Manifest,
+        matches: named!("pubspec.yaml"),
+    },
+    Pattern {
+        ecosystem: "Hex",
+        kind: FileKind::Lock,
+        matches: named!("mix.lock"),
+    },
+    Pattern {
+        ecosystem: "CRAN",
+        kind: FileKind::Lock,
+        matches: named!("renv.lock"),
+    },
+    Pattern {
+        ecosystem: "Hackage",
+        kind: FileKind::Lock,
+        matches: named!("cabal.project.freeze", "stack.yaml.lock"),
+    },
+    Pattern {
+        ecosystem: "ConanCenter",
+        kind: FileKind::Lock,
+        matches: named!("conan.lock"),
+    },
+    Pattern {
+        ecosystem: "SwiftURL",
+        kind: FileKind::Lock,
+        matches: named!("Package.resolved"),
+    },
+    Pattern {
+        ecosystem: "CocoaPods",
+        kind: FileKind::Lock,
+        matches: named!("Podfile.lock"),
+    },
+];
+
+/// pip's requirement files: `requirements.txt`, `requirements-dev.txt`,
+/// `dev-requirements.txt`, or any `.txt` in a `requirements/` directory.
+fn is_requirements(file: &str, dir: Option<&str>) -> bool {
+    file.ends_with(".txt") && (file.contains("requirements") || dir == Some("requirements"))
+}
+
+/// The lock file secgate checks today.
+pub const CARGO_LOCK: &str = "Cargo.lock";
+
+/// A dependency file secgate found and did not check.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UncheckedFile {
+    /// Relative to the scanned root, forward slashes.
+    pub path: String,
+    pub ecosystem: &'static str,
+    pub kind: FileKind,
+    /// Why it is not checked, in a few words.
+    pub reason: &'static str,
+}
+
+/// `relative` (forward slashes) as an ecosystem's dependency file, if it is one.
+fn classify(relative: &str) -> Option<(&'static str, FileKind)> {
+    let (dir, file) = match relative.rsplit_once('/') {
+        Some((dir, file)) => (Some(dir.rsplit('/').next().unwrap_or(dir)), file),
+        None => (None, relative),
+    };
+    PATTERNS
+        .iter()
+        .find(|p| (p.matches)(file, dir))
+        .map(|p| (p.ecosystem, p.kind))
+}
+
+/// What the lock-file search found among `files` (relative paths, sorted):
+/// the `Cargo.lock` files to check, and the dependency files of other
+/// ecosystems (and Rust manifests without a lock) that go unchecked.
+pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> (Vec<String>, Vec<UncheckedFile>) {
+    let mut cargo_locks = Vec::new();
+    let mut locks: Vec<(String, &'static str)> = Vec::new();
+    let mut manifests: Vec<(String, &'static str)> = Vec::new();
+    for relative in files {
+        if Path::new(relative)
+            .file_name()
+            .is_some_and(|n| n == CARGO_LOCK)
+        {
+            cargo_locks.push(relative.to_string());
+            continue;
+        }
+        match classify(relative) {
+            Some((ecosystem, FileKind::Lock)) => locks.push((relative.to_string(), ecosystem)),
+            Some((ecosystem, FileKind::Manifest)) => {
+                manifests.push((relative.to_string(), ecosystem))
+            }
+            None => {}
+        }
+    }
+    let mut unchecked: Vec<UncheckedFile> = locks
+        .iter()
+        .map(|(path, ecosystem)| UncheckedFile {
+            path: path.clone(),
+            ecosystem,
+            kind: FileKind::Lock,
+            reason: "not supported yet",
+        })
+        .collect();
+    // A manifest is covered by a lock of its ecosystem in its directory or
+    // above (a workspace's members share the root's lock).
+    let lock_dirs = |ecosystem: &str| -> Vec<&str> {
+        let mut dirs: Vec<&str> = locks
+            .iter()
+            .filter(|(_, e)| *e == ecosystem)
+            .map(|(path, _)| parent(path))
+            .collect();
+        if ecosystem == "crates.io" {
+            dirs.extend(cargo_locks.iter().map(|path| parent(path)));
+        }
+        dirs
+    };
+    for (path, ecosystem) in &manifests {
+        let dir = parent(path);
+        let covered = lock_dirs(ecosystem)
+            .iter()
+            .any(|lock_dir| is_at_or_below(dir, lock_dir));
+        if !covered {
+            unchecked.push(UncheckedFile {
+                path: path.clone(),
+                ecosystem,
+                kind: FileKind::Manifest,
+                reason: if *ecosystem == "crates.io" {
+                    "no Cargo.lock beside or above it: versions not resolved"
+                } else {
+                    "a manifest without a lock file: not supported yet"
+                },
+            });
+        }
+    }
+    unchecked.sort();
+    (cargo_locks, unchecked)
+}
+
+/// The directory part of a relative path, `""` at the root.
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+fn is_at_or_below(dir: &str, ancestor: &str) -> bool {
+    ancestor.is_empty()
+        || dir == ancestor
+        || (dir.starts_with(ancestor) && dir.as_bytes().get(ancestor.len()) == Some(&b'/'))
+}
+
+/// `PyPI: 2, npm: 1`, in first-seen order.
+pub fn count_by_ecosystem(unchecked: &[UncheckedFile]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for file in unchecked {
+        match counts.iter_mut().find(|(e, _)| *e == file.ecosystem) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((file.ecosystem, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(ecosystem, n)| format!("{ecosystem}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `PyPI: uv.lock, api/requirements.txt; npm: web/bun.lock`, grouped by
+/// ecosystem in first-seen order, at most `shown` paths in all.
+pub fn describe(unchecked: &[UncheckedFile], shown: usize) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for file in unchecked {
+        match groups.iter_mut().find(|(e, _)| *e == file.ecosystem) {
+            Some((_, paths)) => paths.push(&file.path),
+            None => groups.push((file.ecosystem, vec![&file.path])),
+        }
+    }
+    let mut left = shown;
+    let mut parts = Vec::new();
+    for (ecosystem, paths) in &groups {
+        if left == 0 {
+            break;
+        }
+        let listed: Vec<&str> = paths.iter().take(left).copied().collect();
+        left -= listed.len();
+        parts.push(format!("{ecosystem}: {}", listed.join(", ")));
+    }
+    let mut text = parts.join("; ");
+    if unchecked.len() > shown {
+        text.push_str(&format!(" and {} more", unchecked.len() - shown));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_to_ecosystems() {
+        for (path, expected) in [
+            ("uv.lock", Some(("PyPI", FileKind::Lock))),
+            ("api/requirements-dev.txt", Some(("PyPI", FileKind::Lock))),
+            ("requirements/base.txt", Some(("PyPI", FileKind::Lock))),
+            ("notes.txt", None),
+            ("web/bun.lock", Some(("npm", FileKind::Lock))),
+            ("web/package.json", Some(("npm", FileKind::Manifest))),
+            ("go.sum", Some(("Go", FileKind::Lock))),
+            ("Gemfile.lock", Some(("RubyGems", FileKind::Lock))),
+            ("composer.lock", Some(("Packagist", FileKind::Lock))),
+            ("java/pom.xml", Some(("Maven", FileKind::Lock))),
+            ("Cargo.toml", Some(("crates.io", FileKind::Manifest))),
+            ("pylock.dev.toml", Some(("PyPI", FileKind::Lock))),
+            ("src/lock.rs", None),
+        ] {
+            assert_eq!(classify(path), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn manifests_under_a_lock_are_covered() {
+        let files = [
+            "rust/Cargo.lock",
+            "rust/Cargo.toml",
+            "rust/crates/a/Cargo.toml",
+            "tools/lonely/Cargo.toml",
+            "web/bun.lock",
+            "web/package.json",
+            "web/packages/ui/package.json",
+            "docs/package.json",
+            "api/pyproject.toml",
+            "api/uv.lock",
+            "scripts/pyproject.toml",
+        ];
+        let (cargo, unchecked) = sort_out(files);
+        assert_eq!(cargo, ["rust/Cargo.lock"]);
+        let listed: Vec<(&str, FileKind)> = unchecked
+            .iter()
+            .map(|u| (u.path.as_str(), u.kind))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("api/uv.lock", FileKind::Lock),
+                ("docs/package.json", FileKind::Manifest),
+                ("scripts/pyproject.toml", FileKind::Manifest),
+                ("tools/lonely/Cargo.toml", FileKind::Manifest),
+                ("web/bun.lock", FileKind::Lock),
+            ]
+        );
+        assert_eq!(
+            describe(&unchecked, 3),
+            "PyPI: api/uv.lock, scripts/pyproject.toml; npm: docs/package.json and 2 more"
+        );
+    }
+
+    #[test]
+    fn a_sibling_directory_is_not_an_ancestor() {
+        assert!(is_at_or_below("web/app", "web"));
+        assert!(is_at_or_below("web", "web"));
+        assert!(is_at_or_below("anything", ""));
+        assert!(!is_at_or_below("website", "web"));
+    }
+}
