@@ -91,6 +91,18 @@ pub enum DbError {
     },
     #[error("no cache directory: set XDG_CACHE_HOME or HOME, or pass --db DIR")]
     NoCacheDir,
+    /// A database URL that is never fetched; `origin` says where it was
+    /// given (`--url`, `SECGATE_DB_URL`, `db.url`). No `problem` for a URL
+    /// of another scheme: the rest of the message says it all.
+    #[error(
+        "{origin} `{url}`: {}only http:// and https:// URLs are fetched (for a local advisory-db checkout, use --db DIR instead)",
+        problem.as_deref().map(|p| format!("{p}; ")).unwrap_or_default()
+    )]
+    BadUrl {
+        origin: String,
+        url: String,
+        problem: Option<String>,
+    },
 }
 
 impl From<WriteError> for DbError {

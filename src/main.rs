@@ -511,7 +511,10 @@ fn run_db(command: DbCommand) -> Result<u8> {
     match command {
         DbCommand::Update { url, config } => {
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
-            let url = url.unwrap_or_else(|| db::resolve_url(&policy.db.url));
+            let url = match url {
+                Some(url) => db::parse_url("--url", &url)?,
+                None => db::resolve_url(&policy.db.url)?,
+            };
             let timeout = http_timeout()?;
             let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout))?;
             match outcome {
@@ -581,10 +584,12 @@ fn run_db(command: DbCommand) -> Result<u8> {
 /// without one, the advisory scanner reports the missing database.
 async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
     let cache = Cache::default_location()?;
+    // Before knowing whether a fetch is due: a URL that can never be
+    // fetched fails today, not on the day the cache turns stale.
+    let url = db::resolve_url(&policy.db.url)?;
     if !cache.is_due(policy.db.refresh, time::OffsetDateTime::now_utc()) {
         return Ok(());
     }
-    let url = db::resolve_url(&policy.db.url);
     match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
         Ok(UpdateOutcome::Updated { advisories }) if !quiet => {
             eprintln!("secgate: advisory database updated: {advisories} advisories from {url}")

@@ -553,6 +553,58 @@ fn check_without_any_database_fails_closed() {
     assert!(!home.cache_db().exists());
 }
 
+/// Which of the cache's files exist: none, if nothing tried to fetch.
+fn cache_files(home: &Home) -> Vec<String> {
+    match std::fs::read_dir(home.cache_db().parent().unwrap()) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn a_url_that_is_not_http_is_refused_before_any_request() {
+    let home = Home::new();
+    let output = home
+        .secgate("http://127.0.0.1:9/unused")
+        .args(["db", "update", "--url", "file:///tmp/x"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--url `file:///tmp/x`"), "{stderr}");
+    assert!(
+        stderr.contains("only http:// and https:// URLs are fetched"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--db DIR"), "{stderr}");
+    assert!(!stderr.contains("builder error"), "{stderr}");
+    // An update takes its lock before the request: no lock, no attempt.
+    assert_eq!(cache_files(&home), Vec::<String>::new());
+
+    let (code, stderr) = home.update("ftp://127.0.0.1:9/db.tar.gz");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("SECGATE_DB_URL `ftp://"), "{stderr}");
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
+
+    // `check` refuses it before its refresh...
+    let (code, stderr, _) = home.check_vulnerable("file:///tmp/x", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("SECGATE_DB_URL `file:///tmp/x`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
+    assert_eq!(cache_files(&home), Vec::<String>::new());
+    // ...even with a cache that is not due for one yet.
+    let cached = Home::with_good_cache();
+    let (code, stderr, _) = cached.check_vulnerable("file:///tmp/x", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
+}
+
 #[test]
 fn stale_cache_warns_by_default_and_fails_where_the_policy_says() {
     let home = Home::with_good_cache();
