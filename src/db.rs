@@ -752,6 +752,25 @@ mod tests {
     }
 
     #[test]
+    fn download_failures_name_the_ways_out() {
+        let err = DbError::Fetch {
+            url: "http://x".to_string(),
+            message: "refused".to_string(),
+        };
+        let way_out = err.way_out().unwrap();
+        for says in [
+            "--db DIR",
+            "SECGATE_DB=",
+            "SECGATE_DB_URL",
+            "--url",
+            "--offline",
+        ] {
+            assert!(way_out.contains(says), "{says}: {way_out}");
+        }
+        assert!(DbError::NoCacheDir.way_out().is_none());
+    }
+
+    #[test]
     fn unpacks_a_github_style_archive_without_its_top_directory() {
         let staged = unpack_bytes(&fixture_archive()).unwrap();
         assert!(staged.dir.path().join("crates/smallvec").is_dir());

@@ -105,6 +105,20 @@ pub enum DbError {
     },
 }
 
+impl DbError {
+    /// What to do instead when the database could not be downloaded.
+    pub fn way_out(&self) -> Option<&'static str> {
+        match self {
+            DbError::Fetch { .. } | DbError::Archive { .. } => Some(
+                "check against a local advisory-db checkout with --db DIR (or SECGATE_DB=DIR), \
+                 point SECGATE_DB_URL, `db update --url` or the policy's [db] url at a reachable mirror, \
+                 or check with --offline to use the database already cached",
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl From<WriteError> for DbError {
     fn from(error: WriteError) -> Self {
         DbError::Io {

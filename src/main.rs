@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use secgate::baseline::Baseline;
 use secgate::config::{format_duration, Threshold};
 use secgate::db::{self, Cache, UpdateOutcome};
+use secgate::error::DbError;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
 use secgate::report::{self, gate, github, sarif, summary};
@@ -318,6 +319,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("secgate: error: {error:#}");
+            if let Some(error) = error.downcast_ref::<DbError>() {
+                print_way_out(error);
+            }
             ExitCode::from(EXIT_COULD_NOT_CHECK)
         }
     }
@@ -579,6 +583,13 @@ fn run_db(command: DbCommand) -> Result<u8> {
     }
 }
 
+/// The second line of a download failure: what to do instead.
+fn print_way_out(error: &DbError) {
+    if let Some(way_out) = error.way_out() {
+        eprintln!("secgate: ways out: {way_out}");
+    }
+}
+
 /// Before an advisory check on the cache: fetch when it is missing or older
 /// than `db.refresh`. A failure with an older cache present is a warning;
 /// without one, the advisory scanner reports the missing database.
@@ -601,8 +612,12 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
                 .map(|age| format!(" (fetched {} ago)", format_duration(age)))
                 .unwrap_or_default();
             eprintln!("secgate: warning: {error}; using the cached database{age}");
+            print_way_out(&error);
         }
-        Err(error) => eprintln!("secgate: error: {error}"),
+        Err(error) => {
+            eprintln!("secgate: error: {error}");
+            print_way_out(&error);
+        }
     }
     Ok(())
 }

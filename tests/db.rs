@@ -537,6 +537,8 @@ fn check_with_a_failing_update_falls_back_to_the_older_cache() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("warning"), "{stderr}");
     assert!(stderr.contains(&server.url), "{stderr}");
+    assert!(stderr.contains("ways out:"), "{stderr}");
+    assert!(stderr.contains("--offline"), "{stderr}");
     assert!(sarif.contains("RUSTSEC-2021-0003"));
     assert_eq!(server.requests().len(), 1);
 }
@@ -550,7 +552,28 @@ fn check_without_any_database_fails_closed() {
     assert!(stderr.contains(&server.url), "{stderr}");
     assert!(stderr.contains("secgate db update"), "{stderr}");
     assert!(stderr.contains("--db"), "{stderr}");
+    assert!(stderr.contains("SECGATE_DB_URL"), "{stderr}");
     assert!(!home.cache_db().exists());
+}
+
+#[test]
+fn offline_update_failure_names_the_url_and_the_ways_out() {
+    let home = Home::new();
+    // Port 9 (discard) is closed on a machine without network services.
+    let url = "http://127.0.0.1:9/x.tar.gz";
+    let (code, stderr) = home.update(url);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(url), "{stderr}");
+    for way_out in [
+        "--db DIR",
+        "SECGATE_DB=DIR",
+        "SECGATE_DB_URL",
+        "--url",
+        "--offline",
+    ] {
+        assert!(stderr.contains(way_out), "names {way_out}: {stderr}");
+    }
+    assert!(stderr.lines().count() <= 2, "one or two lines: {stderr}");
 }
 
 /// Which of the cache's files exist: none, if nothing tried to fetch.
