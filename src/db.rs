@@ -70,6 +70,38 @@ pub fn resolve_url(policy_url: &str) -> Result<DbUrl, DbError> {
     }
 }
 
+/// Checks that `dir` looks like an advisory database before anything reads
+/// it, so a wrong `--db` is named as such rather than as a missing file.
+pub fn check_checkout(dir: &Path) -> Result<(), DbError> {
+    let not = |problem: &str| DbError::NotACheckout {
+        path: dir.to_path_buf(),
+        problem: problem.to_string(),
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DbError::Missing(dir.to_path_buf()))
+        }
+        Err(error) => {
+            return Err(DbError::Unreadable {
+                path: dir.to_path_buf(),
+                error,
+            })
+        }
+        Ok(meta) if !meta.is_dir() => return Err(not("not a directory")),
+        Ok(_) => {}
+    }
+    let crates = dir.join("crates");
+    match std::fs::metadata(&crates) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(not("no crates/ directory")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not("no crates/ directory")),
+        Err(error) => Err(DbError::Unreadable {
+            path: crates,
+            error,
+        }),
+    }
+}
+
 /// Where a fetched database came from and when; written after every
 /// successful update (a 304 included).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -749,6 +781,28 @@ mod tests {
                 assert!(err.contains(says), "{err}");
             }
         }
+    }
+
+    #[test]
+    fn a_directory_that_is_not_a_database_is_named_as_such() {
+        assert!(check_checkout(&fixture_db()).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = check_checkout(&missing).unwrap_err();
+        assert!(matches!(err, DbError::Missing(_)), "{err}");
+        assert!(err.to_string().ends_with("nope does not exist"), "{err}");
+        let err = check_checkout(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with("is not a RustSec advisory-db checkout (no crates/ directory)"),
+            "{err}"
+        );
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = check_checkout(&file).unwrap_err().to_string();
+        assert!(err.ends_with("checkout (not a directory)"), "{err}");
+        std::fs::write(dir.path().join("crates"), "x").unwrap();
+        let err = check_checkout(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("(no crates/ directory)"), "{err}");
     }
 
     #[test]

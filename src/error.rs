@@ -103,6 +103,17 @@ pub enum DbError {
         url: String,
         problem: Option<String>,
     },
+    #[error("advisory database {0} does not exist")]
+    Missing(PathBuf),
+    /// Not `source`: the message holds it, and `{:#}` would print it twice.
+    #[error("advisory database {path}: {error}")]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A directory given as the database that is not one.
+    #[error("{path} is not a RustSec advisory-db checkout ({problem})")]
+    NotACheckout { path: PathBuf, problem: String },
 }
 
 impl DbError {

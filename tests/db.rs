@@ -629,6 +629,41 @@ fn a_url_that_is_not_http_is_refused_before_any_request() {
 }
 
 #[test]
+fn check_with_a_db_that_is_not_an_advisory_database_says_so() {
+    let home = Home::new();
+    let empty = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("README.md"), "# a repository\n").unwrap();
+    std::fs::create_dir(other.path().join("src")).unwrap();
+    for dir in [empty.path(), other.path()] {
+        let (code, stderr, _) = home.check_vulnerable(
+            "http://127.0.0.1:9/unused",
+            &["--db", dir.to_str().unwrap()],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        let says = format!(
+            "{} is not a RustSec advisory-db checkout (no crates/ directory)",
+            dir.display()
+        );
+        assert!(stderr.contains(&says), "{stderr}");
+        assert!(!stderr.contains("No such file"), "{stderr}");
+    }
+    let missing = empty.path().join("advisory-db");
+    let (code, stderr, _) = home.check_vulnerable(
+        "http://127.0.0.1:9/unused",
+        &["--db", missing.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {} does not exist",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn stale_cache_warns_by_default_and_fails_where_the_policy_says() {
     let home = Home::with_good_cache();
     let mut record = home.record();
