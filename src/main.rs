@@ -144,11 +144,15 @@ enum DbCommand {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Show the cached database: path, when it was fetched, its age and size.
+    /// Show the cached database (or the --db checkout): path, when it was
+    /// fetched, its age and size.
     Status {
         /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Describe this RustSec advisory-db checkout instead of the cache.
+        #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
+        db: Option<PathBuf>,
     },
 }
 
@@ -510,10 +514,10 @@ fn new_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn run_db(command: DbCommand) -> Result<u8> {
-    let cache = Cache::default_location()?;
     let now = time::OffsetDateTime::now_utc();
     match command {
         DbCommand::Update { url, config } => {
+            let cache = Cache::default_location()?;
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
             let url = match url {
                 Some(url) => db::parse_url("--url", &url)?,
@@ -533,46 +537,63 @@ fn run_db(command: DbCommand) -> Result<u8> {
             }
             Ok(EXIT_PASS)
         }
-        DbCommand::Status { config } => {
+        DbCommand::Status { config, db } => {
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
-            println!("path:       {}", cache.dir().display());
-            if !cache.is_present() {
-                println!(
-                    "status:     missing (run `secgate db update`, or pass --db DIR to check)"
-                );
-                return Ok(EXIT_COULD_NOT_CHECK);
-            }
-            match cache.record() {
-                Some(record) => {
-                    let age = cache
-                        .age(now)
-                        .map(|age| format!(" ({} ago)", format_duration(age)))
-                        .unwrap_or_default();
-                    println!("fetched-at: {}{age}", record.fetched_at);
-                    println!("url:        {}", record.url);
+            let dir = match db {
+                Some(dir) => {
+                    // Checked first: a wrong --db is named, not reported as a missing crates/.
+                    db::check_checkout(&dir)?;
+                    println!("path:       {}", dir.display());
+                    println!("source:     --db / SECGATE_DB (a local checkout, never fetched)");
+                    dir
                 }
-                None => println!("fetched-at: unknown (no fetch record)"),
-            }
-            let guard = db::read_guard(cache.dir());
-            let database = rustsec::Database::open(cache.dir()).with_context(|| {
-                format!("advisory database {} does not load", cache.dir().display())
-            })?;
+                None => {
+                    let cache = Cache::default_location()?;
+                    println!("path:       {}", cache.dir().display());
+                    if !cache.is_present() {
+                        println!(
+                            "status:     missing (run `secgate db update`, or pass --db DIR to check)"
+                        );
+                        return Ok(EXIT_COULD_NOT_CHECK);
+                    }
+                    match cache.record() {
+                        Some(record) => {
+                            let age = cache
+                                .age(now)
+                                .map(|age| format!(" ({} ago)", format_duration(age)))
+                                .unwrap_or_default();
+                            println!("fetched-at: {}{age}", record.fetched_at);
+                            println!("url:        {}", record.url);
+                        }
+                        None => println!("fetched-at: unknown (no fetch record)"),
+                    }
+                    cache.dir().to_path_buf()
+                }
+            };
+            let guard = db::read_guard(&dir);
+            let database = rustsec::Database::open(&dir)
+                .with_context(|| format!("advisory database {} does not load", dir.display()))?;
             drop(guard);
-            let freshness = db::freshness(&database, cache.dir(), now);
+            let freshness = db::freshness(&database, &dir, now);
             println!(
                 "advisories: {}, newest {}",
                 freshness.advisories,
                 freshness.newest.as_deref().unwrap_or("unknown")
             );
             let max_age = policy.advisories.db_max_age;
+            // As `check` counts it: since the fetch, else since the newest advisory.
+            let since = match freshness.fetched_at {
+                Some(_) => "",
+                None => " since the newest advisory",
+            };
             match freshness.age {
                 Some(age) if age > max_age => println!(
-                    "age:        {} (stale: older than db.max-age = {})",
+                    "age:        {}{since} (stale: older than db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),
                 Some(age) => println!(
-                    "age:        {} (db.max-age = {})",
+                    "age:        {}{since} (db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),

@@ -629,6 +629,63 @@ fn a_url_that_is_not_http_is_refused_before_any_request() {
 }
 
 #[test]
+fn db_status_describes_the_secgate_db_checkout() {
+    let home = Home::new();
+    let fixture_db = fixture("advisory-db");
+    let count = rustsec::Database::open(&fixture_db).unwrap().iter().count();
+    let by_env = home
+        .secgate("http://127.0.0.1:9/unused")
+        .env("SECGATE_DB", &fixture_db)
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    let by_flag = home
+        .secgate("http://127.0.0.1:9/unused")
+        .args(["db", "status", "--db"])
+        .arg(&fixture_db)
+        .output()
+        .unwrap();
+    for output in [by_env, by_flag] {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(
+            stdout.contains(&format!("path:       {}\n", fixture_db.display())),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("source:     --db / SECGATE_DB (a local checkout, never fetched)"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("advisories: {count}, newest 20")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("since the newest advisory"), "{stdout}");
+        assert!(stdout.contains("db.max-age = 7d"), "{stdout}");
+        assert!(
+            !stdout.contains("missing"),
+            "the cache is not read: {stdout}"
+        );
+    }
+    assert!(!home.cache_db().exists());
+
+    let not_a_db = tempfile::tempdir().unwrap();
+    let output = home
+        .secgate("http://127.0.0.1:9/unused")
+        .env("SECGATE_DB", not_a_db.path())
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not a RustSec advisory-db checkout (no crates/ directory)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_with_a_db_that_is_not_an_advisory_database_says_so() {
     let home = Home::new();
     let empty = tempfile::tempdir().unwrap();
