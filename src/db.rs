@@ -28,11 +28,77 @@ const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
 /// Bounds what a small archive may expand to (a gzip bomb).
 const MAX_UNPACKED_BYTES: u64 = 1 << 30;
 
+/// A database URL checked by `parse_url`: only these are fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbUrl(String);
+
+impl DbUrl {
+    /// As given (trimmed), not normalised: fetch records compare it as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Accepts an http:// or https:// URL with a host; `origin` names where it
+/// was given (`--url`, `SECGATE_DB_URL`, `db.url`) for the error.
+pub fn parse_url(origin: &str, text: &str) -> Result<DbUrl, DbError> {
+    let text = text.trim();
+    let bad = |problem: Option<String>| DbError::BadUrl {
+        origin: origin.to_string(),
+        url: text.to_string(),
+        problem,
+    };
+    let url = reqwest::Url::parse(text).map_err(|e| bad(Some(format!("not a URL ({e})"))))?;
+    match url.scheme() {
+        "http" | "https" if url.has_host() => Ok(DbUrl(text.to_string())),
+        "http" | "https" => Err(bad(Some("no host".to_string()))),
+        _ => Err(bad(None)),
+    }
+}
+
 /// The URL to fetch: the environment variable, else the policy's `db.url`.
-pub fn resolve_url(policy_url: &str) -> String {
+pub fn resolve_url(policy_url: &str) -> Result<DbUrl, DbError> {
     match std::env::var(URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
-        _ => policy_url.to_string(),
+        Ok(url) if !url.trim().is_empty() => parse_url(URL_ENV, &url),
+        _ => parse_url("db.url", policy_url),
+    }
+}
+
+/// Checks that `dir` looks like an advisory database before anything reads
+/// it, so a wrong `--db` is named as such rather than as a missing file.
+pub fn check_checkout(dir: &Path) -> Result<(), DbError> {
+    let not = |problem: &str| DbError::NotACheckout {
+        path: dir.to_path_buf(),
+        problem: problem.to_string(),
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DbError::Missing(dir.to_path_buf()))
+        }
+        Err(error) => {
+            return Err(DbError::Unreadable {
+                path: dir.to_path_buf(),
+                error,
+            })
+        }
+        Ok(meta) if !meta.is_dir() => return Err(not("not a directory")),
+        Ok(_) => {}
+    }
+    let crates = dir.join("crates");
+    match std::fs::metadata(&crates) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(not("no crates/ directory")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not("no crates/ directory")),
+        Err(error) => Err(DbError::Unreadable {
+            path: crates,
+            error,
+        }),
     }
 }
 
@@ -156,14 +222,18 @@ pub enum UpdateOutcome {
 
 /// Downloads the database at `url` into `cache`, unconditionally (but with
 /// a conditional request when the cache has a record from the same URL).
-pub async fn update(url: &str, cache: &Cache, timeout: Duration) -> Result<UpdateOutcome, DbError> {
+pub async fn update(
+    url: &DbUrl,
+    cache: &Cache,
+    timeout: Duration,
+) -> Result<UpdateOutcome, DbError> {
     update_locked(url, cache, timeout, None).await
 }
 
 /// Like `update`, unless the cache is younger than `refresh` once the lock
 /// is held: concurrent `check`s then fetch once, not once each.
 pub async fn refresh(
-    url: &str,
+    url: &DbUrl,
     cache: &Cache,
     timeout: Duration,
     refresh: Duration,
@@ -172,11 +242,12 @@ pub async fn refresh(
 }
 
 async fn update_locked(
-    url: &str,
+    url: &DbUrl,
     cache: &Cache,
     timeout: Duration,
     refresh: Option<Duration>,
 ) -> Result<UpdateOutcome, DbError> {
+    let url = url.as_str();
     let parent = cache.parent();
     std::fs::create_dir_all(&parent).map_err(cache.io(&parent))?;
     // Updaters take turns; waiting is blocking, so off the async threads.
@@ -684,6 +755,73 @@ mod tests {
         }
         header.set_cksum();
         builder.append(&header, data).unwrap();
+    }
+
+    #[test]
+    fn only_http_and_https_urls_are_fetched() {
+        for good in [
+            "https://mirror.example/db.tar.gz",
+            " http://127.0.0.1:8080/x ",
+        ] {
+            assert_eq!(parse_url("--url", good).unwrap().as_str(), good.trim());
+        }
+        for (bad, says) in [
+            ("file:///tmp/x", None),
+            ("ftp://mirror.example/db.tar.gz", None),
+            ("mirror.example/db.tar.gz", Some("not a URL")),
+        ] {
+            let err = parse_url("SECGATE_DB_URL", bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("SECGATE_DB_URL `{bad}`: ")),
+                "{err}"
+            );
+            assert!(err.contains("only http:// and https://"), "{err}");
+            assert!(err.contains("--db DIR"), "{err}");
+            if let Some(says) = says {
+                assert!(err.contains(says), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_directory_that_is_not_a_database_is_named_as_such() {
+        assert!(check_checkout(&fixture_db()).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = check_checkout(&missing).unwrap_err();
+        assert!(matches!(err, DbError::Missing(_)), "{err}");
+        assert!(err.to_string().ends_with("nope does not exist"), "{err}");
+        let err = check_checkout(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with("is not a RustSec advisory-db checkout (no crates/ directory)"),
+            "{err}"
+        );
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = check_checkout(&file).unwrap_err().to_string();
+        assert!(err.ends_with("checkout (not a directory)"), "{err}");
+        std::fs::write(dir.path().join("crates"), "x").unwrap();
+        let err = check_checkout(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("(no crates/ directory)"), "{err}");
+    }
+
+    #[test]
+    fn download_failures_name_the_ways_out() {
+        let err = DbError::Fetch {
+            url: "http://x".to_string(),
+            message: "refused".to_string(),
+        };
+        let way_out = err.way_out().unwrap();
+        for says in [
+            "--db DIR",
+            "SECGATE_DB=",
+            "SECGATE_DB_URL",
+            "--url",
+            "--offline",
+        ] {
+            assert!(way_out.contains(says), "{says}: {way_out}");
+        }
+        assert!(DbError::NoCacheDir.way_out().is_none());
     }
 
     #[test]

@@ -117,6 +117,43 @@ pub enum DbError {
     },
     #[error("no cache directory: set XDG_CACHE_HOME or HOME, or pass --db DIR")]
     NoCacheDir,
+    /// A database URL that is never fetched; `origin` says where it was
+    /// given (`--url`, `SECGATE_DB_URL`, `db.url`). No `problem` for a URL
+    /// of another scheme: the rest of the message says it all.
+    #[error(
+        "{origin} `{url}`: {}only http:// and https:// URLs are fetched (for a local advisory-db checkout, use --db DIR instead)",
+        problem.as_deref().map(|p| format!("{p}; ")).unwrap_or_default()
+    )]
+    BadUrl {
+        origin: String,
+        url: String,
+        problem: Option<String>,
+    },
+    #[error("advisory database {0} does not exist")]
+    Missing(PathBuf),
+    /// Not `source`: the message holds it, and `{:#}` would print it twice.
+    #[error("advisory database {path}: {error}")]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A directory given as the database that is not one.
+    #[error("{path} is not a RustSec advisory-db checkout ({problem})")]
+    NotACheckout { path: PathBuf, problem: String },
+}
+
+impl DbError {
+    /// What to do instead when the database could not be downloaded.
+    pub fn way_out(&self) -> Option<&'static str> {
+        match self {
+            DbError::Fetch { .. } | DbError::Archive { .. } => Some(
+                "check against a local advisory-db checkout with --db DIR (or SECGATE_DB=DIR), \
+                 point SECGATE_DB_URL, `db update --url` or the policy's [db] url at a reachable mirror, \
+                 or check with --offline to use the database already cached",
+            ),
+            _ => None,
+        }
+    }
 }
 
 impl From<WriteError> for DbError {

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use secgate::baseline::Baseline;
 use secgate::config::{format_duration, Threshold};
 use secgate::db::{self, Cache, UpdateOutcome};
+use secgate::error::DbError;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
 use secgate::report::{self, gate, github, sarif, summary};
@@ -143,11 +144,15 @@ enum DbCommand {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Show the cached database: path, when it was fetched, its age and size.
+    /// Show the cached database (or the --db checkout): path, when it was
+    /// fetched, its age and size.
     Status {
         /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Describe this RustSec advisory-db checkout instead of the cache.
+        #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
+        db: Option<PathBuf>,
     },
 }
 
@@ -318,6 +323,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("secgate: error: {error:#}");
+            if let Some(error) = error.downcast_ref::<DbError>() {
+                print_way_out(error);
+            }
             ExitCode::from(EXIT_COULD_NOT_CHECK)
         }
     }
@@ -506,12 +514,15 @@ fn new_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn run_db(command: DbCommand) -> Result<u8> {
-    let cache = Cache::default_location()?;
     let now = time::OffsetDateTime::now_utc();
     match command {
         DbCommand::Update { url, config } => {
+            let cache = Cache::default_location()?;
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
-            let url = url.unwrap_or_else(|| db::resolve_url(&policy.db.url));
+            let url = match url {
+                Some(url) => db::parse_url("--url", &url)?,
+                None => db::resolve_url(&policy.db.url)?,
+            };
             let timeout = http_timeout()?;
             let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout))?;
             match outcome {
@@ -526,46 +537,63 @@ fn run_db(command: DbCommand) -> Result<u8> {
             }
             Ok(EXIT_PASS)
         }
-        DbCommand::Status { config } => {
+        DbCommand::Status { config, db } => {
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
-            println!("path:       {}", cache.dir().display());
-            if !cache.is_present() {
-                println!(
-                    "status:     missing (run `secgate db update`, or pass --db DIR to check)"
-                );
-                return Ok(EXIT_COULD_NOT_CHECK);
-            }
-            match cache.record() {
-                Some(record) => {
-                    let age = cache
-                        .age(now)
-                        .map(|age| format!(" ({} ago)", format_duration(age)))
-                        .unwrap_or_default();
-                    println!("fetched-at: {}{age}", record.fetched_at);
-                    println!("url:        {}", record.url);
+            let dir = match db {
+                Some(dir) => {
+                    // Checked first: a wrong --db is named, not reported as a missing crates/.
+                    db::check_checkout(&dir)?;
+                    println!("path:       {}", dir.display());
+                    println!("source:     --db / SECGATE_DB (a local checkout, never fetched)");
+                    dir
                 }
-                None => println!("fetched-at: unknown (no fetch record)"),
-            }
-            let guard = db::read_guard(cache.dir());
-            let database = rustsec::Database::open(cache.dir()).with_context(|| {
-                format!("advisory database {} does not load", cache.dir().display())
-            })?;
+                None => {
+                    let cache = Cache::default_location()?;
+                    println!("path:       {}", cache.dir().display());
+                    if !cache.is_present() {
+                        println!(
+                            "status:     missing (run `secgate db update`, or pass --db DIR to check)"
+                        );
+                        return Ok(EXIT_COULD_NOT_CHECK);
+                    }
+                    match cache.record() {
+                        Some(record) => {
+                            let age = cache
+                                .age(now)
+                                .map(|age| format!(" ({} ago)", format_duration(age)))
+                                .unwrap_or_default();
+                            println!("fetched-at: {}{age}", record.fetched_at);
+                            println!("url:        {}", record.url);
+                        }
+                        None => println!("fetched-at: unknown (no fetch record)"),
+                    }
+                    cache.dir().to_path_buf()
+                }
+            };
+            let guard = db::read_guard(&dir);
+            let database = rustsec::Database::open(&dir)
+                .with_context(|| format!("advisory database {} does not load", dir.display()))?;
             drop(guard);
-            let freshness = db::freshness(&database, cache.dir(), now);
+            let freshness = db::freshness(&database, &dir, now);
             println!(
                 "advisories: {}, newest {}",
                 freshness.advisories,
                 freshness.newest.as_deref().unwrap_or("unknown")
             );
             let max_age = policy.advisories.db_max_age;
+            // As `check` counts it: since the fetch, else since the newest advisory.
+            let since = match freshness.fetched_at {
+                Some(_) => "",
+                None => " since the newest advisory",
+            };
             match freshness.age {
                 Some(age) if age > max_age => println!(
-                    "age:        {} (stale: older than db.max-age = {})",
+                    "age:        {}{since} (stale: older than db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),
                 Some(age) => println!(
-                    "age:        {} (db.max-age = {})",
+                    "age:        {}{since} (db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),
@@ -576,15 +604,24 @@ fn run_db(command: DbCommand) -> Result<u8> {
     }
 }
 
+/// The second line of a download failure: what to do instead.
+fn print_way_out(error: &DbError) {
+    if let Some(way_out) = error.way_out() {
+        eprintln!("secgate: ways out: {way_out}");
+    }
+}
+
 /// Before an advisory check on the cache: fetch when it is missing or older
 /// than `db.refresh`. A failure with an older cache present is a warning;
 /// without one, the advisory scanner reports the missing database.
 async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
     let cache = Cache::default_location()?;
+    // Before knowing whether a fetch is due: a URL that can never be
+    // fetched fails today, not on the day the cache turns stale.
+    let url = db::resolve_url(&policy.db.url)?;
     if !cache.is_due(policy.db.refresh, time::OffsetDateTime::now_utc()) {
         return Ok(());
     }
-    let url = db::resolve_url(&policy.db.url);
     match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
         Ok(UpdateOutcome::Updated { advisories }) if !quiet => {
             eprintln!("secgate: advisory database updated: {advisories} advisories from {url}")
@@ -596,8 +633,12 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
                 .map(|age| format!(" (fetched {} ago)", format_duration(age)))
                 .unwrap_or_default();
             eprintln!("secgate: warning: {error}; using the cached database{age}");
+            print_way_out(&error);
         }
-        Err(error) => eprintln!("secgate: error: {error}"),
+        Err(error) => {
+            eprintln!("secgate: error: {error}");
+            print_way_out(&error);
+        }
     }
     Ok(())
 }

@@ -430,20 +430,10 @@ impl Policy {
         let db_max_age = duration("max-age", raw.db.max_age, defaults.advisories.db_max_age)?;
         let db_url = match raw.db.url {
             None => defaults.db.url,
-            Some(url) => {
-                let text = url.get_ref().trim();
-                let valid = reqwest::Url::parse(text)
-                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-                if !valid {
-                    return Err(PolicyError::at(
-                        file,
-                        source,
-                        Some(url.span()),
-                        format!("db.url: expected an http(s) URL, not `{}`", url.get_ref()),
-                    ));
-                }
-                text.to_string()
-            }
+            Some(url) => crate::db::parse_url("db.url", url.get_ref())
+                .map_err(|e| PolicyError::at(file, source, Some(url.span()), e.to_string()))?
+                .as_str()
+                .to_string(),
         };
 
         let external = validate_external(file, source, raw.external)?;
@@ -1140,6 +1130,8 @@ mod tests {
         let err = Policy::from_toml("p.toml", "[db]\nurl = \"ftp://x/db.tgz\"\n").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("db.url"), "{err}");
+        assert!(err.message.contains("only http:// and https://"), "{err}");
+        assert!(err.message.contains("--db DIR"), "{err}");
         let err = Policy::from_toml("p.toml", "[db]\nmaxage = \"1d\"\n").unwrap_err();
         assert_eq!(err.line, 2);
     }

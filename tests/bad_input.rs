@@ -349,7 +349,7 @@ fn database_missing_directory() {
         .arg(scratch.out().join("out.sarif"))
         .output()
         .unwrap();
-    assert_could_not_check(&output, &["no-such-db", "not a directory"]);
+    assert_could_not_check(&output, &["no-such-db", "does not exist"]);
     scratch.assert_outputs_whole();
 }
 

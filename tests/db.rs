@@ -537,6 +537,8 @@ fn check_with_a_failing_update_falls_back_to_the_older_cache() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("warning"), "{stderr}");
     assert!(stderr.contains(&server.url), "{stderr}");
+    assert!(stderr.contains("ways out:"), "{stderr}");
+    assert!(stderr.contains("--offline"), "{stderr}");
     assert!(sarif.contains("RUSTSEC-2021-0003"));
     assert_eq!(server.requests().len(), 1);
 }
@@ -550,7 +552,172 @@ fn check_without_any_database_fails_closed() {
     assert!(stderr.contains(&server.url), "{stderr}");
     assert!(stderr.contains("secgate db update"), "{stderr}");
     assert!(stderr.contains("--db"), "{stderr}");
+    assert!(stderr.contains("SECGATE_DB_URL"), "{stderr}");
     assert!(!home.cache_db().exists());
+}
+
+#[test]
+fn offline_update_failure_names_the_url_and_the_ways_out() {
+    let home = Home::new();
+    // Port 9 (discard) is closed on a machine without network services.
+    let url = "http://127.0.0.1:9/x.tar.gz";
+    let (code, stderr) = home.update(url);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(url), "{stderr}");
+    for way_out in [
+        "--db DIR",
+        "SECGATE_DB=DIR",
+        "SECGATE_DB_URL",
+        "--url",
+        "--offline",
+    ] {
+        assert!(stderr.contains(way_out), "names {way_out}: {stderr}");
+    }
+    assert!(stderr.lines().count() <= 2, "one or two lines: {stderr}");
+}
+
+/// Which of the cache's files exist: none, if nothing tried to fetch.
+fn cache_files(home: &Home) -> Vec<String> {
+    match std::fs::read_dir(home.cache_db().parent().unwrap()) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn a_url_that_is_not_http_is_refused_before_any_request() {
+    let home = Home::new();
+    let output = home
+        .secgate("http://127.0.0.1:9/unused")
+        .args(["db", "update", "--url", "file:///tmp/x"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--url `file:///tmp/x`"), "{stderr}");
+    assert!(
+        stderr.contains("only http:// and https:// URLs are fetched"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--db DIR"), "{stderr}");
+    assert!(!stderr.contains("builder error"), "{stderr}");
+    // An update takes its lock before the request: no lock, no attempt.
+    assert_eq!(cache_files(&home), Vec::<String>::new());
+
+    let (code, stderr) = home.update("ftp://127.0.0.1:9/db.tar.gz");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("SECGATE_DB_URL `ftp://"), "{stderr}");
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
+
+    // `check` refuses it before its refresh...
+    let (code, stderr, _) = home.check_vulnerable("file:///tmp/x", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("SECGATE_DB_URL `file:///tmp/x`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
+    assert_eq!(cache_files(&home), Vec::<String>::new());
+    // ...even with a cache that is not due for one yet.
+    let cached = Home::with_good_cache();
+    let (code, stderr, _) = cached.check_vulnerable("file:///tmp/x", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("only http:// and https://"), "{stderr}");
+}
+
+#[test]
+fn db_status_describes_the_secgate_db_checkout() {
+    let home = Home::new();
+    let fixture_db = fixture("advisory-db");
+    let count = rustsec::Database::open(&fixture_db).unwrap().iter().count();
+    let by_env = home
+        .secgate("http://127.0.0.1:9/unused")
+        .env("SECGATE_DB", &fixture_db)
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    let by_flag = home
+        .secgate("http://127.0.0.1:9/unused")
+        .args(["db", "status", "--db"])
+        .arg(&fixture_db)
+        .output()
+        .unwrap();
+    for output in [by_env, by_flag] {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(
+            stdout.contains(&format!("path:       {}\n", fixture_db.display())),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("source:     --db / SECGATE_DB (a local checkout, never fetched)"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("advisories: {count}, newest 20")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("since the newest advisory"), "{stdout}");
+        assert!(stdout.contains("db.max-age = 7d"), "{stdout}");
+        assert!(
+            !stdout.contains("missing"),
+            "the cache is not read: {stdout}"
+        );
+    }
+    assert!(!home.cache_db().exists());
+
+    let not_a_db = tempfile::tempdir().unwrap();
+    let output = home
+        .secgate("http://127.0.0.1:9/unused")
+        .env("SECGATE_DB", not_a_db.path())
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not a RustSec advisory-db checkout (no crates/ directory)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_with_a_db_that_is_not_an_advisory_database_says_so() {
+    let home = Home::new();
+    let empty = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("README.md"), "# a repository\n").unwrap();
+    std::fs::create_dir(other.path().join("src")).unwrap();
+    for dir in [empty.path(), other.path()] {
+        let (code, stderr, _) = home.check_vulnerable(
+            "http://127.0.0.1:9/unused",
+            &["--db", dir.to_str().unwrap()],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        let says = format!(
+            "{} is not a RustSec advisory-db checkout (no crates/ directory)",
+            dir.display()
+        );
+        assert!(stderr.contains(&says), "{stderr}");
+        assert!(!stderr.contains("No such file"), "{stderr}");
+    }
+    let missing = empty.path().join("advisory-db");
+    let (code, stderr, _) = home.check_vulnerable(
+        "http://127.0.0.1:9/unused",
+        &["--db", missing.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {} does not exist",
+            missing.display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -341,12 +341,7 @@ struct AdvisoryDb {
 
 impl AdvisoryDb {
     fn open(path: &Path) -> Result<AdvisoryDb, String> {
-        if !path.is_dir() {
-            return Err(format!(
-                "advisory database {}: not a directory",
-                path.display()
-            ));
-        }
+        crate::db::check_checkout(path).map_err(|e| e.to_string())?;
         let guard = crate::db::read_guard(path);
         let crates = path.join("crates");
         let listing_error =
