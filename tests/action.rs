@@ -4,6 +4,8 @@
 //! place of the install step (`SECGATE_BIN`). `uses:` steps are checked for
 //! their inputs, not run.
 
+mod common;
+
 use serde_norway::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,6 +65,13 @@ struct ActionRun {
 }
 
 fn run_action(fixture: &str, inputs: &[(&str, &str)]) -> ActionRun {
+    // The steps run jq from PATH (GitHub's runners have it).
+    common::require(
+        "jq (the action's steps run it from PATH)",
+        None,
+        &common::on_path("jq"),
+        common::SETUP,
+    );
     let action = action();
     let workspace = tempfile::tempdir().unwrap();
     let temp = workspace.path().join("runner-temp");

@@ -1,6 +1,8 @@
 //! Other tools' SARIF under secgate's policy: Bandit run for real (installed
-//! by `.ci/run` into `.venv`), a hand-written SARIF from another tool, and
+//! by `.ci/setup` into `.venv`), a hand-written SARIF from another tool, and
 //! tools that fail.
+
+mod common;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -84,25 +86,18 @@ fn result_for<'a>(run: &'a Value, rule: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no result for {rule} in {run:#}"))
 }
 
-/// Bandit from the venv `.ci/run` makes: beside `$SECGATE_PY`, else `.venv/bin`.
-fn bandit() -> Option<PathBuf> {
+/// Bandit from the venv `.ci/setup` makes: beside `$SECGATE_PY`, else
+/// `.venv/bin`; missing, the test fails.
+fn bandit() -> PathBuf {
     let bin = std::env::var_os("SECGATE_PY")
         .and_then(|py| PathBuf::from(py).parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin"));
-    let bandit = bin.join("bandit");
-    if bandit.is_file() {
-        return Some(bandit);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "bandit not installed at {} (.ci/run installs it: pip install 'bandit[sarif]')",
-        bandit.display()
-    );
-    eprintln!(
-        "skipped locally: bandit not installed at {}",
-        bandit.display()
-    );
-    None
+        .unwrap_or_else(|| common::repo_root().join(".venv/bin"));
+    common::require(
+        "Bandit (pip bandit[sarif], beside $SECGATE_PY or in .venv/bin)",
+        None,
+        &[bin.join("bandit")],
+        common::SETUP,
+    )
 }
 
 fn bandit_policy(bandit: &Path, extra: &str) -> String {
@@ -114,7 +109,7 @@ fn bandit_policy(bandit: &Path, extra: &str) -> String {
 
 #[test]
 fn bandit_high_finding_fails_the_gate_and_the_sarif_keeps_runs_apart() {
-    let Some(bandit) = bandit() else { return };
+    let bandit = bandit();
     let root = repo(&bandit_policy(&bandit, ""), &[]);
     let run = check(root.path(), "secrets,external");
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -145,7 +140,7 @@ fn bandit_high_finding_fails_the_gate_and_the_sarif_keeps_runs_apart() {
 
 #[test]
 fn bandit_finding_ignored_with_an_unexpired_reason_passes() {
-    let Some(bandit) = bandit() else { return };
+    let bandit = bandit();
     let ignore = "\n[[ignore]]\nid = \"B602\"\nreason = \"cmd is a constant from our own config\"\nexpires = 2099-12-31\n";
     let root = repo(&bandit_policy(&bandit, ignore), &[]);
     let run = check(root.path(), "external");

@@ -4,11 +4,17 @@
 //! README there for the command and version), plus what `beyond.json` lists:
 //! real matches cargo-audit misses.
 
+mod common;
+
 use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 type Key = (String, String, String);
+
+/// The advisory-db commit `expected.json` was recorded against (see the
+/// fixtures' README and `../shared/advisory-db/SNAPSHOT`).
+const SNAPSHOT: &str = "bf5c0d245a92671908518d7e765914d437954ed6";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -104,21 +110,23 @@ fn assert_parity(dir: &Path, db: &Path, wanted: BTreeSet<Key>) {
     );
 }
 
+/// The full snapshot lives beside the checkout (`../shared`, as in CI);
+/// missing, the test fails naming the commit the expected sets were
+/// recorded against.
 #[test]
 fn matches_cargo_audit_on_the_full_snapshot() {
-    let db = root().join("../shared/advisory-db");
-    if !db.join("crates").is_dir() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "{} is missing: the parity tests need it in CI",
-                db.display()
-            );
-        }
-        eprintln!("skipped: no advisory database snapshot at {}", db.display());
-        return;
-    }
+    let crates = common::require(
+        "the RustSec advisory-db snapshot (../shared/advisory-db)",
+        None,
+        &[root().join("../shared/advisory-db/crates")],
+        &format!(
+            "git clone https://github.com/rustsec/advisory-db.git ../shared/advisory-db \\\n        \
+             && git -C ../shared/advisory-db checkout {SNAPSHOT}"
+        ),
+    );
+    let db = crates.parent().unwrap();
     for dir in fixtures() {
-        assert_parity(&dir, &db, expected(&dir));
+        assert_parity(&dir, db, expected(&dir));
     }
 }
 

@@ -1,6 +1,8 @@
 //! The SARIF file is the product: schema-valid, accepted by GitHub's rules,
 //! and stable (snapshot).
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -114,27 +116,16 @@ fn github_rules_in_sarif() {
 }
 
 /// Microsoft's SARIF multitool with GitHub's ingestion rules ("Sarif;Gh").
-/// `.ci/run` installs it (npm) into node_modules; CI fails if it is missing.
+/// `.ci/setup` installs it (`npm ci`) into node_modules; missing, the test fails.
 #[test]
 fn sarif_passes_the_multitool_with_github_rules() {
-    let tool = std::env::var_os("SECGATE_SARIF_MULTITOOL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
-        });
-    if !tool.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "sarif-multitool not installed at {} (npm install @microsoft/sarif-multitool)",
-            tool.display()
-        );
-        eprintln!(
-            "skipped locally: sarif-multitool not installed at {}",
-            tool.display()
-        );
-        return;
-    }
+    let tool = common::require(
+        "Microsoft's SARIF multitool (npm @microsoft/sarif-multitool)",
+        Some("SECGATE_SARIF_MULTITOOL"),
+        &[common::repo_root()
+            .join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")],
+        common::SETUP,
+    );
     let dir = tempfile::tempdir().unwrap();
     for (name, repo) in [("mixed", "repos/mixed"), ("clean", "repos/clean")] {
         let input = dir.path().join(format!("{name}.sarif"));

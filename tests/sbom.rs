@@ -1,6 +1,9 @@
 //! The SBOM end to end: schema validity of every format offered, component
 //! sets on fixture projects, reproducibility, the lock-file fallback, and
-//! parity with cargo-cyclonedx when it is installed.
+//! parity with cargo-cyclonedx. The validators and cargo-cyclonedx come from
+//! `bash .ci/setup`; a test whose tool is missing fails saying so.
+
+mod common;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -106,25 +109,15 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// The venv with cyclonedx-python-lib that `.ci/run` creates.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("SECGATE_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    if candidate.exists() {
-        return Some(candidate);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} missing: .ci/run installs cyclonedx-python-lib into .venv",
-            candidate.display()
-        );
-    }
-    eprintln!(
-        "skipped: no CycloneDX validator at {} (run the venv line of .ci/run)",
-        candidate.display()
-    );
-    None
+/// The venv with cyclonedx-python-lib that `.ci/setup` creates; missing, the
+/// test fails.
+fn python() -> PathBuf {
+    common::require(
+        "the CycloneDX validator (a Python with pip cyclonedx-python-lib[json-validation,xml-validation])",
+        Some("SECGATE_PY"),
+        &[common::repo_root().join(".venv/bin/python")],
+        common::SETUP,
+    )
 }
 
 /// Validates every `KIND:PATH` argument; one interpreter for all of them.
@@ -149,7 +142,7 @@ sys.exit(1 if failed else 0)
 
 #[test]
 fn every_format_validates_against_the_official_schema() {
-    let Some(python) = python() else { return };
+    let python = python();
     let mut runs = Vec::new();
     let mut documents = Vec::new();
     for fixture in ["single", "workspace", "mixed", "git-lock"] {
@@ -179,7 +172,8 @@ fn every_format_validates_against_the_official_schema() {
         .unwrap();
     assert!(
         output.status.success(),
-        "not valid CycloneDX 1.5: {}{}",
+        "not valid CycloneDX 1.5 (an import error means a broken venv: {}): {}{}",
+        common::SETUP,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -473,19 +467,21 @@ fn name_versions(document: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// cargo-cyclonedx (the version `.ci/setup` pins) lists the same components
+/// as secgate. `.ci/setup` installs it into `.ci/tools/bin`;
+/// `$SECGATE_CARGO_CYCLONEDX` names another binary. Missing, the test fails.
 #[test]
 fn same_components_as_cargo_cyclonedx() {
-    let has_tool = std::process::Command::new("cargo")
-        .args(["cyclonedx", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_tool {
-        eprintln!("skipped: cargo-cyclonedx is not installed (bench/parity.sh installs it)");
-        return;
-    }
+    let tool = common::require(
+        "cargo-cyclonedx (cargo install --locked cargo-cyclonedx)",
+        Some("SECGATE_CARGO_CYCLONEDX"),
+        &[common::repo_root().join(".ci/tools/bin/cargo-cyclonedx")],
+        common::SETUP,
+    );
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&project("mixed"), dir.path());
-    let status = std::process::Command::new("cargo")
+    // Run directly, as cargo runs a subcommand: its first argument is its name.
+    let status = std::process::Command::new(&tool)
         .args([
             "cyclonedx",
             "--format",

@@ -1,6 +1,58 @@
 //! Helpers shared by the integration tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Installs every external tool the tests run (validators, Bandit,
+/// cargo-cyclonedx); run once from the repository root.
+#[allow(dead_code)]
+pub const SETUP: &str = "bash .ci/setup";
+
+/// The repository root.
+#[allow(dead_code)]
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An external tool or data directory a test cannot run without: `$env`
+/// when that variable is set, else the first of `candidates` that exists.
+/// When none exists the test fails, locally as in CI (no test skips
+/// silently), naming what is missing, where it looked, and `install`: the
+/// command that provides it.
+#[allow(dead_code)]
+#[track_caller]
+pub fn require(what: &str, env: Option<&str>, candidates: &[PathBuf], install: &str) -> PathBuf {
+    let from_env = env.and_then(|var| Some((var, std::env::var_os(var)?)));
+    let looked: Vec<PathBuf> = match &from_env {
+        Some((_, value)) => vec![PathBuf::from(value)],
+        None => candidates.to_vec(),
+    };
+    if let Some(found) = looked.iter().find(|path| path.exists()) {
+        return found.clone();
+    }
+    let places: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+    let override_note = match (env, &from_env) {
+        (_, Some((var, _))) => format!(" (from ${var})"),
+        (Some(var), None) => format!(" (${var} names another)"),
+        (None, None) => String::new(),
+    };
+    panic!(
+        "{what} is missing: not at {}{override_note}.\n\
+         Install it, from the repository root, with:\n\n    {install}\n",
+        places.join(", ")
+    );
+}
+
+/// Where a program named `name` would be found on `PATH`, in order.
+#[allow(dead_code)]
+pub fn on_path(name: &str) -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// git in `dir`, isolated from the user's and the system's config.
 #[allow(dead_code)] // not every test binary that includes this module uses it
