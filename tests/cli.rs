@@ -128,6 +128,7 @@ fn fail_on_none_reports_without_failing() {
 
 #[test]
 fn planted_token_is_found_and_never_printed() {
+    // secgate:allow: a made-up credential for this test
     let token = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
     let run = check(&fixture("repos/token"), &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -461,6 +462,7 @@ fn baseline_turns_existing_findings_into_suppressed_ones() {
     // A new secret is not hidden by the baseline.
     std::fs::write(
         repo.path().join("b.env"),
+        // secgate:allow: a made-up credential for this test
         "T=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
     )
     .unwrap();

@@ -7,8 +7,11 @@ use common::git;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+// secgate:allow: a made-up credential for this test
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
+// secgate:allow: a made-up credential for this test
 const TOKEN2: &str = "ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1";
+// secgate:allow: a made-up credential for this test
 const TOKEN3: &str = "ghp_M3nB8vC1xZ6lK4jH9gF2dS7aP0oI5uY3tR8e";
 
 fn fixture(path: &str) -> PathBuf {

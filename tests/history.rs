@@ -6,6 +6,7 @@ use common::git;
 use assert_cmd::Command;
 use std::path::Path;
 
+// secgate:allow: a made-up credential for this test
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
 
 fn commit_file(dir: &Path, path: &str, content: &str, message: &str) -> String {
@@ -119,6 +120,7 @@ fn a_renamed_file_does_not_report_its_secret_again() {
     commit_file(
         repo,
         "config/prod.env",
+        // secgate:allow: a made-up credential for this test
         &format!("A=1\nTOKEN={TOKEN}\nB=ghp_Zx9kq3BW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n"),
         "add",
     );

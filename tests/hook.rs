@@ -5,6 +5,7 @@ mod common;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+// secgate:allow: a made-up credential for this test
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
 
 /// git as the hook runs under it: a push starts `secgate hook pre-push`,
@@ -141,6 +142,7 @@ fn fast_forward_checks_only_the_new_commits() {
     commit(
         &work,
         "new.env",
+        // secgate:allow: a made-up credential for this test
         "KEY=ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1\n",
         "leak",
     );

@@ -338,6 +338,7 @@ fn history_staged_and_base64_values_are_found() {
 #[test]
 fn a_panic_never_prints_its_payload() {
     let home = tempfile::tempdir().unwrap();
+    // secgate:allow: a made-up credential for this test
     let value = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
     let output = secgate(home.path())
         .env("SECGATE_TEST_PANIC", value)

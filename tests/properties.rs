@@ -10,6 +10,7 @@ use secgate::scan::ScanOutput;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+// secgate:allow: a made-up credential for this test
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
 const TODAY: time::Date = time::macros::date!(2026 - 06 - 01);
 

@@ -13,52 +13,63 @@ type Expected = &'static [(&'static str, u32)];
 const PLANTED: &[(&str, &str, Expected)] = &[
     (
         ".env",
+        // secgate:allow: a made-up credential for this test
         "# app settings\nDATABASE_URL=postgres://app:Wq9zR4mLk2vT7x@db.internal:5432/prod\n",
         &[("postgres-connection-uri", 2)],
     ),
     (
         "deploy/config.yaml",
+        // secgate:allow: a made-up credential for this test
         "service:\n  name: billing\n  slack_token: xoxb-2938475610-8374659201-Hq7Lm2Xn9Pz4Kt6Rw1Yv3Bs8\n",
         &[("slack-bot-token", 3)],
     ),
     (
         "settings.json",
+        // secgate:allow: a made-up credential for this test
         "{\n  \"region\": \"us-east-1\",\n  \"aws_access_key_id\": \"AKIAQ2BXN4KFSL7TZP3M\"\n}\n",
         &[("aws-access-key-id", 3)],
     ),
     (
         "app.py",
+        // secgate:allow: a made-up credential for this test
         "import os\n\nSTRIPE_KEY = \"sk_live_51HqLm2Xn9Pz4Kt6Rw1Yv3Bs8Tq7Zc0Df5Gh\"\n",
         &[("stripe-live-secret-key", 3)],
     ),
     (
         "web/client.ts",
+        // secgate:allow: a made-up credential for this test
         "export const config = {\n  apiBase: \"https://api.example.invalid\",\n  openaiKey: \"sk-proj-u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdT3BlbkFJocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFRIBXuDL7D\",\n};\n",
         &[("openai-project-api-key", 3)],
     ),
+    // secgate:allow: a made-up credential for this test
     ("main.go", "package main\n\nconst token = \"glpat-Xk9mP2vL7qR4tZ8wN3bQ\"\n", &[("gitlab-pat", 3)]),
     (
         "src/lib.rs",
+        // secgate:allow: a made-up credential for this test
         "// test helper\npub const GITHUB: &str = \"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\";\n",
         &[("github-personal-access-token", 2)],
     ),
     (
         "infra/main.tf",
+        // secgate:allow: a made-up credential for this test
         "provider \"aws\" {\n  region     = \"eu-west-1\"\n  access_key = \"AKIAZ7QWERTY2ASDFG3H\"\n}\n",
         &[("aws-access-key-id", 3)],
     ),
     (
         "Dockerfile",
+        // secgate:allow: a made-up credential for this test
         "FROM alpine:3.20\nENV NPM_TOKEN=npm_Zq8Lr4Tk9Wm2Hb7Xn3Pv6Jc1Fs5Dg0Ay8Eu4\n",
         &[("npm-access-token", 2)],
     ),
     (
         "app.properties",
+        // secgate:allow: a made-up credential for this test
         "app.name=demo\nsendgrid.key=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\n",
         &[("sendgrid-api-key", 2)],
     ),
     (
         "notebooks/analysis.ipynb",
+        // secgate:allow: a made-up credential for this test
         "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"source\": [\n    \"import anthropic\\n\",\n    \"client = anthropic.Anthropic(api_key=\\\"sk-ant-api03-UMFxFkM-R5Kjp1vRt_1fjORS-6ilI8ihN5KXSc7Tvo-hBKqFYY-kv5ZJr3J1TWDtkwtDDb_xHKas1VOqg6YYZYn9ZhyiAAA\\\")\\n\"\n   ]\n  }\n ]\n}\n",
         &[("anthropic-api-key", 7)],
     ),

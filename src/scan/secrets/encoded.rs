@@ -141,6 +141,7 @@ mod tests {
 
     #[test]
     fn finds_and_decodes_text_blobs() {
+        // secgate:allow: a made-up credential for this test
         let secret = STANDARD.encode("token: ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi");
         let content = format!("data:\n  token: {secret}\n");
         let blobs = decoded_blobs(content.as_bytes());
