@@ -65,6 +65,11 @@ struct ActionRun {
 }
 
 fn run_action(fixture: &str, inputs: &[(&str, &str)]) -> ActionRun {
+    run_action_with(fixture, &[], inputs)
+}
+
+/// `run_action` with `files` (name, content) added to the fixture's copy.
+fn run_action_with(fixture: &str, files: &[(&str, &[u8])], inputs: &[(&str, &str)]) -> ActionRun {
     // The steps run jq from PATH (GitHub's runners have it).
     common::require(
         "jq (the action's steps run it from PATH)",
@@ -83,6 +88,9 @@ fn run_action(fixture: &str, inputs: &[(&str, &str)]) -> ActionRun {
     {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), repo.join(entry.file_name())).unwrap();
+    }
+    for (name, content) in files {
+        std::fs::write(repo.join(name), content).unwrap();
     }
     let summary = workspace.path().join("step-summary.md");
     let github_env = workspace.path().join("github-env");
@@ -347,4 +355,40 @@ fn clean_fixture_passes() {
         "{}",
         run.summary
     );
+}
+
+#[test]
+fn the_action_runs_the_policys_external_tools_by_default() {
+    // Same default as the CLI: a team's [[external]] tools are never
+    // skipped by the Action without a word.
+    let help = std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let default = str_of(&action()["inputs"]["scanners"], "default")
+        .unwrap()
+        .to_string();
+    assert!(
+        help.contains(&format!("[default: {default}]")),
+        "the action's scanners default {default} is not the CLI's: {help}"
+    );
+    let other = std::fs::read(manifest_dir().join("tests/fixtures/external/other.sarif")).unwrap();
+    let policy = b"[[external]]\nname = \"other\"\nsarif = \"other.sarif\"\n";
+    let run = run_action_with(
+        "python",
+        &[("secgate.toml", policy), ("other.sarif", &other)],
+        &[],
+    );
+    assert_eq!(run.outputs["verdict"], "fail", "{:?}", run.statuses);
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.workspace.path().join("secgate.sarif")).unwrap())
+            .unwrap();
+    let ids: Vec<&str> = sarif["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["automationDetails"]["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"secgate/external/other/"), "{ids:?}");
 }

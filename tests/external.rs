@@ -312,3 +312,25 @@ fn a_command_runs_at_the_root_and_may_exit_non_zero_with_a_sarif() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     run_by_id(&run.sarif, "secgate/external/copier/");
 }
+
+#[test]
+fn external_tools_left_out_of_the_scanners_are_a_warning() {
+    let other = std::fs::read(fixture("external/other.sarif")).unwrap();
+    let policy = "[[external]]\nname = \"other\"\nsarif = \"other.sarif\"\n";
+    let root = repo(policy, &[("other.sarif", &other)]);
+    let run = check(root.path(), "secrets");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("[[external]] tool (other) but the external scanner was not selected"),
+        "{}",
+        run.stderr
+    );
+    // Under Warnings, not a note the reader may skip.
+    let warnings = run.stderr.split("Warnings:").nth(1).unwrap_or("");
+    assert!(warnings.contains("not selected"), "{}", run.stderr);
+    // Selected: it runs, and no warning.
+    let run = check(root.path(), "secrets,external");
+    assert!(!run.stderr.contains("not selected"), "{}", run.stderr);
+    run_by_id(&run.sarif, "secgate/external/other/");
+}
