@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 seconds="${1:-60}"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-for target in policy rules scanner; do
+for target in policy rules scanner lockfile; do
     mkdir -p "corpus/$target"
     echo "== $target (${seconds}s)"
     cargo fuzz run "$target" "corpus/$target" -- \

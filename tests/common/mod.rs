@@ -91,3 +91,34 @@ pub fn checked(output: std::process::Output, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
+
+/// The `secgate` binary isolated from the user's cache, database settings,
+/// CI environment and the network: `home` stands in for `$HOME`, the
+/// advisory-database URL is a closed local port. cargo keeps the real
+/// `CARGO_HOME`, so `cargo metadata --offline` finds secgate's own crates.
+#[allow(dead_code)]
+pub fn secgate(home: &Path) -> assert_cmd::Command {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    let mut command = assert_cmd::Command::cargo_bin("secgate").unwrap();
+    command
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("CARGO_HOME", cargo_home)
+        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
+        .env("NO_COLOR", "1")
+        .env_remove("SECGATE_DB")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+    command
+}
+
+/// A fixture file or directory under `tests/fixtures`.
+#[allow(dead_code)]
+pub fn fixture(path: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(path)
+}
