@@ -226,25 +226,34 @@ fn test_fixture_lock_files_are_excluded_by_name_and_said_so() {
 }
 
 /// A FastAPI backend and a TypeScript frontend, laid out as
-/// fastapi/full-stack-fastapi-template is: no Cargo.lock anywhere.
+/// fastapi/full-stack-fastapi-template is today: a uv workspace and a bun
+/// workspace at the root, no Cargo.lock anywhere.
 fn python_and_typescript_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
+    write(
+        &root.join("pyproject.toml"),
+        "[tool.uv.workspace]\nmembers = [\"backend\"]\n",
+    );
+    write(
+        &root.join("uv.lock"),
+        "version = 1\nrequires-python = \">=3.10, <4.0\"\n\n[[package]]\nname = \"fastapi\"\nversion = \"0.115.0\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+    );
     write(
         &root.join("backend/pyproject.toml"),
         "[project]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"fastapi[standard]<1.0.0,>=0.114.2\"]\n",
     );
     write(
-        &root.join("backend/uv.lock"),
-        "version = 1\nrequires-python = \">=3.10, <4.0\"\n\n[[package]]\nname = \"fastapi\"\nversion = \"0.115.0\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+        &root.join("package.json"),
+        "{\n  \"name\": \"full-stack\",\n  \"workspaces\": [\"frontend\"]\n}\n",
+    );
+    write(
+        &root.join("bun.lock"),
+        "{\n  \"lockfileVersion\": 1,\n  \"workspaces\": { \"\": { \"name\": \"full-stack\" } },\n  \"packages\": {}\n}\n",
     );
     write(
         &root.join("frontend/package.json"),
-        "{\n  \"name\": \"frontend\",\n  \"dependencies\": { \"react\": \"^18.2.0\" }\n}\n",
-    );
-    write(
-        &root.join("frontend/bun.lock"),
-        "{\n  \"lockfileVersion\": 1,\n  \"workspaces\": { \"\": { \"name\": \"frontend\" } },\n  \"packages\": {}\n}\n",
+        "{\n  \"name\": \"frontend\",\n  \"dependencies\": { \"react\": \"^19.1.0\" }\n}\n",
     );
     write(
         &root.join("scripts/requirements-dev.txt"),
@@ -267,10 +276,10 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     assert_eq!(run.code, 0, "warn by default: {}", run.stderr);
     for expected in [
         "Found, not checked (3 dependency files",
-        "PyPI        backend/uv.lock",
+        "npm         bun.lock",
         "PyPI        scripts/requirements-dev.txt",
-        "npm         frontend/bun.lock",
-        "3 dependency files found, not checked (PyPI: 2, npm: 1)",
+        "PyPI        uv.lock",
+        "3 dependency files found, not checked (npm: 1, PyPI: 2)",
     ] {
         assert!(
             run.stderr.contains(expected),
@@ -299,15 +308,12 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     assert!(
         notifications
             .iter()
-            .any(|n| n.starts_with("found, not checked: frontend/bun.lock (npm lock file")),
+            .any(|n| n.starts_with("found, not checked: bun.lock (npm lock file")),
         "{notifications:?}"
     );
     let markdown = std::fs::read_to_string(&summary).unwrap();
     assert!(markdown.contains("### Found, not checked"), "{markdown}");
-    assert!(
-        markdown.contains("| PyPI | `backend/uv.lock` |"),
-        "{markdown}"
-    );
+    assert!(markdown.contains("| PyPI | `uv.lock` |"), "{markdown}");
 
     write(
         &project.path().join("secgate.toml"),
@@ -324,13 +330,13 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     // Excluding what does not ship is the way out, and is said.
     write(
         &project.path().join("secgate.toml"),
-        "[advisories]\nunchecked-ecosystems = \"fail\"\nexclude = [\"backend/\", \"frontend/\", \"scripts/\"]\n",
+        "[advisories]\nunchecked-ecosystems = \"fail\"\nexclude = [\"uv.lock\", \"pyproject.toml\", \"bun.lock\", \"package.json\", \"scripts/\"]\n",
     );
     let run = run_in(project.path(), &["check"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("3 paths excluded by advisories.exclude"),
+            .contains("7 paths excluded by advisories.exclude"),
         "{}",
         run.stderr
     );
