@@ -446,19 +446,8 @@ fn outputs_follow_the_umask_and_are_never_scanned_again() {
 
 /// A copy of the `projects/mixed` workspace: `hex` is a dev-dependency.
 fn mixed_project() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap().flatten() {
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    copy(&fixture("projects/mixed"), dir.path());
+    common::copy_tree(&fixture("projects/mixed"), dir.path());
     dir
 }
 

@@ -324,27 +324,14 @@ fn build_platform_and_path_dependencies_are_marked() {
     );
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn byte_identical_across_runs_and_checkouts_under_source_date_epoch() {
     let first = tempfile::tempdir().unwrap();
     let second = tempfile::tempdir().unwrap();
     let a = first.path().join("checkout-one");
     let b = second.path().join("elsewhere").join("checkout-two");
-    copy_tree(&project("mixed"), &a);
-    copy_tree(&project("mixed"), &b);
+    common::copy_tree(&project("mixed"), &a);
+    common::copy_tree(&project("mixed"), &b);
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
     let runs = [
         sbom(&a, &[], &epoch),
@@ -446,7 +433,7 @@ fn git_sources_get_a_vcs_url() {
 #[test]
 fn broken_manifest_is_a_scanner_failure_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&project("single"), dir.path());
+    common::copy_tree(&project("single"), dir.path());
     std::fs::write(dir.path().join("Cargo.toml"), "[package\nname = ").unwrap();
     let run = sbom(dir.path(), &[], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -479,7 +466,7 @@ fn same_components_as_cargo_cyclonedx() {
         common::SETUP,
     );
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&project("mixed"), dir.path());
+    common::copy_tree(&project("mixed"), dir.path());
     // Run directly, as cargo runs a subcommand: its first argument is its name.
     let status = std::process::Command::new(&tool)
         .args([

@@ -122,3 +122,18 @@ pub fn secgate(home: &Path) -> assert_cmd::Command {
 pub fn fixture(path: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(path)
 }
+
+/// Copies the directory `from` (files and subdirectories) to `to`.
+#[allow(dead_code)]
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
