@@ -59,6 +59,7 @@ fn sarif_is_valid_against_the_oasis_schema() {
         ("repos/mixed", &[][..]),
         ("repos/clean", &[][..]),
         ("repos/vulnerable", &["--fail-on", "none"][..]),
+        ("repos/polyglot", &[][..]),
     ] {
         let sarif = sarif_for(repo, extra);
         let errors = schema_errors(&sarif);
@@ -79,6 +80,36 @@ fn sarif_snapshot_of_the_mixed_fixture() {
     let sarif = sarif_for("repos/mixed", &[]);
     let document: serde_json::Value = serde_json::from_str(&sarif).unwrap();
     insta::assert_json_snapshot!("mixed_fixture", document);
+}
+
+#[test]
+fn unchecked_lock_files_and_excluded_paths_are_in_the_sarif() {
+    let sarif = sarif_for("repos/polyglot", &[]);
+    let document: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let runs = document["runs"].as_array().unwrap();
+    let advisories = &runs[0];
+    let notifications = advisories["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    let unchecked: Vec<&str> = notifications
+        .iter()
+        .filter(|n| n["properties"]["unchecked"] == true)
+        .map(|n| {
+            n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(unchecked, ["uv.lock", "web/package-lock.json"]);
+    let secrets = runs
+        .iter()
+        .find(|r| r["automationDetails"]["id"] == "secgate/secrets/")
+        .unwrap();
+    assert_eq!(
+        secrets["properties"]["excludedPaths"],
+        serde_json::json!(["tests/fixtures/"])
+    );
+    assert!(secrets["results"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -127,7 +158,12 @@ fn sarif_passes_the_multitool_with_github_rules() {
         common::SETUP,
     );
     let dir = tempfile::tempdir().unwrap();
-    for (name, repo) in [("mixed", "repos/mixed"), ("clean", "repos/clean")] {
+    for (name, repo) in [
+        ("mixed", "repos/mixed"),
+        ("clean", "repos/clean"),
+        // Notifications on unchecked lock files, excluded paths.
+        ("polyglot", "repos/polyglot"),
+    ] {
         let input = dir.path().join(format!("{name}.sarif"));
         std::fs::write(&input, sarif_for(repo, &[])).unwrap();
         let report = dir.path().join(format!("{name}.validation.sarif"));
