@@ -192,7 +192,8 @@ pub fn abbreviate(items: &[String]) -> String {
 pub fn list(root: &Path, settings: &ScopeSettings) -> Result<Listing, ScopeError> {
     let excludes = compile_excludes(root, settings)?;
     match git_work_tree(root) {
-        Some(_) if is_ignored_by_git(root)? => {
+        // Only a directory below the top can lie in an ignored one.
+        Some(below_top) if below_top && is_ignored_by_git(root)? => {
             walk(root, settings, &excludes, Source::IgnoredByGit)
         }
         Some(_) => {
@@ -227,14 +228,14 @@ fn compile_excludes(root: &Path, settings: &ScopeSettings) -> Result<Gitignore, 
     })
 }
 
-/// The directory holding `.git` (a directory, or a file in worktrees and
-/// submodules) at or above `root`, if any.
-fn git_work_tree(root: &Path) -> Option<PathBuf> {
+/// Whether `root` is in a git work tree (a `.git` directory, or file in
+/// worktrees and submodules, at or above it): `Some(true)` when below its top.
+fn git_work_tree(root: &Path) -> Option<bool> {
     let start = root.canonicalize().ok()?;
-    start
+    let top = start
         .ancestors()
-        .find(|dir| dir.join(".git").symlink_metadata().is_ok())
-        .map(Path::to_path_buf)
+        .find(|dir| dir.join(".git").symlink_metadata().is_ok())?;
+    Some(top != start)
 }
 
 /// git with the caller's repository settings (GIT_DIR from a hook) removed:
