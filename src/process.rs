@@ -64,18 +64,77 @@ pub fn run_with_timeout(command: &mut Command, timeout: Duration) -> Result<Fini
     })
 }
 
-/// Kills the child's process group (Unix) or the child, and reaps it.
-fn kill(child: &mut Child) {
+/// As `run_with_timeout`, but hands stdout to `on_output` chunk by chunk as
+/// the child writes it (the returned `stdout` is empty): a caller can start
+/// on the first lines of a long listing. A watchdog kills the child's group
+/// at the deadline, which also ends the read.
+pub fn stream_with_timeout(
+    command: &mut Command,
+    timeout: Duration,
+    on_output: &mut dyn FnMut(&[u8]),
+) -> Result<Finished, RunError> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     #[cfg(unix)]
-    {
-        // The group's id is the child's pid (process_group(0) above).
-        if let Ok(group) = i32::try_from(child.id()) {
-            // SAFETY: kill(2) with a negative pid signals that process group only.
-            unsafe {
-                libc::kill(-group, libc::SIGKILL);
+    std::os::unix::process::CommandExt::process_group(command, 0);
+    let mut child = command.spawn().map_err(RunError::Spawn)?;
+    let stderr = capture(child.stderr.take());
+    let mut stdout = child.stdout.take();
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let timed_out = matches!(
+            finished.recv_timeout(timeout),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+        );
+        if timed_out {
+            kill_group(pid);
+        }
+        timed_out
+    });
+    if let Some(stdout) = stdout.as_mut() {
+        let mut chunk = vec![0; 64 * 1024];
+        loop {
+            match stdout.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => on_output(&chunk[..n]),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
         }
     }
+    let status = child.wait();
+    let _ = done.send(());
+    let timed_out = watchdog.join().unwrap_or(false);
+    if timed_out {
+        return Err(RunError::TimedOut(timeout));
+    }
+    Ok(Finished {
+        status: status.map_err(RunError::Wait)?,
+        stdout: Vec::new(),
+        stderr: finish(stderr),
+    })
+}
+
+/// Signals the process group led by `pid` (a `process_group(0)` child).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Ok(group) = i32::try_from(pid) {
+        // SAFETY: kill(2) with a negative pid signals that process group only.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// Kills the child's process group (Unix) or the child, and reaps it.
+fn kill(child: &mut Child) {
+    // The group's id is the child's pid (process_group(0) above).
+    kill_group(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -150,6 +209,29 @@ mod tests {
             gone,
             "the grandchild `sleep` (pid {pid}) outlived the timeout"
         );
+    }
+
+    #[test]
+    fn streamed_output_arrives_in_order_and_a_timeout_kills() {
+        let mut seen = Vec::new();
+        let done = stream_with_timeout(
+            Command::new("sh").args(["-c", "printf 'a\\0b\\0'; echo err >&2"]),
+            Duration::from_secs(20),
+            &mut |chunk| seen.extend_from_slice(chunk),
+        )
+        .unwrap();
+        assert!(done.status.success());
+        assert_eq!(seen, b"a\0b\0");
+        assert_eq!(done.stderr, b"err\n");
+        let started = Instant::now();
+        let error = stream_with_timeout(
+            Command::new("sh").args(["-c", "echo partial; sleep 30"]),
+            Duration::from_millis(300),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(error, RunError::TimedOut(_)), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]

@@ -101,11 +101,10 @@ pub enum Source {
 /// The files in scope, and everything the summary must say about the rest.
 #[derive(Debug)]
 pub struct Listing {
-    /// Regular files to scan, under the root, sorted.
+    /// Regular files to scan, under the root, sorted (`list` only).
     pub files: Vec<PathBuf>,
-    /// Symbolic links and special files (FIFOs, sockets, devices), never
-    /// followed nor opened by the listing: the secrets scan passes over
-    /// them, the lock-file search names one that is called a lock file.
+    /// Symbolic links and special files (`list` only): the lock-file search
+    /// names one that is called a lock file, so that reading it fails.
     pub others: Vec<PathBuf>,
     pub source: Source,
     /// Paths the policy's `exclude` left out (directories end in `/`), sorted.
@@ -188,26 +187,61 @@ pub fn abbreviate(items: &[String]) -> String {
     text
 }
 
-/// The files under `root` (a directory) that `settings` keeps in scope.
+/// A path the listing found, handed over as soon as it is known.
+pub enum Found {
+    /// A regular file.
+    File(PathBuf),
+    /// A symbolic link or a special file (FIFO, socket, device): never
+    /// followed nor opened by the listing.
+    Other(PathBuf),
+}
+
+/// The files under `root` (a directory) that `settings` keeps in scope,
+/// sorted; `files` and `others` filled.
 pub fn list(root: &Path, settings: &ScopeSettings) -> Result<Listing, ScopeError> {
+    let found = Mutex::new((Vec::new(), Vec::new()));
+    let mut listing = stream(root, settings, &|entry| {
+        let mut found = found.lock().unwrap_or_else(|p| p.into_inner());
+        match entry {
+            Found::File(path) => found.0.push(path),
+            Found::Other(path) => found.1.push(path),
+        }
+    })?;
+    let (mut files, mut others) = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    files.sort();
+    others.sort();
+    listing.files = files;
+    listing.others = others;
+    Ok(listing)
+}
+
+/// As `list`, handing each path to `sink` as it is found (from several
+/// threads), so that a scan starts before the listing ends; the returned
+/// listing has everything but `files` and `others`.
+pub fn stream(
+    root: &Path,
+    settings: &ScopeSettings,
+    sink: &(dyn Fn(Found) + Sync),
+) -> Result<Listing, ScopeError> {
     let excludes = compile_excludes(root, settings)?;
-    match git_work_tree(root) {
+    let mut listing = match git_work_tree(root) {
         // Only a directory below the top can lie in an ignored one.
         Some(below_top) if below_top && is_ignored_by_git(root)? => {
-            walk(root, settings, &excludes, Source::IgnoredByGit)
+            walk(root, settings, &excludes, Source::IgnoredByGit, sink)?
         }
         Some(_) => {
             let mut listing = Listing::new(Source::Git);
-            list_git(root, root, settings, &excludes, &mut listing)?;
-            listing.files.sort();
-            listing.others.sort();
-            listing.excluded.sort();
-            listing.excluded.dedup();
-            listing.own_outputs.sort();
-            Ok(listing)
+            list_git(root, root, settings, &excludes, &mut listing, sink)?;
+            listing
         }
-        None => walk(root, settings, &excludes, Source::Walk),
-    }
+        None => walk(root, settings, &excludes, Source::Walk, sink)?,
+    };
+    listing.excluded.sort();
+    listing.excluded.dedup();
+    listing.own_outputs.sort();
+    listing.unreadable.sort();
+    listing.ignore_file_errors.sort();
+    Ok(listing)
 }
 
 fn compile_excludes(root: &Path, settings: &ScopeSettings) -> Result<Gitignore, ScopeError> {
@@ -308,6 +342,7 @@ fn list_git(
     settings: &ScopeSettings,
     excludes: &Gitignore,
     listing: &mut Listing,
+    sink: &(dyn Fn(Found) + Sync),
 ) -> Result<(), ScopeError> {
     let args = [
         "ls-files",
@@ -316,7 +351,35 @@ fn list_git(
         "--others",
         "--exclude-standard",
     ];
-    let done = run_git(dir, &args)?;
+    // Entries are handled as git prints them: the scan starts on the first.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut previous: Vec<u8> = Vec::new();
+    let mut failure = None;
+    let mut on_output = |chunk: &[u8]| {
+        pending.extend_from_slice(chunk);
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(0, &pending[start..]) {
+            let entry = &pending[start..start + end];
+            start += end + 1;
+            // Unmerged paths appear once per stage, one after the other.
+            if entry.is_empty() || entry == previous.as_slice() || failure.is_some() {
+                continue;
+            }
+            previous.clear();
+            previous.extend_from_slice(entry);
+            if let Err(error) = git_entry(root, dir, entry, settings, excludes, listing, sink) {
+                failure = Some(error);
+            }
+        }
+        pending.drain(..start);
+    };
+    let done =
+        crate::process::stream_with_timeout(git(dir).args(args), GIT_LIST_TIMEOUT, &mut on_output)
+            .map_err(|error| ScopeError::Git {
+                dir: dir.to_path_buf(),
+                command: args.join(" "),
+                message: error.to_string(),
+            })?;
     if !done.status.success() {
         return Err(ScopeError::Git {
             dir: dir.to_path_buf(),
@@ -324,57 +387,73 @@ fn list_git(
             message: one_line(&done.stderr),
         });
     }
-    let mut entries: Vec<&[u8]> = done
-        .stdout
-        .split(|&b| b == 0)
-        .filter(|e| !e.is_empty())
-        .collect();
-    // Unmerged paths appear once per stage.
-    entries.sort_unstable();
-    entries.dedup();
-    for entry in entries {
-        // A nested repository is listed as `dir/`.
-        let entry = entry.strip_suffix(b"/").unwrap_or(entry);
-        let path = dir.join(path_from_bytes(entry));
-        let relative = relative_path(root, &path);
-        if in_skipped_dir(&relative, settings) {
-            continue;
+    failure.map_or(Ok(()), Err)
+}
+
+/// One entry of `git ls-files` run in `dir`: handed to `sink`, excluded,
+/// or (a nested repository or submodule) listed in turn.
+fn git_entry(
+    root: &Path,
+    dir: &Path,
+    entry: &[u8],
+    settings: &ScopeSettings,
+    excludes: &Gitignore,
+    listing: &mut Listing,
+    sink: &(dyn Fn(Found) + Sync),
+) -> Result<(), ScopeError> {
+    // A nested repository is listed as `dir/`.
+    let (entry, nested) = match entry.strip_suffix(b"/") {
+        Some(entry) => (entry, true),
+        None => (entry, false),
+    };
+    let path = dir.join(path_from_bytes(entry));
+    let relative = relative_path(root, &path);
+    if in_skipped_dir(&relative, settings) {
+        return Ok(());
+    }
+    // Before any stat: most of a large excluded tree is files.
+    if excludes
+        .matched_path_or_any_parents(&relative, nested)
+        .is_ignore()
+    {
+        listing
+            .excluded
+            .push(topmost_excluded(&relative, nested, excludes));
+        return Ok(());
+    }
+    let metadata = match path.symlink_metadata() {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            listing.absent += 1;
+            return Ok(());
         }
-        let metadata = match path.symlink_metadata() {
-            Ok(metadata) => metadata,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                listing.absent += 1;
-                continue;
-            }
-            Err(error) => {
-                listing.unreadable.push(format!("{relative} ({error})"));
-                continue;
-            }
-        };
-        let is_dir = metadata.is_dir();
-        if excludes
-            .matched_path_or_any_parents(&relative, is_dir)
-            .is_ignore()
+        Err(error) => {
+            listing.unreadable.push(format!("{relative} ({error})"));
+            return Ok(());
+        }
+    };
+    if metadata.is_dir() {
+        // A submodule (listed without the slash) matched as a directory.
+        if !nested
+            && excludes
+                .matched_path_or_any_parents(&relative, true)
+                .is_ignore()
         {
             listing
                 .excluded
-                .push(topmost_excluded(&relative, is_dir, excludes));
-            continue;
+                .push(topmost_excluded(&relative, true, excludes));
+            return Ok(());
         }
-        if settings.own_outputs.contains(&relative) {
-            listing.own_outputs.push(relative);
-            continue;
+        // A submodule not checked out is an empty directory: nothing to read.
+        if path.join(".git").symlink_metadata().is_ok() {
+            list_git(root, &path, settings, excludes, listing, sink)?;
         }
-        if is_dir {
-            // A submodule not checked out is an empty directory: nothing to read.
-            if path.join(".git").symlink_metadata().is_ok() {
-                list_git(root, &path, settings, excludes, listing)?;
-            }
-        } else if metadata.is_file() {
-            listing.files.push(path);
-        } else {
-            listing.others.push(path);
-        }
+    } else if settings.own_outputs.contains(&relative) {
+        listing.own_outputs.push(relative);
+    } else if metadata.is_file() {
+        sink(Found::File(path));
+    } else {
+        sink(Found::Other(path));
     }
     Ok(())
 }
@@ -425,6 +504,7 @@ fn walk(
     settings: &ScopeSettings,
     excludes: &Gitignore,
     source: Source,
+    sink: &(dyn Fn(Found) + Sync),
 ) -> Result<Listing, ScopeError> {
     if let Some((path, why)) = walker_hazard(root) {
         return Err(ScopeError::Hazard { path, why });
@@ -499,9 +579,9 @@ fn walk(
                     if settings.own_outputs.contains(&relative) {
                         local.listing.own_outputs.push(relative);
                     } else if kind.is_some_and(|t| t.is_file()) {
-                        local.listing.files.push(entry.into_path());
+                        sink(Found::File(entry.into_path()));
                     } else {
-                        local.listing.others.push(entry.into_path());
+                        sink(Found::Other(entry.into_path()));
                     }
                 }
                 Ok(_) => {}
@@ -518,12 +598,6 @@ fn walk(
     let pruned = std::mem::take(&mut *pruned.lock().unwrap_or_else(|p| p.into_inner()));
     listing.excluded.extend(pruned.excluded);
     listing.unreadable.extend(pruned.unreadable);
-    listing.files.sort();
-    listing.others.sort();
-    listing.excluded.sort();
-    listing.own_outputs.sort();
-    listing.unreadable.sort();
-    listing.ignore_file_errors.sort();
     Ok(listing)
 }
 
@@ -545,8 +619,6 @@ impl Drop for LocalListing<'_> {
     fn drop(&mut self) {
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         let local = &mut self.listing;
-        shared.files.append(&mut local.files);
-        shared.others.append(&mut local.others);
         shared.own_outputs.append(&mut local.own_outputs);
         shared.unreadable.append(&mut local.unreadable);
         shared
@@ -638,13 +710,25 @@ mod tests {
         for source in [Source::Git, Source::Walk] {
             let listing = match source {
                 Source::Git => list(root, &settings).unwrap(),
-                _ => walk(
-                    root,
-                    &settings,
-                    &compile_excludes(root, &settings).unwrap(),
-                    Source::Walk,
-                )
-                .unwrap(),
+                _ => {
+                    let found = Mutex::new(Vec::new());
+                    let mut listing = walk(
+                        root,
+                        &settings,
+                        &compile_excludes(root, &settings).unwrap(),
+                        Source::Walk,
+                        &|entry| {
+                            if let Found::File(path) = entry {
+                                found.lock().unwrap().push(path);
+                            }
+                        },
+                    )
+                    .unwrap();
+                    listing.files = found.into_inner().unwrap();
+                    listing.files.sort();
+                    listing.excluded.sort();
+                    listing
+                }
             };
             assert_eq!(names(root, &listing), ["keep.txt"], "{source:?}");
             assert_eq!(

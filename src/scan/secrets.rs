@@ -14,7 +14,7 @@ use rules::{Rule, RuleSet};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Bytes looked at to decide whether a file is binary.
 const BINARY_SNIFF: usize = 8192;
@@ -237,12 +237,10 @@ pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
 pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Secrets);
     let settings = &context.policy.secrets;
-    let root = &context.root;
-    let listing = match scope::list(root, &scope_settings(context)) {
-        Ok(listing) => listing,
+    let (listing, mut tally) = match scan_listed(context, scanner, settings.max_file_size) {
+        Ok(done) => done,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
     };
-    let mut tally = scan_files(root, &listing.files, scanner, settings.max_file_size);
     tally.unreadable.extend(listing.unreadable.iter().cloned());
     output.findings = tally.findings;
     output.rules = rule_infos(&scanner.rules, &output.findings);
@@ -297,41 +295,54 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
     output
 }
 
-/// Scans `files` on one thread per core, each taking the next file: no
-/// thread waits on another's large file.
-fn scan_files(root: &Path, files: &[PathBuf], scanner: &SecretScanner, max_size: u64) -> Tally {
-    let next = AtomicUsize::new(0);
-    let threads = crate::scan::worker_threads(files.len(), 16, usize::MAX);
-    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+/// Lists the tree and scans each file as soon as the listing finds it, on
+/// one thread per core, each taking the next file: no thread waits on
+/// another's large file, and none waits for the listing to end.
+fn scan_listed(
+    context: &ScanContext,
+    scanner: &SecretScanner,
+    max_size: u64,
+) -> Result<(scope::Listing, Tally), crate::error::ScopeError> {
+    let root = &context.root;
+    // Unbounded: a worker that died on a bug must not leave the listing
+    // blocked on a full queue.
+    let (sender, receiver) = std::sync::mpsc::channel::<PathBuf>();
+    let receiver = Mutex::new(receiver);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut tally = Tally::default();
                     let mut buffer = Vec::new();
                     loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = files.get(index) else {
+                        let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(path) = next else {
                             break tally;
                         };
-                        scan_file(root, path, scanner, max_size, &mut buffer, &mut tally);
+                        scan_file(root, &path, scanner, max_size, &mut buffer, &mut tally);
                     }
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
+        let listed = scope::stream(root, &scope_settings(context), &|found| {
+            // Links and special files are never opened by the secrets scan.
+            if let scope::Found::File(path) = found {
+                let _ = sender.send(path);
+            }
+        });
+        // The workers finish the queue, then see the channel closed.
+        drop(sender);
+        let mut total = Tally::default();
+        for worker in workers {
+            total.merge(
                 worker
                     .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
-            .collect()
-    });
-    let mut total = Tally::default();
-    for tally in tallies {
-        total.merge(tally);
-    }
-    total
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        listed.map(|listing| (listing, total))
+    })
 }
 
 fn scan_file(
