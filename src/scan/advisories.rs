@@ -318,6 +318,12 @@ fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
         notes.extend(listing.notes().into_iter().take(1));
     }
     notes.extend(listing.excluded_note(settings.exclude_key));
+    if !listing.skipped_dirs.is_empty() {
+        notes.push(format!(
+            "not searched for lock files (build output, third-party sources): {}",
+            scope::abbreviate(&listing.skipped_dirs)
+        ));
+    }
     Ok(LockSearch {
         cargo_locks: cargo_locks.iter().map(|path| root.join(path)).collect(),
         unchecked,

@@ -117,6 +117,8 @@ pub struct Listing {
     pub ignore_file_errors: Vec<String>,
     /// Tracked files absent from the work tree (deleted, or a sparse checkout).
     pub absent: usize,
+    /// Directories `skip_dirs` left out (`web/node_modules/`), sorted.
+    pub skipped_dirs: Vec<String>,
 }
 
 impl Listing {
@@ -130,6 +132,7 @@ impl Listing {
             unreadable: Vec::new(),
             ignore_file_errors: Vec::new(),
             absent: 0,
+            skipped_dirs: Vec::new(),
         }
     }
 
@@ -238,6 +241,8 @@ pub fn stream(
     };
     listing.excluded.sort();
     listing.excluded.dedup();
+    listing.skipped_dirs.sort();
+    listing.skipped_dirs.dedup();
     listing.own_outputs.sort();
     listing.unreadable.sort();
     listing.ignore_file_errors.sort();
@@ -408,7 +413,10 @@ fn git_entry(
     };
     let path = dir.join(path_from_bytes(entry));
     let relative = relative_path(root, &path);
-    if in_skipped_dir(&relative, settings) {
+    if let Some(dir) = skipped_dir(&relative, settings) {
+        if listing.skipped_dirs.last() != Some(&dir) {
+            listing.skipped_dirs.push(dir);
+        }
         return Ok(());
     }
     // Before any stat: most of a large excluded tree is files.
@@ -469,12 +477,18 @@ fn path_from_bytes(bytes: &[u8]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
 }
 
-fn in_skipped_dir(relative: &str, settings: &ScopeSettings) -> bool {
-    let mut parts: Vec<&str> = relative.split('/').collect();
-    parts.pop();
-    parts
-        .iter()
-        .any(|part| *part == ".git" || settings.skip_dirs.contains(part))
+/// The leading directory of `relative` (`web/node_modules/`) that
+/// `skip_dirs` names, if any.
+fn skipped_dir(relative: &str, settings: &ScopeSettings) -> Option<String> {
+    let mut end = 0;
+    while let Some(slash) = relative[end..].find('/') {
+        let part = &relative[end..end + slash];
+        end += slash + 1;
+        if part == ".git" || settings.skip_dirs.contains(&part) {
+            return Some(relative[..end].to_string());
+        }
+    }
+    None
 }
 
 /// The shortest leading directory of `relative` that an exclude glob
@@ -524,7 +538,13 @@ fn walk(
             }
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             let name = entry.file_name();
-            if is_dir && (name == ".git" || skip_dirs.iter().any(|skip| name == *skip)) {
+            if is_dir && name == ".git" {
+                return false;
+            }
+            if is_dir && skip_dirs.iter().any(|skip| name == *skip) {
+                let relative = relative_path(&root, entry.path());
+                let mut pruned = pruned.lock().unwrap_or_else(|p| p.into_inner());
+                pruned.skipped_dirs.push(format!("{relative}/"));
                 return false;
             }
             let relative = relative_path(&root, entry.path());
@@ -598,6 +618,7 @@ fn walk(
     let pruned = std::mem::take(&mut *pruned.lock().unwrap_or_else(|p| p.into_inner()));
     listing.excluded.extend(pruned.excluded);
     listing.unreadable.extend(pruned.unreadable);
+    listing.skipped_dirs.extend(pruned.skipped_dirs);
     Ok(listing)
 }
 
@@ -606,6 +627,7 @@ fn walk(
 struct Pruned {
     excluded: Vec<String>,
     unreadable: Vec<String>,
+    skipped_dirs: Vec<String>,
 }
 
 /// One walker thread's share, merged when the walker drops its closure, so
@@ -805,9 +827,13 @@ mod tests {
             skip_dirs: vec!["vendor"],
             ..ScopeSettings::default()
         };
-        assert_eq!(names(root, &list(root, &settings).unwrap()), ["Cargo.lock"]);
+        let listing = list(root, &settings).unwrap();
+        assert_eq!(names(root, &listing), ["Cargo.lock"]);
+        assert_eq!(listing.skipped_dirs, ["vendor/"]);
         git_in(root, &["init", "-q"]);
         git_in(root, &["add", "."]);
-        assert_eq!(names(root, &list(root, &settings).unwrap()), ["Cargo.lock"]);
+        let listing = list(root, &settings).unwrap();
+        assert_eq!(names(root, &listing), ["Cargo.lock"]);
+        assert_eq!(listing.skipped_dirs, ["vendor/"]);
     }
 }
