@@ -1,22 +1,27 @@
 //! The composite action (`action.yml`), run the way a runner would: each
-//! `run:` step with bash, its `env:` resolved from the inputs and earlier
-//! steps' outputs, fake GITHUB_* files, and the secgate built by cargo in
-//! place of the install step (`SECGATE_BIN`). `uses:` steps are checked for
-//! their inputs, not run.
+//! `run:` step with bash, its `env:` and `if:` evaluated from the inputs, the
+//! event, the environment and earlier steps' outputs, fake GITHUB_* files and
+//! an event payload. `uses:` steps are not run: their `if:` is evaluated and
+//! their resolved `with:` recorded, so tests can check both. secgate is the
+//! binary cargo built (`SECGATE_BIN`), or a fake that logs its arguments and
+//! exits with a chosen code.
 
 mod common;
 
 use serde_norway::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+fn action_text() -> String {
+    std::fs::read_to_string(manifest_dir().join("action.yml")).unwrap()
+}
+
 fn action() -> Value {
-    let text = std::fs::read_to_string(manifest_dir().join("action.yml")).unwrap();
-    serde_norway::from_str(&text).unwrap()
+    serde_norway::from_str(&action_text()).unwrap()
 }
 
 fn steps(action: &Value) -> Vec<Value> {
@@ -27,49 +32,719 @@ fn str_of<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
     value.get(key).and_then(Value::as_str)
 }
 
-/// Replaces `${{ expr }}` in an env value. A step output never set is empty,
-/// as on GitHub; any other unknown expression is a test failure.
-fn resolve(text: &str, context: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${{") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find("}}").expect("closed expression") + start;
-        let expr = rest[start + 3..end].trim();
-        let value = match context.get(expr) {
-            Some(value) => value.as_str(),
-            None if expr.starts_with("steps.") && expr.contains(".outputs.") => "",
-            None => panic!("unresolved expression `{expr}`"),
-        };
-        out.push_str(value);
-        rest = &rest[end + 2..];
-    }
-    out.push_str(rest);
-    out
+/// A step's id, else its name.
+fn label(step: &Value) -> String {
+    str_of(step, "id")
+        .or_else(|| str_of(step, "name"))
+        .unwrap_or("")
+        .to_string()
 }
 
+// ---------------------------------------------------------------------------
+// Expressions: the part of GitHub's expression language the action uses.
+// Anything else is a test failure, never silently true or empty.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Str(String),
+    Bool(bool),
+}
+
+impl Val {
+    fn truthy(&self) -> bool {
+        match self {
+            Val::Str(s) => !s.is_empty(),
+            Val::Bool(b) => *b,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Val::Str(s) => s,
+            Val::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    Not,
+    Eq,
+    Ne,
+    And,
+    Or,
+    Str(String),
+    Name(String),
+    Call(String),
+}
+
+fn tokenize(expr: &str) -> Vec<Token> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '(' => {
+                tokens.push(Token::Open);
+                i += 1;
+            }
+            ')' => {
+                tokens.push(Token::Close);
+                i += 1;
+            }
+            '!' if next == Some('=') => {
+                tokens.push(Token::Ne);
+                i += 2;
+            }
+            '!' => {
+                tokens.push(Token::Not);
+                i += 1;
+            }
+            '=' if next == Some('=') => {
+                tokens.push(Token::Eq);
+                i += 2;
+            }
+            '&' if next == Some('&') => {
+                tokens.push(Token::And);
+                i += 2;
+            }
+            '|' if next == Some('|') => {
+                tokens.push(Token::Or);
+                i += 2;
+            }
+            '\'' => {
+                let mut text = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            text.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&c) => {
+                            text.push(c);
+                            i += 1;
+                        }
+                        None => panic!("unterminated string in `{expr}`"),
+                    }
+                }
+                tokens.push(Token::Str(text));
+            }
+            c if c.is_ascii_alphanumeric() || c == '_' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '-' | '.'))
+                {
+                    i += 1;
+                }
+                let name: String = chars[start..i].iter().collect();
+                if chars.get(i) == Some(&'(') {
+                    assert_eq!(
+                        chars.get(i + 1),
+                        Some(&')'),
+                        "function with arguments in `{expr}`: not supported by this harness"
+                    );
+                    tokens.push(Token::Call(name));
+                    i += 2;
+                } else {
+                    tokens.push(Token::Name(name));
+                }
+            }
+            other => panic!("unsupported character `{other}` in expression `{expr}`"),
+        }
+    }
+    tokens
+}
+
+/// What expressions see: `inputs.*`, `github.*`, `runner.*`, step outputs,
+/// `env.*` (the workflow's environment) and the event payload.
+struct Context {
+    values: BTreeMap<String, String>,
+    env: BTreeMap<String, String>,
+    event: serde_json::Value,
+    /// Whether an earlier step failed (for success() and failure()).
+    failed: bool,
+}
+
+impl Context {
+    fn lookup(&self, name: &str) -> Val {
+        if let Some(var) = name.strip_prefix("env.") {
+            return Val::Str(self.env.get(var).cloned().unwrap_or_default());
+        }
+        if name.starts_with("steps.") && name.contains(".outputs.") {
+            // An output never set is empty, as on GitHub.
+            return Val::Str(self.values.get(name).cloned().unwrap_or_default());
+        }
+        if let Some(path) = name.strip_prefix("github.event.") {
+            let mut value = &self.event;
+            for part in path.split('.') {
+                value = &value[part];
+            }
+            return match value {
+                serde_json::Value::Null => Val::Str(String::new()),
+                serde_json::Value::String(s) => Val::Str(s.clone()),
+                serde_json::Value::Bool(b) => Val::Bool(*b),
+                other => Val::Str(other.to_string()),
+            };
+        }
+        match name {
+            "true" => Val::Bool(true),
+            "false" => Val::Bool(false),
+            "null" => Val::Str(String::new()),
+            _ => match self.values.get(name) {
+                Some(value) => Val::Str(value.clone()),
+                None => panic!("unresolved expression `{name}`"),
+            },
+        }
+    }
+
+    fn eval(&self, expr: &str) -> Val {
+        let tokens = tokenize(expr);
+        let mut parser = Parser {
+            tokens: &tokens,
+            at: 0,
+            context: self,
+        };
+        let value = parser.or();
+        assert_eq!(parser.at, tokens.len(), "trailing tokens in `{expr}`");
+        value
+    }
+
+    /// An `if:`; without a status function it means `success() && (...)`.
+    fn condition(&self, expr: &str) -> bool {
+        let expr = expr.trim();
+        let expr = expr
+            .strip_prefix("${{")
+            .and_then(|e| e.strip_suffix("}}"))
+            .unwrap_or(expr);
+        let status = ["always()", "success()", "failure()", "cancelled()"]
+            .iter()
+            .any(|f| expr.contains(f));
+        let holds = self.eval(expr).truthy();
+        if status {
+            holds
+        } else {
+            !self.failed && holds
+        }
+    }
+
+    /// Replaces every `${{ expr }}` in `text`.
+    fn resolve(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find("}}").expect("closed expression") + start;
+            out.push_str(&self.eval(&rest[start + 3..end]).into_string());
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+struct Parser<'a> {
+    tokens: &'a [Token],
+    at: usize,
+    context: &'a Context,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn next(&mut self) -> Token {
+        let token = self.tokens.get(self.at).cloned().expect("more tokens");
+        self.at += 1;
+        token
+    }
+
+    fn or(&mut self) -> Val {
+        let mut left = self.and();
+        while self.peek() == Some(&Token::Or) {
+            self.at += 1;
+            let right = self.and();
+            left = if left.truthy() { left } else { right };
+        }
+        left
+    }
+
+    fn and(&mut self) -> Val {
+        let mut left = self.unary();
+        while self.peek() == Some(&Token::And) {
+            self.at += 1;
+            let right = self.unary();
+            left = if left.truthy() { right } else { left };
+        }
+        left
+    }
+
+    fn unary(&mut self) -> Val {
+        if self.peek() == Some(&Token::Not) {
+            self.at += 1;
+            return Val::Bool(!self.unary().truthy());
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Val {
+        let left = self.primary();
+        let equal = match self.peek() {
+            Some(Token::Eq) => true,
+            Some(Token::Ne) => false,
+            _ => return left,
+        };
+        self.at += 1;
+        let right = self.primary();
+        // GitHub compares strings ignoring case.
+        let same = match (&left, &right) {
+            (Val::Str(a), Val::Str(b)) => a.eq_ignore_ascii_case(b),
+            (Val::Bool(a), Val::Bool(b)) => a == b,
+            _ => panic!("comparison of {left:?} with {right:?}: not supported by this harness"),
+        };
+        Val::Bool(same == equal)
+    }
+
+    fn primary(&mut self) -> Val {
+        match self.next() {
+            Token::Open => {
+                let value = self.or();
+                assert_eq!(self.next(), Token::Close, "unbalanced parentheses");
+                value
+            }
+            Token::Str(s) => Val::Str(s),
+            Token::Name(name) => self.context.lookup(&name),
+            Token::Call(name) => Val::Bool(match name.as_str() {
+                "always" => true,
+                "success" => !self.context.failed,
+                "failure" => self.context.failed,
+                "cancelled" => false,
+                other => panic!("function {other}() is not supported by this harness"),
+            }),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_harness_evaluates_expressions_as_github_does() {
+    let mut values = BTreeMap::new();
+    values.insert("inputs.flag".to_string(), "true".to_string());
+    values.insert("inputs.empty".to_string(), String::new());
+    values.insert("steps.a.outputs.x".to_string(), "Yes".to_string());
+    let context = Context {
+        values,
+        env: BTreeMap::from([("SET".to_string(), "1".to_string())]),
+        event: serde_json::json!({"pull_request": {"head": {"repo": {"full_name": "o/r"}}}}),
+        failed: false,
+    };
+    assert!(context.condition("inputs.flag == 'true'"));
+    assert!(
+        context.condition("steps.a.outputs.x == 'yes'"),
+        "case-insensitive"
+    );
+    assert!(!context.condition("steps.never.outputs.set != ''"));
+    assert!(context.condition("env.SET != '' && env.UNSET == ''"));
+    assert!(context.condition("!(inputs.empty) && (inputs.flag == 'false' || always())"));
+    assert!(context.condition("github.event.pull_request.head.repo.full_name == 'o/r'"));
+    assert!(context.condition("${{ github.event.missing.key == '' }}"));
+    let failed = Context {
+        failed: true,
+        ..context
+    };
+    assert!(
+        !failed.condition("inputs.flag == 'true'"),
+        "implicit success()"
+    );
+    assert!(failed.condition("always() && inputs.flag == 'true'"));
+    assert!(failed.condition("failure()"));
+    assert_eq!(failed.resolve("a-${{ inputs.flag }}-b"), "a-true-b");
+    for bad in ["inputs.nope == ''", "format('{0}', 1)", "inputs.flag = 'x'"] {
+        assert!(
+            std::panic::catch_unwind(|| failed.condition(bad)).is_err(),
+            "{bad} must not evaluate"
+        );
+    }
+}
+
+/// `$GITHUB_OUTPUT` as the runner reads it: `name=value` lines and
+/// `name<<DELIMITER` ... `DELIMITER` blocks; anything else fails the step.
 fn parse_outputs(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    let mut outputs = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let equals = line.find('=');
+        let heredoc = line.find("<<");
+        match (equals, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                let (name, value) = (&line[..e], &line[e + 1..]);
+                assert!(!name.is_empty(), "an output without a name: {line:?}");
+                outputs.insert(name.to_string(), value.to_string());
+            }
+            (_, Some(h)) => {
+                let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                assert!(!name.is_empty() && !delimiter.is_empty(), "{line:?}");
+                let mut value = Vec::new();
+                loop {
+                    match lines.next() {
+                        Some(l) if l == delimiter => break,
+                        Some(l) => value.push(l),
+                        None => panic!("output {name}: no closing delimiter {delimiter:?}"),
+                    }
+                }
+                outputs.insert(name.to_string(), value.join("\n"));
+            }
+            _ => panic!("invalid line in $GITHUB_OUTPUT: {line:?}"),
+        }
+    }
+    outputs
+}
+
+// ---------------------------------------------------------------------------
+// Events.
+
+const REPOSITORY: &str = "secgate/demo";
+const BASE_SHA: &str = "1111111111111111111111111111111111111111";
+const BEFORE_SHA: &str = "2222222222222222222222222222222222222222";
+const HEAD_SHA: &str = "3333333333333333333333333333333333333333";
+const NO_COMMIT: &str = "0000000000000000000000000000000000000000";
+
+#[derive(Clone, Debug)]
+struct Event {
+    name: &'static str,
+    git_ref: String,
+    payload: serde_json::Value,
+}
+
+fn repository() -> serde_json::Value {
+    serde_json::json!({"full_name": REPOSITORY, "default_branch": "main"})
+}
+
+/// A push to `branch`; `before` is the previous tip (zeros: a new branch).
+fn push_to(branch: &str, before: &str) -> Event {
+    Event {
+        name: "push",
+        git_ref: format!("refs/heads/{branch}"),
+        payload: serde_json::json!({
+            "ref": format!("refs/heads/{branch}"),
+            "before": before,
+            "after": HEAD_SHA,
+            "repository": repository(),
+        }),
+    }
+}
+
+fn push(before: &str) -> Event {
+    push_to("main", before)
+}
+
+fn pr_payload(base: &str, head_repository: &str) -> serde_json::Value {
+    serde_json::json!({
+        "number": 7,
+        "pull_request": {
+            "base": {"ref": "main", "sha": base, "repo": {"full_name": REPOSITORY}},
+            "head": {"ref": "feature", "sha": HEAD_SHA, "repo": {"full_name": head_repository}},
+        },
+        "repository": repository(),
+    })
+}
+
+/// A pull request from a branch of the repository itself.
+fn pull_request(base: &str) -> Event {
+    Event {
+        name: "pull_request",
+        git_ref: "refs/pull/7/merge".into(),
+        payload: pr_payload(base, REPOSITORY),
+    }
+}
+
+/// A pull request from someone's fork: GitHub gives its runs a read-only token.
+fn pull_request_from_fork(base: &str) -> Event {
+    Event {
+        name: "pull_request",
+        git_ref: "refs/pull/7/merge".into(),
+        payload: pr_payload(base, "someone/demo"),
+    }
+}
+
+/// pull_request_target: the base branch's workflow and token, for any pull request.
+fn pull_request_target(base: &str) -> Event {
+    Event {
+        name: "pull_request_target",
+        git_ref: "refs/heads/main".into(),
+        payload: pr_payload(base, "someone/demo"),
+    }
+}
+
+fn workflow_dispatch() -> Event {
+    Event {
+        name: "workflow_dispatch",
+        git_ref: "refs/heads/main".into(),
+        payload: serde_json::json!({"ref": "refs/heads/main", "repository": repository()}),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Runs.
+
+#[derive(Clone, Copy, Debug)]
+enum Secgate {
+    /// The binary cargo built, as `SECGATE_BIN`.
+    Real,
+    /// A script as `SECGATE_BIN` that logs its arguments and exits with
+    /// `code`; with `writes` it first writes the SARIF, SBOM and report.
+    Fake { code: i32, writes: bool },
+    /// No `SECGATE_BIN`: the install step runs, with a fake `cargo` on PATH
+    /// that logs its arguments and installs the fake secgate.
+    Installed { code: i32, writes: bool },
+}
+
+/// A workspace (`$GITHUB_WORKSPACE`) with `fixture` copied to `repo/` and
+/// `files` added there.
+fn workspace(fixture: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let workspace = tempfile::tempdir().unwrap();
+    let repo = workspace.path().join("repo");
+    common::copy_tree(
+        &manifest_dir().join("tests/fixtures/repos").join(fixture),
+        &repo,
+    );
+    for (name, content) in files {
+        std::fs::write(repo.join(name), content).unwrap();
+    }
+    workspace
+}
+
+struct Run {
+    workspace: tempfile::TempDir,
+    inputs: Vec<(String, String)>,
+    event: Event,
+    secgate: Secgate,
+    /// `SECGATE_DB` (the fixture database) in the environment.
+    db: bool,
+    /// More of the workflow's environment.
+    env: Vec<(String, String)>,
+    /// Outputs of `uses:` steps whose `if:` holds: (step id, name, value).
+    uses_outputs: Vec<(String, String, String)>,
+    action_path: PathBuf,
+}
+
+impl Run {
+    fn new(fixture: &str) -> Run {
+        Run::in_workspace(workspace(fixture, &[]))
+    }
+
+    fn in_workspace(workspace: tempfile::TempDir) -> Run {
+        Run {
+            workspace,
+            inputs: vec![("path".into(), "repo".into())],
+            event: workflow_dispatch(),
+            secgate: Secgate::Real,
+            db: true,
+            env: Vec::new(),
+            uses_outputs: Vec::new(),
+            action_path: manifest_dir(),
+        }
+    }
+
+    /// The fake secgate, exiting with `code`, writing its outputs or not.
+    fn fake(fixture: &str, code: i32, writes: bool) -> Run {
+        Run {
+            secgate: Secgate::Fake { code, writes },
+            db: false,
+            ..Run::new(fixture)
+        }
+    }
+
+    fn input(mut self, name: &str, value: &str) -> Run {
+        self.inputs.push((name.into(), value.into()));
+        self
+    }
+
+    fn event(mut self, event: Event) -> Run {
+        self.event = event;
+        self
+    }
+
+    fn env(mut self, name: &str, value: &str) -> Run {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    fn uses_output(mut self, step: &str, name: &str, value: &str) -> Run {
+        self.uses_outputs
+            .push((step.into(), name.into(), value.into()));
+        self
+    }
+
+    fn run(self) -> ActionRun {
+        run_action(self)
+    }
+}
+
+/// A `uses:` step as the runner would have called it.
+#[derive(Debug)]
+struct UsesStep {
+    id: String,
+    uses: String,
+    /// Whether its `if:` held (whether it would have run).
+    ran: bool,
+    with: BTreeMap<String, String>,
 }
 
 struct ActionRun {
+    /// The action's outputs.
     outputs: BTreeMap<String, String>,
-    /// Exit status of each run step by id or name.
+    /// Exit status of each `run:` step that ran, by id or name.
     statuses: Vec<(String, i32)>,
+    uses: Vec<UsesStep>,
+    /// stdout and stderr of each `run:` step that ran, by id or name.
+    logs: BTreeMap<String, (String, String)>,
+    /// What each `run:` step with an id wrote to `$GITHUB_OUTPUT`.
+    raw_outputs: BTreeMap<String, String>,
     check_stdout: String,
     summary: String,
     workspace: tempfile::TempDir,
 }
 
-fn run_action(fixture: &str, inputs: &[(&str, &str)]) -> ActionRun {
-    run_action_with(fixture, &[], inputs)
+impl ActionRun {
+    fn status(&self, step: &str) -> Option<i32> {
+        self.statuses
+            .iter()
+            .find(|(label, _)| label == step)
+            .map(|(_, code)| *code)
+    }
+
+    fn last_status(&self) -> i32 {
+        self.statuses.last().unwrap().1
+    }
+
+    fn stdout(&self, step: &str) -> &str {
+        self.logs.get(step).map_or("", |(out, _)| out.as_str())
+    }
+
+    /// The `uses:` step whose action starts with `prefix`.
+    fn uses(&self, prefix: &str) -> &UsesStep {
+        let found: Vec<_> = self
+            .uses
+            .iter()
+            .filter(|u| u.uses.starts_with(prefix))
+            .collect();
+        assert_eq!(found.len(), 1, "one {prefix} step: {:?}", self.uses);
+        found[0]
+    }
+
+    fn uses_by_id(&self, id: &str) -> &UsesStep {
+        self.uses
+            .iter()
+            .find(|u| u.id == id)
+            .unwrap_or_else(|| panic!("no uses step {id}: {:?}", self.uses))
+    }
+
+    /// The arguments the fake secgate was run with; None when it did not run.
+    fn secgate_args(&self) -> Option<Vec<String>> {
+        read_args(&self.workspace.path().join("fake/secgate.args"))
+    }
+
+    /// The arguments the fake cargo was run with; None when it did not run.
+    fn cargo_args(&self) -> Option<Vec<String>> {
+        read_args(&self.workspace.path().join("fake/cargo.args"))
+    }
+
+    fn runner_temp(&self) -> PathBuf {
+        self.workspace.path().join("runner-temp")
+    }
 }
 
-/// `run_action` with `files` (name, content) added to the fixture's copy.
-fn run_action_with(fixture: &str, files: &[(&str, &[u8])], inputs: &[(&str, &str)]) -> ActionRun {
+fn read_args(path: &Path) -> Option<Vec<String>> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(
+        bytes
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+fn shell_quote(path: &Path) -> String {
+    let text = path.display().to_string();
+    assert!(!text.contains('\''), "{text}");
+    format!("'{text}'")
+}
+
+/// The fake secgate: logs its arguments (NUL-separated), maybe writes its
+/// outputs (and an advisory database where secgate caches it), exits `code`.
+fn write_fake_secgate(dir: &Path, code: i32, writes: bool) -> PathBuf {
+    let high = u32::from(code == 1);
+    let script = format!(
+        r#"#!/usr/bin/env bash
+printf '%s\0' "$@" > {log}
+sarif=; sbom=; report=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sarif) sarif=$2; shift ;;
+    --sbom) sbom=$2; shift ;;
+    --report) report=$2; shift ;;
+  esac
+  shift
+done
+if {writes}; then
+  printf '%s\n' '{{"version":"2.1.0","runs":[]}}' > "$sarif"
+  printf '%s\n' '{{"bomFormat":"CycloneDX","specVersion":"1.5"}}' > "$sbom"
+  printf '{{"counts":{{"critical":0,"high":{high},"medium":0,"low":0,"info":0}}}}\n' > "$report"
+  if [ -z "${{SECGATE_DB:-}}" ]; then mkdir -p "${{XDG_CACHE_HOME:-$HOME/.cache}}/secgate/advisory-db"; fi
+fi
+echo "secgate (fake): exit {code}" >&2
+exit {code}
+"#,
+        log = shell_quote(&dir.join("secgate.args")),
+    );
+    let path = dir.join("secgate");
+    write_executable(&path, &script);
+    path
+}
+
+/// The fake cargo: logs its arguments, "installs" the fake secgate into `--root`.
+fn write_fake_cargo(dir: &Path, fake_secgate: &Path) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        r#"#!/usr/bin/env bash
+printf '%s\0' "$@" > {log}
+root=
+while [ $# -gt 0 ]; do
+  case "$1" in --root) root=$2; shift ;; esac
+  shift
+done
+mkdir -p "$root/bin"
+cp {secgate} "$root/bin/secgate"
+"#,
+        log = shell_quote(&dir.join("cargo.args")),
+        secgate = shell_quote(fake_secgate),
+    );
+    write_executable(&bin.join("cargo"), &script);
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn run_action(run: Run) -> ActionRun {
     // The steps run jq from PATH (GitHub's runners have it).
     common::require(
         "jq (the action's steps run it from PATH)",
@@ -78,61 +753,136 @@ fn run_action_with(fixture: &str, files: &[(&str, &[u8])], inputs: &[(&str, &str
         common::SETUP,
     );
     let action = action();
-    let workspace = tempfile::tempdir().unwrap();
-    let temp = workspace.path().join("runner-temp");
+    let root = run.workspace.path().to_path_buf();
+    let temp = root.join("runner-temp");
     std::fs::create_dir_all(&temp).unwrap();
-    let repo = workspace.path().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    for entry in
-        std::fs::read_dir(manifest_dir().join("tests/fixtures/repos").join(fixture)).unwrap()
-    {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), repo.join(entry.file_name())).unwrap();
-    }
-    for (name, content) in files {
-        std::fs::write(repo.join(name), content).unwrap();
-    }
-    let summary = workspace.path().join("step-summary.md");
-    let github_env = workspace.path().join("github-env");
-    let event = workspace.path().join("event.json");
-    std::fs::write(&event, "{}").unwrap();
+    let summary = root.join("step-summary.md");
+    let github_env = root.join("github-env");
+    let event_path = root.join("event.json");
+    std::fs::write(&event_path, run.event.payload.to_string()).unwrap();
     std::fs::write(&summary, "").unwrap();
     std::fs::write(&github_env, "").unwrap();
 
-    let mut context = BTreeMap::new();
+    let mut path_var = std::env::var("PATH").unwrap();
+    // The workflow's environment: what `env.*` sees, and every step gets.
+    let mut user_env: BTreeMap<String, String> = BTreeMap::new();
+    user_env.insert(
+        "SECGATE_DB_URL".into(),
+        "http://127.0.0.1:9/advisory-db.tar.gz".into(),
+    );
+    let fake = root.join("fake");
+    match run.secgate {
+        Secgate::Real => {
+            user_env.insert(
+                "SECGATE_BIN".into(),
+                assert_cmd::cargo::cargo_bin("secgate")
+                    .display()
+                    .to_string(),
+            );
+        }
+        Secgate::Fake { code, writes } => {
+            std::fs::create_dir_all(&fake).unwrap();
+            let bin = write_fake_secgate(&fake, code, writes);
+            user_env.insert("SECGATE_BIN".into(), bin.display().to_string());
+        }
+        Secgate::Installed { code, writes } => {
+            std::fs::create_dir_all(&fake).unwrap();
+            let bin = write_fake_secgate(&fake, code, writes);
+            write_fake_cargo(&fake, &bin);
+            path_var = format!("{}:{path_var}", fake.join("bin").display());
+        }
+    }
+    if run.db {
+        user_env.insert(
+            "SECGATE_DB".into(),
+            manifest_dir()
+                .join("tests/fixtures/advisory-db")
+                .display()
+                .to_string(),
+        );
+    }
+    for (name, value) in &run.env {
+        user_env.insert(name.clone(), value.clone());
+    }
+
+    let mut values = BTreeMap::new();
     for (name, spec) in action["inputs"].as_mapping().unwrap() {
         let name = name.as_str().unwrap();
         let default = str_of(spec, "default").unwrap_or("").to_string();
-        context.insert(format!("inputs.{name}"), default);
+        values.insert(format!("inputs.{name}"), default);
     }
-    context.insert("inputs.path".into(), "repo".into());
-    for (name, value) in inputs {
+    for (name, value) in &run.inputs {
         assert!(
-            context.contains_key(&format!("inputs.{name}")),
+            values.contains_key(&format!("inputs.{name}")),
             "no input {name}"
         );
-        context.insert(format!("inputs.{name}"), value.to_string());
+        values.insert(format!("inputs.{name}"), value.clone());
     }
-    context.insert(
-        "github.action_path".into(),
-        manifest_dir().display().to_string(),
-    );
-    context.insert("runner.temp".into(), temp.display().to_string());
+    let action_path = run.action_path.display().to_string();
+    for (key, value) in [
+        ("github.action_path", action_path.as_str()),
+        ("github.event_name", run.event.name),
+        ("github.ref", run.event.git_ref.as_str()),
+        ("github.repository", REPOSITORY),
+        ("github.run_id", "4242"),
+        // Composite actions do not reliably get it: often empty on GitHub.
+        ("github.action_ref", ""),
+        ("github.workspace", &root.display().to_string()),
+        ("runner.temp", &temp.display().to_string()),
+        ("runner.os", "Linux"),
+        ("runner.arch", "X64"),
+    ] {
+        values.insert(key.to_string(), value.to_string());
+    }
+    let mut context = Context {
+        values,
+        env: user_env.clone(),
+        event: run.event.payload.clone(),
+        failed: false,
+    };
 
-    let binary = assert_cmd::cargo::cargo_bin("secgate");
-    let mut statuses = Vec::new();
-    let mut check_stdout = String::new();
+    let mut statuses: Vec<(String, i32)> = Vec::new();
+    let mut uses = Vec::new();
+    let mut logs = BTreeMap::new();
+    let mut raw_outputs = BTreeMap::new();
     for (index, step) in steps(&action).iter().enumerate() {
-        let Some(script) = str_of(step, "run") else {
-            continue;
-        };
+        let label = label(step);
         let id = str_of(step, "id").unwrap_or("").to_string();
-        let condition = str_of(step, "if").unwrap_or("success()");
-        let failed_before = statuses.iter().any(|(_, code)| *code != 0);
-        if failed_before && !condition.contains("always()") {
+        context.failed = statuses.iter().any(|(_, code)| *code != 0);
+        let holds = context.condition(str_of(step, "if").unwrap_or("success()"));
+        if let Some(action_ref) = str_of(step, "uses") {
+            let mut with = BTreeMap::new();
+            if let Some(mapping) = step.get("with").and_then(Value::as_mapping) {
+                for (key, value) in mapping {
+                    let text = match value {
+                        Value::String(s) => s.clone(),
+                        other => serde_norway::to_string(other).unwrap().trim().to_string(),
+                    };
+                    with.insert(key.as_str().unwrap().to_string(), context.resolve(&text));
+                }
+            }
+            if holds {
+                for (step_id, name, value) in &run.uses_outputs {
+                    if *step_id == id {
+                        context
+                            .values
+                            .insert(format!("steps.{id}.outputs.{name}"), value.clone());
+                    }
+                }
+            }
+            uses.push(UsesStep {
+                id,
+                uses: action_ref.to_string(),
+                ran: holds,
+                with,
+            });
             continue;
         }
-        let output_file = workspace.path().join(format!("output-{index}"));
+        let script = str_of(step, "run").expect("a step has run: or uses:");
+        if !holds {
+            continue;
+        }
+        let output_file = root.join(format!("output-{index}"));
         std::fs::write(&output_file, "").unwrap();
         let mut command = std::process::Command::new("bash");
         command
@@ -142,72 +892,80 @@ fn run_action_with(fixture: &str, files: &[(&str, &[u8])], inputs: &[(&str, &str
             .arg("pipefail")
             .arg("-c")
             .arg(script)
-            .current_dir(workspace.path())
+            .current_dir(&root)
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap())
-            .env("HOME", workspace.path())
-            .env("XDG_CACHE_HOME", workspace.path().join("cache"))
-            .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
+            .env("PATH", &path_var)
+            .env("HOME", &root)
+            .env("XDG_CACHE_HOME", root.join("cache"))
             .env("GITHUB_ACTIONS", "true")
             .env("CI", "true")
-            .env("GITHUB_WORKSPACE", workspace.path())
+            .env("GITHUB_WORKSPACE", &root)
             .env("GITHUB_OUTPUT", &output_file)
             .env("GITHUB_STEP_SUMMARY", &summary)
             .env("GITHUB_ENV", &github_env)
-            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_EVENT_PATH", &event_path)
+            .env("GITHUB_EVENT_NAME", run.event.name)
+            .env("GITHUB_REF", &run.event.git_ref)
+            .env("GITHUB_REPOSITORY", REPOSITORY)
+            .env("GITHUB_ACTION_PATH", &run.action_path)
             .env("RUNNER_TEMP", &temp)
-            .env("SECGATE_BIN", &binary)
-            .env(
-                "SECGATE_DB",
-                manifest_dir().join("tests/fixtures/advisory-db"),
-            );
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .envs(&user_env);
         if let Some(env) = step.get("env").and_then(Value::as_mapping) {
             for (key, value) in env {
                 let value = match value {
                     Value::String(s) => s.clone(),
                     other => serde_norway::to_string(other).unwrap().trim().to_string(),
                 };
-                command.env(key.as_str().unwrap(), resolve(&value, &context));
+                command.env(key.as_str().unwrap(), context.resolve(&value));
             }
         }
         let output = command.output().unwrap();
         let code = output.status.code().unwrap_or(-1);
-        if id == "check" {
-            check_stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        }
-        assert!(
-            id != "install" || code == 0,
-            "install step: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let raw = std::fs::read_to_string(&output_file).unwrap();
         if !id.is_empty() {
-            let outputs = parse_outputs(&std::fs::read_to_string(&output_file).unwrap());
-            for (key, value) in outputs {
-                context.insert(format!("steps.{id}.outputs.{key}"), value);
+            for (key, value) in parse_outputs(&raw) {
+                context
+                    .values
+                    .insert(format!("steps.{id}.outputs.{key}"), value);
             }
+            raw_outputs.insert(id.clone(), raw);
         }
-        statuses.push((
-            if id.is_empty() {
-                str_of(step, "name").unwrap_or("").to_string()
-            } else {
-                id
-            },
-            code,
-        ));
+        logs.insert(
+            label.clone(),
+            (
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            ),
+        );
+        statuses.push((label, code));
     }
     let mut outputs = BTreeMap::new();
     for (name, spec) in action["outputs"].as_mapping().unwrap() {
         let value = str_of(spec, "value").unwrap();
-        outputs.insert(name.as_str().unwrap().to_string(), resolve(value, &context));
+        outputs.insert(name.as_str().unwrap().to_string(), context.resolve(value));
     }
+    let check_stdout = logs
+        .get("check")
+        .map(|(o, _)| o.clone())
+        .unwrap_or_default();
     ActionRun {
         outputs,
         statuses,
+        uses,
+        logs,
+        raw_outputs,
         check_stdout,
         summary: std::fs::read_to_string(&summary).unwrap(),
-        workspace,
+        workspace: run.workspace,
     }
 }
+
+// ---------------------------------------------------------------------------
+// The action's shape.
 
 #[test]
 fn inputs_outputs_and_step_hygiene() {
@@ -291,9 +1049,12 @@ fn uses_steps_have_the_right_inputs() {
     assert_eq!(str_of(last, "if"), Some("always()"));
 }
 
+// ---------------------------------------------------------------------------
+// End to end, with the real secgate.
+
 #[test]
 fn fixture_with_findings_fails_with_annotations_and_summary() {
-    let run = run_action("mixed", &[]);
+    let run = Run::new("mixed").run();
     assert_eq!(run.outputs["verdict"], "fail", "{:?}", run.statuses);
     assert_eq!(run.outputs["exit-code"], "1");
     assert_eq!(run.outputs["sarif-file"], "secgate.sarif");
@@ -302,16 +1063,12 @@ fn fixture_with_findings_fails_with_annotations_and_summary() {
     let high: u32 = run.outputs["high"].parse().unwrap();
     let critical: u32 = run.outputs["critical"].parse().unwrap();
     assert!(high + critical >= 1, "{:?}", run.outputs);
-    let statuses: BTreeMap<_, _> = run.statuses.iter().cloned().collect();
     assert_eq!(
-        statuses["check"], 0,
+        run.status("check"),
+        Some(0),
         "the check step captures the exit code"
     );
-    assert_eq!(
-        run.statuses.last().unwrap().1,
-        1,
-        "the final step fails by it"
-    );
+    assert_eq!(run.last_status(), 1, "the final step fails by it");
     let annotations: Vec<_> = run
         .check_stdout
         .lines()
@@ -337,10 +1094,12 @@ fn fixture_with_findings_fails_with_annotations_and_summary() {
 
 #[test]
 fn clean_fixture_passes() {
-    let run = run_action("clean", &[("sarif-file", "out/clean.sarif")]);
+    let run = Run::new("clean")
+        .input("sarif-file", "out/clean.sarif")
+        .run();
     // The output directory does not exist: secgate says so and the action reports an error.
     assert_eq!(run.outputs["verdict"], "error", "{:?}", run.statuses);
-    let run = run_action("clean", &[]);
+    let run = Run::new("clean").run();
     assert_eq!(run.outputs["verdict"], "pass", "{:?}", run.statuses);
     assert_eq!(run.outputs["exit-code"], "0");
     assert_eq!(run.outputs["high"], "0");
@@ -375,11 +1134,11 @@ fn the_action_runs_the_policys_external_tools_by_default() {
     );
     let other = std::fs::read(manifest_dir().join("tests/fixtures/external/other.sarif")).unwrap();
     let policy = b"[[external]]\nname = \"other\"\nsarif = \"other.sarif\"\n";
-    let run = run_action_with(
+    let run = Run::in_workspace(workspace(
         "python",
         &[("secgate.toml", policy), ("other.sarif", &other)],
-        &[],
-    );
+    ))
+    .run();
     assert_eq!(run.outputs["verdict"], "fail", "{:?}", run.statuses);
     let sarif: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.workspace.path().join("secgate.sarif")).unwrap())
@@ -391,4 +1150,53 @@ fn the_action_runs_the_policys_external_tools_by_default() {
         .filter_map(|r| r["automationDetails"]["id"].as_str())
         .collect();
     assert!(ids.contains(&"secgate/external/other/"), "{ids:?}");
+}
+
+// ---------------------------------------------------------------------------
+// With the fake secgate.
+
+/// The events the action meets, as (label, event).
+fn events() -> Vec<(&'static str, Event)> {
+    vec![
+        ("push", push(BEFORE_SHA)),
+        ("push to a new branch", push_to("feature", NO_COMMIT)),
+        ("pull_request", pull_request(BASE_SHA)),
+        ("pull_request from a fork", pull_request_from_fork(BASE_SHA)),
+        ("pull_request_target", pull_request_target(BASE_SHA)),
+        ("workflow_dispatch", workflow_dispatch()),
+    ]
+}
+
+#[test]
+fn the_last_step_fails_by_secgates_exit_code() {
+    // (secgate's exit code, whether it wrote its outputs, verdict, final step's exit code)
+    let cases = [
+        (0, true, "pass", 0),
+        (1, true, "fail", 1),
+        (2, true, "error", 2),
+        (2, false, "error", 2),
+        (101, false, "error", 2),
+    ];
+    for (label, event) in events() {
+        for (code, writes, verdict, last) in cases {
+            let run = Run::fake("clean", code, writes).event(event.clone()).run();
+            let what = format!("{label}, secgate exit {code}, writes {writes}");
+            assert!(run.secgate_args().is_some(), "{what}: secgate ran");
+            assert_eq!(run.outputs["verdict"], verdict, "{what}");
+            assert_eq!(run.outputs["exit-code"], code.to_string(), "{what}");
+            assert_eq!(
+                run.status("check"),
+                Some(0),
+                "{what}: the check step captures it"
+            );
+            assert_eq!(run.last_status(), last, "{what}: {:?}", run.statuses);
+            let final_log = run.stdout("Fail by the verdict");
+            if last != 0 {
+                assert!(
+                    final_log.contains("::error title=secgate::"),
+                    "{what}: {final_log}"
+                );
+            }
+        }
+    }
 }
