@@ -1022,10 +1022,11 @@ fn uses_steps_have_the_right_inputs() {
         str_of(upload, "uses"),
         Some("github/codeql-action/upload-sarif@v3")
     );
-    let condition = str_of(upload, "if").unwrap();
-    assert!(
-        condition.contains("always()") && condition.contains("inputs.upload-sarif"),
-        "{condition}"
+    // Whether to upload is decided by the check step, which knows whether
+    // this run wrote a SARIF; always(): even when a step before failed.
+    assert_eq!(
+        str_of(upload, "if"),
+        Some("always() && steps.check.outputs.upload-sarif == 'true'")
     );
     assert_eq!(
         upload["with"]["sarif_file"],
@@ -1177,6 +1178,9 @@ fn the_last_step_fails_by_secgates_exit_code() {
         (2, false, "error", 2),
         (101, false, "error", 2),
     ];
+    // A pass or fail without this run's SARIF and report is not secgate's
+    // (SECGATE_BIN=/bin/true): could not check.
+    let not_secgate = [(0, false), (1, false)];
     for (label, event) in events() {
         for (code, writes, verdict, last) in cases {
             let run = Run::fake("clean", code, writes).event(event.clone()).run();
@@ -1184,6 +1188,8 @@ fn the_last_step_fails_by_secgates_exit_code() {
             assert!(run.secgate_args().is_some(), "{what}: secgate ran");
             assert_eq!(run.outputs["verdict"], verdict, "{what}");
             assert_eq!(run.outputs["exit-code"], code.to_string(), "{what}");
+            let sarif = if writes { "secgate.sarif" } else { "" };
+            assert_eq!(run.outputs["sarif-file"], sarif, "{what}");
             assert_eq!(
                 run.status("check"),
                 Some(0),
@@ -1198,5 +1204,84 @@ fn the_last_step_fails_by_secgates_exit_code() {
                 );
             }
         }
+        for (code, writes) in not_secgate {
+            let run = Run::fake("clean", code, writes).event(event.clone()).run();
+            let what = format!("{label}, secgate exit {code} without its outputs");
+            assert_eq!(run.outputs["verdict"], "error", "{what}");
+            assert_eq!(run.outputs["exit-code"], "2", "{what}");
+            assert_eq!(run.last_status(), 2, "{what}");
+            assert!(
+                run.check_stdout
+                    .contains("without writing this run's SARIF and report"),
+                "{what}: {}",
+                run.check_stdout
+            );
+        }
     }
+}
+
+/// A SARIF in the workspace before the run: committed, or an earlier run's.
+const STALE_SARIF: &[u8] =
+    br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"stale"}},"results":[]}]}"#;
+
+fn with_stale_outputs(run: Run) -> Run {
+    let root = run.workspace.path();
+    std::fs::write(root.join("secgate.sarif"), STALE_SARIF).unwrap();
+    std::fs::write(root.join("sbom.cdx.json"), b"{}").unwrap();
+    run
+}
+
+fn assert_nothing_stale_reported(run: &ActionRun, what: &str) {
+    assert_eq!(
+        run.outputs["verdict"], "error",
+        "{what}: {:?}",
+        run.statuses
+    );
+    assert_eq!(
+        run.outputs["sarif-file"], "",
+        "{what}: not this run's SARIF"
+    );
+    assert_eq!(run.outputs["sbom-file"], "", "{what}: not this run's SBOM");
+    assert_eq!(run.outputs["report-file"], "", "{what}");
+    let upload = run.uses("github/codeql-action/upload-sarif@");
+    assert!(!upload.ran, "{what}: the stale SARIF is not uploaded");
+    for stale in ["secgate.sarif", "sbom.cdx.json"] {
+        assert!(
+            !run.workspace.path().join(stale).exists(),
+            "{what}: {stale} removed before the run"
+        );
+    }
+    assert_eq!(run.last_status(), 2, "{what}: {:?}", run.statuses);
+    assert!(
+        run.summary.contains("## secgate: ⚠️ ERROR"),
+        "{what}: {}",
+        run.summary
+    );
+}
+
+#[test]
+fn a_stale_sarif_is_neither_reported_nor_uploaded() {
+    // secgate stops before writing (the fake: exit 2, nothing written).
+    let run = with_stale_outputs(Run::fake("clean", 2, false)).run();
+    assert_nothing_stale_reported(&run, "fake secgate, exit 2");
+    // The real secgate with a policy error: exit 2 before any output.
+    let run = with_stale_outputs(Run::in_workspace(workspace(
+        "clean",
+        &[("secgate.toml", b"fail-on = \"sometimes\"\n")],
+    )))
+    .run();
+    assert_nothing_stale_reported(&run, "policy error");
+    assert!(
+        run.summary.contains("secgate.toml"),
+        "the step summary says what secgate said: {}",
+        run.summary
+    );
+    // When this run wrote one, that one is reported and uploaded.
+    let run = with_stale_outputs(Run::new("clean")).run();
+    assert_eq!(run.outputs["verdict"], "pass", "{:?}", run.statuses);
+    let sarif = std::fs::read(run.workspace.path().join("secgate.sarif")).unwrap();
+    assert_ne!(sarif, STALE_SARIF);
+    let upload = run.uses("github/codeql-action/upload-sarif@");
+    assert!(upload.ran);
+    assert_eq!(upload.with["sarif_file"], "secgate.sarif");
 }
