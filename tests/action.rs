@@ -1285,3 +1285,230 @@ fn a_stale_sarif_is_neither_reported_nor_uploaded() {
     assert!(upload.ran);
     assert_eq!(upload.with["sarif_file"], "secgate.sarif");
 }
+
+/// What the check step runs secgate with before the history arguments.
+fn base_args(run: &ActionRun) -> Vec<String> {
+    [
+        "check",
+        "repo",
+        "--format",
+        "github",
+        "--scanners",
+        "advisories,secrets,sbom,external",
+        "--sarif",
+        "secgate.sarif",
+        "--sbom",
+        "sbom.cdx.json",
+        "--report",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([run
+        .runner_temp()
+        .join("secgate-report.json")
+        .display()
+        .to_string()])
+    .collect()
+}
+
+#[test]
+fn each_event_gives_its_secgate_arguments() {
+    let pr_mode = ["--new-since", BASE_SHA];
+    // (event, history input (None: the default), the arguments after the common ones)
+    let table: Vec<(&str, Event, Option<&str>, &[&str])> = vec![
+        ("push", push(BEFORE_SHA), None, &[]),
+        (
+            "push",
+            push(BEFORE_SHA),
+            Some("true"),
+            &["--since", BEFORE_SHA],
+        ),
+        ("push", push(BEFORE_SHA), Some("false"), &[]),
+        ("push, new branch", push_to("feature", NO_COMMIT), None, &[]),
+        (
+            "push, new branch",
+            push_to("feature", NO_COMMIT),
+            Some("true"),
+            &["--history"],
+        ),
+        ("pull_request", pull_request(BASE_SHA), None, &pr_mode),
+        (
+            "pull_request",
+            pull_request(BASE_SHA),
+            Some("auto"),
+            &pr_mode,
+        ),
+        (
+            "pull_request",
+            pull_request(BASE_SHA),
+            Some("true"),
+            &pr_mode,
+        ),
+        ("pull_request", pull_request(BASE_SHA), Some("false"), &[]),
+        ("fork", pull_request_from_fork(BASE_SHA), None, &pr_mode),
+        ("fork", pull_request_from_fork(BASE_SHA), Some("false"), &[]),
+        (
+            "pull_request_target",
+            pull_request_target(BASE_SHA),
+            None,
+            &pr_mode,
+        ),
+        (
+            "pull_request_target",
+            pull_request_target(BASE_SHA),
+            Some("true"),
+            &pr_mode,
+        ),
+        ("workflow_dispatch", workflow_dispatch(), None, &[]),
+        (
+            "workflow_dispatch",
+            workflow_dispatch(),
+            Some("true"),
+            &["--history"],
+        ),
+        ("workflow_dispatch", workflow_dispatch(), Some("false"), &[]),
+    ];
+    for (label, event, history, extra) in table {
+        let is_pr = matches!(event.name, "pull_request" | "pull_request_target");
+        let mut run = Run::fake("clean", 0, true).event(event);
+        if let Some(history) = history {
+            run = run.input("history", history);
+        }
+        let run = run.run();
+        let what = format!("{label}, history {history:?}");
+        let mut expected = base_args(&run);
+        expected.extend(extra.iter().map(|s| s.to_string()));
+        assert_eq!(run.secgate_args(), Some(expected), "{what}");
+        assert_eq!(run.outputs["verdict"], "pass", "{what}: {:?}", run.statuses);
+        // Turning pull-request mode off on a pull request is said, not silent.
+        let said = run
+            .check_stdout
+            .contains("::notice title=secgate::history: false on a pull_request");
+        assert_eq!(
+            said,
+            is_pr && history == Some("false"),
+            "{what}: {}",
+            run.check_stdout
+        );
+    }
+}
+
+#[test]
+fn no_base_commit_or_an_unknown_history_value_is_an_error() {
+    let mut event = pull_request(BASE_SHA);
+    event.payload["pull_request"]["base"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sha");
+    let runs = [
+        (
+            "a pull request without its base",
+            Run::fake("clean", 0, true).event(event).run(),
+            "no base commit",
+        ),
+        (
+            "history: yes",
+            Run::fake("clean", 0, true)
+                .event(push(BEFORE_SHA))
+                .input("history", "yes")
+                .run(),
+            "expected auto, true or false",
+        ),
+    ];
+    for (what, run, says) in runs {
+        assert_eq!(run.secgate_args(), None, "{what}: secgate did not run");
+        assert_eq!(run.outputs["verdict"], "error", "{what}");
+        assert_eq!(run.last_status(), 2, "{what}: {:?}", run.statuses);
+        assert!(
+            run.check_stdout.contains(says),
+            "{what}: {}",
+            run.check_stdout
+        );
+        assert!(run.summary.contains(says), "{what}: {}", run.summary);
+    }
+}
+
+/// A git repository of the clean fixture (the base commit), then a pull
+/// request's commit adding a leaked token and a policy that fails on nothing.
+fn repo_with_a_loosening_pull_request(dir: &Path) -> String {
+    common::git(dir, &["init", "-q", "-b", "main"]);
+    common::git(dir, &["add", "-A"]);
+    common::git(dir, &["commit", "-q", "-m", "base"]);
+    let base = common::git(dir, &["rev-parse", "HEAD"]);
+    common::git(dir, &["checkout", "-q", "-b", "feature"]);
+    std::fs::copy(
+        manifest_dir().join("tests/fixtures/repos/mixed/deploy.env"),
+        dir.join("deploy.env"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("secgate.toml"), "fail-on = \"none\"\n").unwrap();
+    common::git(dir, &["add", "-A"]);
+    common::git(
+        dir,
+        &["commit", "-q", "-m", "loosen the gate, leak a token"],
+    );
+    base
+}
+
+#[test]
+fn a_pull_request_cannot_loosen_its_own_gate() {
+    let workspace = workspace("clean", &[]);
+    let base = repo_with_a_loosening_pull_request(&workspace.path().join("repo"));
+    let run = Run::in_workspace(workspace)
+        .event(pull_request(&base))
+        .run();
+    assert_eq!(run.outputs["verdict"], "fail", "{:?}", run.logs);
+    assert_eq!(run.last_status(), 1);
+    assert!(
+        run.summary.contains("differs from the one at")
+            && run.summary.contains("the base's policy applies"),
+        "the step summary says the pull request's policy was not applied: {}",
+        run.summary
+    );
+    assert!(
+        run.check_stdout.contains("repo/deploy.env"),
+        "{}",
+        run.check_stdout
+    );
+
+    // history: false stays possible, and says what it does.
+    let workspace = self::workspace("clean", &[]);
+    let base = repo_with_a_loosening_pull_request(&workspace.path().join("repo"));
+    let run = Run::in_workspace(workspace)
+        .event(pull_request(&base))
+        .input("history", "false")
+        .run();
+    assert_eq!(run.outputs["verdict"], "pass", "{:?}", run.logs);
+    assert!(
+        run.check_stdout
+            .contains("history: false on a pull_request event"),
+        "{}",
+        run.check_stdout
+    );
+}
+
+#[test]
+fn a_shallow_checkout_fails_closed_and_says_how_to_fetch_the_base() {
+    let workspace = workspace("clean", &[]);
+    let origin = workspace.path().join("origin");
+    std::fs::rename(workspace.path().join("repo"), &origin).unwrap();
+    let base = repo_with_a_loosening_pull_request(&origin);
+    // actions/checkout's default: the head commit alone.
+    let url = format!("file://{}", origin.display());
+    common::git(
+        workspace.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, "repo",
+        ],
+    );
+    let run = Run::in_workspace(workspace)
+        .event(pull_request(&base))
+        .run();
+    assert_eq!(run.outputs["verdict"], "error", "{:?}", run.logs);
+    assert_eq!(run.last_status(), 2);
+    assert!(
+        run.summary.contains("## secgate: ⚠️ ERROR") && run.summary.contains("fetch-depth: 0"),
+        "the step summary says why and what to do: {}",
+        run.summary
+    );
+}
