@@ -1512,3 +1512,87 @@ fn a_shallow_checkout_fails_closed_and_says_how_to_fetch_the_base() {
         run.summary
     );
 }
+
+#[test]
+fn the_sarif_is_uploaded_unless_the_token_cannot_or_the_input_says_no() {
+    let mut deleted_fork = pull_request_from_fork(BASE_SHA);
+    deleted_fork.payload["pull_request"]["head"]["repo"] = serde_json::Value::Null;
+    // (what, event, upload-sarif input, secgate's exit code, uploaded, notice)
+    let table = [
+        ("push", push(BEFORE_SHA), None, 0, true, false),
+        ("pull_request", pull_request(BASE_SHA), None, 1, true, false),
+        (
+            "fork",
+            pull_request_from_fork(BASE_SHA),
+            None,
+            0,
+            false,
+            true,
+        ),
+        (
+            "fork",
+            pull_request_from_fork(BASE_SHA),
+            None,
+            1,
+            false,
+            true,
+        ),
+        ("deleted fork", deleted_fork, None, 0, false, true),
+        // The base repository's token, whoever opened the pull request.
+        (
+            "pull_request_target",
+            pull_request_target(BASE_SHA),
+            None,
+            0,
+            true,
+            false,
+        ),
+        (
+            "workflow_dispatch",
+            workflow_dispatch(),
+            None,
+            0,
+            true,
+            false,
+        ),
+        (
+            "push, upload-sarif: false",
+            push(BEFORE_SHA),
+            Some("false"),
+            0,
+            false,
+            false,
+        ),
+        (
+            "fork, upload-sarif: false",
+            pull_request_from_fork(BASE_SHA),
+            Some("false"),
+            0,
+            false,
+            false,
+        ),
+    ];
+    for (what, event, input, code, uploaded, notice) in table {
+        let mut run = Run::fake("clean", code, true).event(event);
+        if let Some(input) = input {
+            run = run.input("upload-sarif", input);
+        }
+        let run = run.run();
+        let upload = run.uses("github/codeql-action/upload-sarif@");
+        assert_eq!(upload.ran, uploaded, "{what}");
+        assert_eq!(upload.with["sarif_file"], "secgate.sarif", "{what}");
+        assert_eq!(upload.with["category"], "secgate", "{what}");
+        // The SARIF is written and named either way.
+        assert_eq!(run.outputs["sarif-file"], "secgate.sarif", "{what}");
+        assert_eq!(
+            run.check_stdout.contains(
+                "::notice title=secgate::SARIF not uploaded: this pull request comes from a fork"
+            ),
+            notice,
+            "{what}: {}",
+            run.check_stdout
+        );
+        // Skipping the upload changes nothing of the verdict.
+        assert_eq!(run.last_status(), code, "{what}: {:?}", run.statuses);
+    }
+}
