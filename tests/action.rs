@@ -1417,13 +1417,10 @@ fn no_base_commit_or_an_unknown_history_value_is_an_error() {
     ];
     for (what, run, says) in runs {
         assert_eq!(run.secgate_args(), None, "{what}: secgate did not run");
-        assert_eq!(run.outputs["verdict"], "error", "{what}");
+        assert_ne!(run.outputs["verdict"], "pass", "{what}");
         assert_eq!(run.last_status(), 2, "{what}: {:?}", run.statuses);
-        assert!(
-            run.check_stdout.contains(says),
-            "{what}: {}",
-            run.check_stdout
-        );
+        let said = run.logs.values().any(|(out, _)| out.contains(says));
+        assert!(said, "{what}: {:?}", run.logs);
         assert!(run.summary.contains(says), "{what}: {}", run.summary);
     }
 }
@@ -1595,4 +1592,143 @@ fn the_sarif_is_uploaded_unless_the_token_cannot_or_the_input_says_no() {
         // Skipping the upload changes nothing of the verdict.
         assert_eq!(run.last_status(), code, "{what}: {:?}", run.statuses);
     }
+}
+
+const INPUTS: [&str; 9] = [
+    "path",
+    "config",
+    "scanners",
+    "fail-on",
+    "sarif-file",
+    "sbom-file",
+    "upload-sarif",
+    "history",
+    "version",
+];
+
+#[test]
+fn an_input_with_a_line_break_cannot_forge_outputs() {
+    for name in INPUTS {
+        for forged in ["x\nverdict=pass\nexit-code=0", "x\r\nverdict=pass"] {
+            // secgate (were it run) would say: policy violated.
+            let run = Run::fake("clean", 1, true).input(name, forged).run();
+            let what = format!("input {name} = {forged:?}");
+            assert_eq!(run.secgate_args(), None, "{what}: secgate did not run");
+            assert_eq!(run.status("prepare"), Some(2), "{what}: {:?}", run.logs);
+            assert!(
+                run.stdout("prepare").contains(&format!(
+                    "::error title=secgate::input {name} contains a line break"
+                )),
+                "{what}: {}",
+                run.stdout("prepare")
+            );
+            assert_eq!(run.outputs["verdict"], "", "{what}");
+            assert_eq!(run.outputs["exit-code"], "", "{what}");
+            assert_eq!(run.last_status(), 2, "{what}: {:?}", run.statuses);
+            assert!(run.summary.contains("## secgate: ⚠️ ERROR"), "{what}");
+        }
+    }
+    let run = Run::fake("clean", 0, true)
+        .input("upload-sarif", "yes")
+        .run();
+    assert_eq!(run.status("prepare"), Some(2));
+    assert_eq!(run.last_status(), 2);
+}
+
+/// The outputs a step wrote, as (name, delimiter); every one must be in the
+/// delimiter form.
+fn delimited_outputs(raw: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut lines = raw.lines();
+    while let Some(line) = lines.next() {
+        let (name, delimiter) = line
+            .split_once("<<")
+            .unwrap_or_else(|| panic!("not the delimiter form: {line:?}"));
+        assert!(
+            delimiter.len() >= 32 && !name.contains('='),
+            "a guessable delimiter: {line:?}"
+        );
+        lines.by_ref().find(|l| *l == delimiter).expect("closed");
+        found.push((name.to_string(), delimiter.to_string()));
+    }
+    found
+}
+
+#[test]
+fn outputs_are_written_in_the_delimiter_form_with_random_delimiters() {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let run = Run::fake("clean", 1, true).run();
+        let mut names = Vec::new();
+        for step in ["prepare", "install", "check"] {
+            for (name, delimiter) in
+                delimited_outputs(run.raw_outputs.get(step).map_or("", String::as_str))
+            {
+                assert!(seen.insert(delimiter), "a delimiter used twice");
+                names.push(name);
+            }
+        }
+        for name in [
+            "bin",
+            "exit-code",
+            "verdict",
+            "sarif-file",
+            "sbom-file",
+            "high",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+        assert_eq!(run.outputs["verdict"], "fail");
+    }
+}
+
+#[test]
+fn the_environment_secgate_reads_is_named() {
+    let run = Run::fake("clean", 0, true)
+        .env("SECGATE_DB", "/srv/advisory-db")
+        .env("SECGATE_CARGO", "/opt/cargo`x")
+        .run();
+    let bin = run
+        .workspace
+        .path()
+        .join("fake/secgate")
+        .display()
+        .to_string();
+    let prepare = run.stdout("prepare");
+    for (name, value) in [
+        ("SECGATE_BIN", bin.as_str()),
+        ("SECGATE_DB", "/srv/advisory-db"),
+        ("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz"),
+        ("SECGATE_CARGO", "/opt/cargo`x"),
+    ] {
+        assert!(
+            prepare.contains(&format!(
+                "::notice title=secgate::{name} is set in the environment ({value})"
+            )),
+            "{name}: {prepare}"
+        );
+        assert!(
+            run.summary.contains(&format!(
+                "`{name}` is set in the environment (`{}`)",
+                value.replace('`', "'")
+            )),
+            "{name}: {}",
+            run.summary
+        );
+    }
+    // Nothing to name: no notice.
+    let run = Run::fake("clean", 0, true).run();
+    assert!(!run.summary.contains("`SECGATE_DB`"), "{}", run.summary);
+    // A value cannot add a workflow command of its own.
+    let run = Run::fake("clean", 0, true)
+        .env("SECGATE_DB", "/x\n::error::forged")
+        .run();
+    assert!(
+        !run.stdout("prepare")
+            .lines()
+            .any(|l| l.starts_with("::error")),
+        "{}",
+        run.stdout("prepare")
+    );
+    assert!(run.stdout("prepare").contains("(/x%0A::error::forged)"));
 }
