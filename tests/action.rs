@@ -598,6 +598,7 @@ impl Run {
 #[derive(Debug)]
 struct UsesStep {
     id: String,
+    name: String,
     uses: String,
     /// Whether its `if:` held (whether it would have run).
     ran: bool,
@@ -872,6 +873,7 @@ fn run_action(run: Run) -> ActionRun {
             }
             uses.push(UsesStep {
                 id,
+                name: str_of(step, "name").unwrap_or("").to_string(),
                 uses: action_ref.to_string(),
                 ran: holds,
                 with,
@@ -1033,15 +1035,6 @@ fn uses_steps_have_the_right_inputs() {
         "${{ steps.check.outputs.sarif-file }}"
     );
     assert!(str_of(&upload["with"], "category").is_some());
-    let caches: Vec<_> = steps
-        .iter()
-        .filter(|s| str_of(s, "uses").is_some_and(|u| u.starts_with("actions/cache@")))
-        .collect();
-    assert_eq!(caches.len(), 2, "the cargo build and the advisory database");
-    assert!(caches.iter().any(|c| str_of(&c["with"], "path")
-        .unwrap()
-        .contains(".cache/secgate")));
-    assert!(caches.iter().all(|c| str_of(&c["with"], "key").is_some()));
     // The upload comes before the step that fails the job.
     let upload_at = steps.iter().position(|s| std::ptr::eq(s, upload)).unwrap();
     let last = steps.last().unwrap();
@@ -1731,4 +1724,303 @@ fn the_environment_secgate_reads_is_named() {
         run.stdout("prepare")
     );
     assert!(run.stdout("prepare").contains("(/x%0A::error::forged)"));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn caches_are_restored_by_exact_keys_and_saved_by_separate_steps() {
+    let steps = steps(&action());
+    let caches: Vec<&Value> = steps
+        .iter()
+        .filter(|s| str_of(s, "uses").is_some_and(|u| u.starts_with("actions/cache")))
+        .collect();
+    assert_eq!(caches.len(), 4, "restore and save, crates and database");
+    for cache in caches {
+        let uses = str_of(cache, "uses").unwrap();
+        // actions/cache itself saves in its post step, whatever the event.
+        assert!(
+            uses.starts_with("actions/cache/restore@") || uses.starts_with("actions/cache/save@"),
+            "{uses}"
+        );
+        let with = cache["with"].as_mapping().unwrap();
+        let keys: Vec<&str> = with.keys().filter_map(Value::as_str).collect();
+        assert_eq!(keys, ["path", "key"], "{uses}: no restore-keys prefix");
+        let key = str_of(&cache["with"], "key").unwrap();
+        assert!(
+            !key.contains("run_id") && !key.contains("action_ref"),
+            "{uses}: {key}"
+        );
+        if uses.starts_with("actions/cache/save@") {
+            let condition = str_of(cache, "if").unwrap();
+            assert!(
+                condition.contains("steps.prepare.outputs.save-caches == 'true'"),
+                "{condition}"
+            );
+            assert!(!condition.contains("always()"), "{condition}");
+        }
+    }
+}
+
+#[test]
+fn only_a_push_to_the_default_branch_saves_caches_restored_by_exact_keys() {
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let lock = std::fs::read(manifest_dir().join("Cargo.lock")).unwrap();
+    let crates_key = format!("secgate-crates-Linux-{}", sha256_hex(&lock));
+    let db_key = format!("secgate-advisory-db-Linux-{today}");
+    // (what, event, cache hits (crates, database), saved)
+    let table = [
+        ("push to main", push(BEFORE_SHA), (false, false), true),
+        (
+            "push to main, cached",
+            push(BEFORE_SHA),
+            (true, true),
+            false,
+        ),
+        (
+            "push to a branch",
+            push_to("feature", BEFORE_SHA),
+            (false, false),
+            false,
+        ),
+        (
+            "new branch",
+            push_to("feature", NO_COMMIT),
+            (false, false),
+            false,
+        ),
+        (
+            "pull_request",
+            pull_request(BASE_SHA),
+            (false, false),
+            false,
+        ),
+        (
+            "fork",
+            pull_request_from_fork(BASE_SHA),
+            (false, false),
+            false,
+        ),
+        (
+            "pull_request_target",
+            pull_request_target(BASE_SHA),
+            (false, false),
+            false,
+        ),
+        (
+            "workflow_dispatch",
+            workflow_dispatch(),
+            (false, false),
+            false,
+        ),
+    ];
+    for (what, event, (crates_hit, db_hit), saved) in table {
+        let mut run = Run {
+            secgate: Secgate::Installed {
+                code: 0,
+                writes: true,
+            },
+            ..Run::fake("clean", 0, true)
+        }
+        .event(event);
+        if crates_hit {
+            run = run.uses_output("crates-cache", "cache-hit", "true");
+        }
+        if db_hit {
+            run = run.uses_output("db-cache", "cache-hit", "true");
+        }
+        let run = run.run();
+        assert_eq!(run.outputs["verdict"], "pass", "{what}: {:?}", run.logs);
+        let root = run.workspace.path();
+        let crates_path = root.join(".cargo/registry/cache").display().to_string();
+        let db_path = root.join("cache/secgate").display().to_string();
+        for (restore, save, key, path) in [
+            ("crates-cache", "Save the crates", &crates_key, &crates_path),
+            ("db-cache", "Save the advisory", &db_key, &db_path),
+        ] {
+            let restore = run.uses_by_id(restore);
+            assert!(restore.ran, "{what}: {restore:?}");
+            assert_eq!(&restore.with["key"], key, "{what}");
+            assert_eq!(&restore.with["path"], path, "{what}");
+            let save = run.uses.iter().find(|u| u.name.starts_with(save)).unwrap();
+            assert_eq!(save.ran, saved, "{what}: {save:?}");
+            assert_eq!(&save.with["key"], key, "{what}");
+            assert_eq!(&save.with["path"], path, "{what}");
+        }
+    }
+    // A prebuilt secgate, a database checkout: nothing to cache.
+    let run = Run::new("clean").event(push(BEFORE_SHA)).run();
+    assert_eq!(run.outputs["verdict"], "pass");
+    assert!(
+        run.uses
+            .iter()
+            .filter(|u| u.uses.starts_with("actions/cache"))
+            .all(|u| !u.ran),
+        "{:?}",
+        run.uses
+    );
+}
+
+#[test]
+fn the_version_input_installs_that_release_and_caches_nothing_of_it() {
+    for (event, saves) in [(push(BEFORE_SHA), true), (pull_request(BASE_SHA), false)] {
+        let run = Run {
+            secgate: Secgate::Installed {
+                code: 1,
+                writes: true,
+            },
+            ..Run::fake("clean", 0, true)
+        }
+        .event(event)
+        .input("version", "0.1.0")
+        .run();
+        let root = run
+            .runner_temp()
+            .join("secgate-install")
+            .display()
+            .to_string();
+        assert_eq!(
+            run.cargo_args(),
+            Some(
+                [
+                    "install",
+                    "--locked",
+                    "--root",
+                    &root,
+                    "secgate",
+                    "--version",
+                    "0.1.0"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
+        assert!(run.secgate_args().is_some(), "the installed secgate ran");
+        assert_eq!(run.outputs["verdict"], "fail");
+        assert_eq!(run.last_status(), 1);
+        assert!(!run.uses_by_id("crates-cache").ran);
+        let save_crates = run
+            .uses
+            .iter()
+            .find(|u| u.name.starts_with("Save the crates"))
+            .unwrap();
+        assert!(!save_crates.ran);
+        // The database is cached all the same, by a push to main.
+        let save_db = run
+            .uses
+            .iter()
+            .find(|u| u.name.starts_with("Save the advisory"))
+            .unwrap();
+        assert_eq!(save_db.ran, saves);
+    }
+    // Without a version: the action's own source.
+    let run = Run {
+        secgate: Secgate::Installed {
+            code: 0,
+            writes: true,
+        },
+        ..Run::fake("clean", 0, true)
+    }
+    .run();
+    let root = run
+        .runner_temp()
+        .join("secgate-install")
+        .display()
+        .to_string();
+    let source = manifest_dir().display().to_string();
+    assert_eq!(
+        run.cargo_args(),
+        Some(
+            ["install", "--locked", "--root", &root, "--path", &source]
+                .map(String::from)
+                .to_vec()
+        )
+    );
+}
+
+#[test]
+fn restored_crates_are_kept_only_when_the_lock_file_vouches_for_them() {
+    // The action's source: a Cargo.lock locking two crates.
+    let action_dir = tempfile::tempdir().unwrap();
+    let good = b"the crate cargo downloaded".as_slice();
+    let lock = format!(
+        "version = 4\n\n[[package]]\nname = \"good\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"\n\n[[package]]\nname = \"tampered\"\nversion = \"2.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"\n\n[[package]]\nname = \"secgate\"\nversion = \"0.1.0\"\ndependencies = [\n \"good\",\n \"tampered\",\n]\n",
+        sha256_hex(good),
+        sha256_hex(b"what crates.io serves"),
+    );
+    std::fs::write(action_dir.path().join("Cargo.lock"), &lock).unwrap();
+    let run = Run {
+        secgate: Secgate::Installed {
+            code: 0,
+            writes: true,
+        },
+        action_path: action_dir.path().to_path_buf(),
+        ..Run::fake("clean", 0, true)
+    };
+    // What the cache restored.
+    let registry = run
+        .workspace
+        .path()
+        .join(".cargo/registry/cache/index.crates.io-1949cf8c6b5b557f");
+    std::fs::create_dir_all(registry.join("nested")).unwrap();
+    std::fs::write(registry.join("good-1.0.0.crate"), good).unwrap();
+    std::fs::write(
+        registry.join("tampered-2.0.0.crate"),
+        b"a build script that phones home",
+    )
+    .unwrap();
+    std::fs::write(registry.join("unlisted-0.1.0.crate"), good).unwrap();
+    std::fs::write(registry.join("good-1.0.0.crate.orig"), good).unwrap();
+    std::fs::write(registry.join("nested/good-1.0.0.crate"), good).unwrap();
+    std::os::unix::fs::symlink(
+        registry.join("good-1.0.0.crate"),
+        registry.join("link-1.0.0.crate"),
+    )
+    .unwrap();
+    std::fs::write(registry.parent().unwrap().join("good-1.0.0.crate"), good).unwrap();
+    let run = run.run();
+    assert_eq!(run.status("install"), Some(0), "{:?}", run.logs);
+    let mut left: Vec<String> = walk(&run.workspace.path().join(".cargo/registry/cache"));
+    left.sort();
+    assert_eq!(left, ["index.crates.io-1949cf8c6b5b557f/good-1.0.0.crate"]);
+    assert!(
+        run.stdout("install")
+            .contains("restored crates: 1 match Cargo.lock, 6 removed"),
+        "{}",
+        run.stdout("install")
+    );
+    assert!(run
+        .stdout("install")
+        .contains("::warning title=secgate::6 restored file(s)"));
+    // The key follows that Cargo.lock.
+    assert_eq!(
+        run.uses_by_id("crates-cache").with["key"],
+        format!("secgate-crates-Linux-{}", sha256_hex(lock.as_bytes()))
+    );
+}
+
+/// Files (not directories) under `dir`, relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if kind.is_dir() {
+            files.extend(
+                walk(&entry.path())
+                    .into_iter()
+                    .map(|f| format!("{name}/{f}")),
+            );
+        } else {
+            files.push(name);
+        }
+    }
+    files
 }
