@@ -2096,3 +2096,229 @@ fn every_uses_is_pinned_to_a_full_commit_sha_with_its_version() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// The README's workflows.
+
+/// The README's workflow examples: ```yaml blocks that start with a
+/// `# .github/workflows/NAME` comment, as (NAME, text).
+fn readme_workflows() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    let mut workflows = Vec::new();
+    let mut block: Option<String> = None;
+    for line in readme.lines() {
+        match &mut block {
+            None if line.trim() == "```yaml" => block = Some(String::new()),
+            Some(text) if line.trim() == "```" => {
+                if let Some(name) = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("# .github/workflows/"))
+                {
+                    workflows.push((name.trim().to_string(), text.clone()));
+                }
+                block = None;
+            }
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    workflows
+}
+
+fn action_validator(file: &Path) -> Result<(), String> {
+    let tool = common::require(
+        "action-validator (npm @action-validator/cli)",
+        Some("SECGATE_ACTION_VALIDATOR"),
+        &[manifest_dir().join("node_modules/.bin/action-validator")],
+        common::SETUP,
+    );
+    let output = std::process::Command::new(tool).arg(file).output().unwrap();
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+#[test]
+fn action_validator_accepts_the_action_and_the_readme_workflows() {
+    action_validator(&manifest_dir().join("action.yml")).unwrap();
+    let workflows = readme_workflows();
+    let names: Vec<&str> = workflows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["secgate.yml", "release.yml"]);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in &workflows {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        if let Err(report) = action_validator(&file) {
+            // action-validator 0.6.0, the latest, has a workflow schema
+            // older than GitHub's `attestations` permission (which
+            // actions/attest needs). That, and only that, is forgiven: the
+            // complaint is about it, and the same workflow without those
+            // lines passes.
+            assert!(
+                report.contains("Additional property 'attestations' is not allowed"),
+                "action-validator rejects the README's {name}:\n{report}"
+            );
+            let without: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("attestations: write"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let stripped = dir.path().join(format!("without-attestations-{name}"));
+            std::fs::write(&stripped, without).unwrap();
+            if let Err(report) = action_validator(&stripped) {
+                panic!("action-validator rejects the README's {name}:\n{report}");
+            }
+        }
+    }
+    // It can say no.
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  a:\n    runs-onn: ubuntu-latest\n    steps:\n      - run: true\n",
+    )
+    .unwrap();
+    assert!(action_validator(&broken).is_err());
+}
+
+fn readme_workflow(name: &str) -> (String, Value) {
+    let (_, text) = readme_workflows()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name} in the README"));
+    let value = serde_norway::from_str(&text).unwrap();
+    (text, value)
+}
+
+#[test]
+fn the_readme_workflows_pin_their_actions() {
+    for (name, text) in readme_workflows() {
+        // secgate's own action: pinned as the user chooses.
+        let found = pins(&text, &name, &["secgate/secgate"]);
+        assert!(!found.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn the_readme_pull_request_workflow_uses_pull_request_mode() {
+    let (_, workflow) = readme_workflow("secgate.yml");
+    let steps = workflow["jobs"]["gate"]["steps"].as_sequence().unwrap();
+    let checkout = steps
+        .iter()
+        .find(|s| str_of(s, "uses").is_some_and(|u| u.starts_with("actions/checkout@")))
+        .unwrap();
+    // The base commit is there for pull-request mode.
+    assert_eq!(checkout["with"]["fetch-depth"], Value::from(0));
+    assert_eq!(checkout["with"]["persist-credentials"], Value::from(false));
+    let secgate = steps
+        .iter()
+        .find(|s| str_of(s, "uses").is_some_and(|u| u.starts_with("secgate/secgate@")))
+        .unwrap();
+    // The default (auto) is pull-request mode; false would turn it off.
+    assert!(
+        secgate.get("with").and_then(|w| w.get("history")).is_none(),
+        "{secgate:?}"
+    );
+}
+
+#[test]
+fn the_readme_release_workflow_gates_before_publishing_with_least_privilege() {
+    let (text, workflow) = readme_workflow("release.yml");
+    // Before publishing: a tag push, not a published release.
+    let on = workflow.get("on").expect("on: (a string key, YAML 1.2)");
+    assert!(on.get("release").is_none(), "{on:?}");
+    assert!(on["push"]["tags"].is_sequence(), "{on:?}");
+    // Nothing workflow-wide.
+    assert_eq!(
+        workflow["permissions"],
+        Value::Mapping(Default::default()),
+        "permissions: {{}} at the top"
+    );
+    let jobs = workflow["jobs"].as_mapping().unwrap();
+    let gate = &workflow["jobs"]["gate"];
+    let read_only: Value = serde_norway::from_str("contents: read").unwrap();
+    assert_eq!(gate["permissions"], read_only);
+    let gate_text = serde_norway::to_string(gate).unwrap();
+    for token in ["github.token", "secrets.", "GH_TOKEN", "GITHUB_TOKEN"] {
+        assert!(!gate_text.contains(token), "the gate has {token}");
+    }
+    let runs: Vec<&str> = gate["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| str_of(s, "run"))
+        .collect();
+    assert!(
+        runs.iter()
+            .any(|r| r.starts_with("cargo install --locked secgate --version ")),
+        "{runs:?}"
+    );
+    assert!(runs
+        .iter()
+        .any(|r| r.starts_with("secgate check --profile release")));
+    assert!(
+        !text.contains("--git") && !text.contains("--tag"),
+        "a movable ref"
+    );
+    for (name, job) in jobs {
+        let name = name.as_str().unwrap();
+        let permissions = job["permissions"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{name}: permissions"));
+        let writes = permissions.values().any(|v| v == "write");
+        for step in job["steps"].as_sequence().unwrap() {
+            let uses = str_of(step, "uses").unwrap_or("");
+            if uses.starts_with("actions/checkout@") {
+                assert_eq!(
+                    step["with"]["persist-credentials"],
+                    Value::from(false),
+                    "{name}"
+                );
+            }
+            // A job that may write runs no project code: no checkout, no build.
+            if writes {
+                assert!(
+                    !uses.starts_with("actions/checkout@"),
+                    "{name} may write and checks out the project"
+                );
+                if let Some(run) = str_of(step, "run") {
+                    assert!(
+                        !run.contains("cargo") && !run.contains("secgate "),
+                        "{name} may write and runs {run}"
+                    );
+                }
+            }
+        }
+        if name != "gate" {
+            // Everything else comes after the gate.
+            let needs = serde_norway::to_string(&job["needs"]).unwrap();
+            assert!(needs.contains("gate"), "{name} needs the gate: {needs}");
+        }
+    }
+    // The attestation: the released artifact as subject, the SBOM as predicate.
+    let publish = &workflow["jobs"]["publish"];
+    let attest = publish["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| str_of(s, "uses").is_some_and(|u| u.starts_with("actions/attest")))
+        .expect("an attest step");
+    let subject = str_of(&attest["with"], "subject-path").unwrap();
+    let sbom = str_of(&attest["with"], "sbom-path").unwrap();
+    assert!(
+        sbom.ends_with("sbom.cdx.json") && !subject.contains("sbom"),
+        "{subject} {sbom}"
+    );
+    for permission in ["id-token", "attestations", "contents"] {
+        assert_eq!(publish["permissions"][permission], "write", "{permission}");
+    }
+}
