@@ -987,6 +987,8 @@ fn inputs_outputs_and_step_hygiene() {
         assert!(action["inputs"].get(input).is_some(), "input {input}");
     }
     assert_eq!(action["inputs"]["upload-sarif"]["default"], "true");
+    // Pull requests get pull-request mode unless a workflow says otherwise.
+    assert_eq!(action["inputs"]["history"]["default"], "auto");
     for output in [
         "verdict",
         "exit-code",
@@ -2321,4 +2323,83 @@ fn the_readme_release_workflow_gates_before_publishing_with_least_privilege() {
     for permission in ["id-token", "attestations", "contents"] {
         assert_eq!(publish["permissions"][permission], "write", "{permission}");
     }
+}
+
+#[test]
+fn the_inputs_reach_secgate_as_its_arguments() {
+    // (input, value, where it goes: the argument it replaces, else appended
+    // as --INPUT VALUE)
+    let table = [
+        ("config", "policies/strict.toml", None),
+        ("fail-on", "medium", None),
+        ("scanners", "secrets,sbom", Some(5)),
+        ("sarif-file", "gate.sarif", Some(7)),
+        ("sbom-file", "out.cdx.json", Some(9)),
+        ("path", ".", Some(1)),
+    ];
+    for (input, value, at) in table {
+        let run = Run::fake("clean", 0, true).input(input, value).run();
+        let mut expected = base_args(&run);
+        match at {
+            Some(at) => expected[at] = value.to_string(),
+            None => expected.extend([format!("--{input}"), value.to_string()]),
+        }
+        assert_eq!(run.secgate_args(), Some(expected), "{input}: {value}");
+        assert_eq!(run.outputs["verdict"], "pass", "{input}");
+    }
+    let run = Run::fake("clean", 0, true)
+        .input("sbom-file", "out.cdx.json")
+        .input("sarif-file", "gate.sarif")
+        .run();
+    assert_eq!(run.outputs["sbom-file"], "out.cdx.json");
+    assert_eq!(run.outputs["sarif-file"], "gate.sarif");
+    assert_eq!(
+        run.uses("github/codeql-action/upload-sarif@").with["sarif_file"],
+        "gate.sarif"
+    );
+}
+
+#[test]
+fn the_inputs_change_what_the_real_secgate_decides() {
+    // The mixed fixture: a leaked token and vulnerable dependencies.
+    let policy: &[u8] = b"fail-on = \"none\"\n";
+    let runs = [
+        ("no input", Run::new("mixed"), "fail"),
+        (
+            "fail-on: none",
+            Run::new("mixed").input("fail-on", "none"),
+            "pass",
+        ),
+        (
+            "fail-on: critical",
+            Run::new("mixed").input("fail-on", "critical"),
+            "fail",
+        ),
+        (
+            "config",
+            Run::in_workspace(workspace("mixed", &[("lenient.toml", policy)]))
+                .input("config", "repo/lenient.toml"),
+            "pass",
+        ),
+        (
+            "scanners: sbom",
+            Run::new("mixed").input("scanners", "sbom"),
+            "pass",
+        ),
+    ];
+    for (what, run, verdict) in runs {
+        let run = run.run();
+        assert_eq!(run.outputs["verdict"], verdict, "{what}: {:?}", run.logs);
+    }
+    // No SBOM written (the sbom scanner did not run): no sbom-file output.
+    let run = Run::new("clean")
+        .input("scanners", "secrets")
+        .input("sbom-file", "out.cdx.json")
+        .run();
+    assert_eq!(run.outputs["verdict"], "pass", "{:?}", run.logs);
+    assert_eq!(run.outputs["sbom-file"], "");
+    assert!(!run.workspace.path().join("out.cdx.json").exists());
+    let run = Run::new("clean").input("sbom-file", "out.cdx.json").run();
+    assert_eq!(run.outputs["sbom-file"], "out.cdx.json");
+    assert!(run.workspace.path().join("out.cdx.json").is_file());
 }
