@@ -326,3 +326,117 @@ fn pre_commit_framework_refs_and_staged_mode() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
 }
+
+/// `secgate hook pre-commit` as pre-commit's pre-push stage runs it when the
+/// push includes a root commit: PRE_COMMIT_REMOTE_NAME, _REMOTE_URL,
+/// _REMOTE_BRANCH and _LOCAL_BRANCH set, no FROM/TO refs.
+fn pre_commit_push_without_refs(
+    work: &Path,
+    home: &Path,
+    local_branch: &str,
+) -> std::process::Output {
+    common::secgate(home)
+        .current_dir(work)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("PRE_COMMIT", "1")
+        .env("PRE_COMMIT_REMOTE_NAME", "origin")
+        .env("PRE_COMMIT_REMOTE_URL", "file:///remote.git")
+        .env("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main")
+        .env("PRE_COMMIT_LOCAL_BRANCH", local_branch)
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .args(["hook", "pre-commit"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn pre_commit_framework_push_of_a_root_commit_checks_the_commits_not_the_index() {
+    let root = tempfile::tempdir().unwrap();
+    let bare = root.path().join("remote.git");
+    let work = root.path().join("work");
+    git(
+        root.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    git(
+        root.path(),
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    // The remote has nothing: the push includes the root commit. The leak is
+    // in it and removed again, so the index (and work tree) are clean.
+    commit(
+        &work,
+        "leak.env",
+        &format!("TOKEN={TOKEN}\n"),
+        "root with a leak",
+    );
+    commit(&work, "leak.env", "gone\n", "remove it");
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/main");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("leak.env"), "{stderr}");
+
+    // A clean root push with a leak only in the index passes: the index is not pushed.
+    let clean = root.path().join("clean");
+    git(
+        root.path(),
+        &["init", "-q", "-b", "main", clean.to_str().unwrap()],
+    );
+    commit(&clean, "README", "hello\n", "root");
+    std::fs::write(clean.join("staged.env"), format!("TOKEN={TOKEN}\n")).unwrap();
+    git(&clean, &["add", "staged.env"]);
+    let output = pre_commit_push_without_refs(&clean, root.path(), "refs/heads/main");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("staged.env"), "{stderr}");
+}
+
+#[test]
+fn pre_commit_framework_push_of_an_orphan_branch_checks_what_the_remote_lacks() {
+    let (root, work) = setup();
+    // Already on the remote: not part of any later push.
+    commit(&work, "old.env", &format!("TOKEN={TOKEN}\n"), "old leak");
+    git(&work, &["push", "-q", "origin", "main"]);
+    // A new root commit on another branch; HEAD stays on main, so the
+    // pushed ref, not HEAD, says what is pushed.
+    git(&work, &["checkout", "-q", "--orphan", "fresh"]);
+    git(&work, &["rm", "-rqf", "."]);
+    commit(
+        &work,
+        "new.env",
+        // secgate:allow: a made-up credential for this test
+        "KEY=ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1\n",
+        "orphan with a leak",
+    );
+    git(&work, &["checkout", "-q", "-f", "main"]);
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/fresh");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("new.env") && !stderr.contains("old.env"),
+        "{stderr}"
+    );
+    // main has nothing the remote lacks.
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/main");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no new commits"), "{stderr}");
+    // A pushed ref that does not resolve, or half of the refs: exit 2, never a pass.
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/nowhere");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    let output = secgate(&work)
+        .args(["hook", "pre-commit"])
+        .env("PRE_COMMIT_TO_REF", &head)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
