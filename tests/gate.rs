@@ -161,13 +161,42 @@ fn github_format_prints_annotations_and_appends_a_summary() {
 fn github_format_on_a_clean_repository_says_pass() {
     let out = tempfile::tempdir().unwrap();
     let summary = out.path().join("summary.md");
-    let result = check(out.path(), &fixture("repos/clean"), &["--format", "github"]);
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    assert!(result.stdout.is_empty(), "{}", result.stdout);
-    assert!(
-        !summary.exists(),
-        "no GITHUB_STEP_SUMMARY, nothing appended"
+    let db = fixture("advisory-db");
+    let repo = fixture("repos/clean");
+    let sarif = out.path().join("out.sarif");
+    let result = run(
+        out.path(),
+        &[
+            "check",
+            repo.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "--scanners",
+            "advisories,secrets",
+            "--offline",
+            "--format",
+            "github",
+        ],
+        &[("GITHUB_STEP_SUMMARY", &summary)],
     );
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stdout.is_empty(),
+        "no annotations: {}",
+        result.stdout
+    );
+    // The step summary is written on a pass too, and says so.
+    let md = std::fs::read_to_string(&summary).expect("the step summary was written");
+    assert!(md.starts_with("## secgate: ✅ PASS\n"), "{md}");
+    for scanner in ["advisories", "secrets"] {
+        assert!(
+            md.contains(&format!("| {scanner} | 0 | 0 | 0 | 0 | 0 | 0 | checked |")),
+            "{scanner}: {md}"
+        );
+    }
+    assert!(!md.contains("Top findings"), "{md}");
 }
 
 #[test]
