@@ -500,3 +500,65 @@ fn release_profile_rejects_an_ignore_without_expiry() {
     );
     assert!(result.stderr.contains("no `expires`"), "{}", result.stderr);
 }
+
+#[test]
+fn github_format_caps_annotations_at_ten_most_severe_first() {
+    let repo = tempfile::tempdir().unwrap();
+    // Twelve distinct critical tokens (rotations of one made-up value) and a
+    // lock file with lower-severity advisories: more findings than the cap.
+    let body = &TOKEN[4..];
+    let tokens: String = (0..12)
+        .map(|i| format!("token_{i} = \"ghp_{}{}\"\n", &body[i..], &body[..i]))
+        .collect();
+    std::fs::write(repo.path().join("tokens.py"), tokens).unwrap();
+    std::fs::copy(
+        fixture("repos/vulnerable/Cargo.lock"),
+        repo.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let summary = out.path().join("summary.md");
+    let db = fixture("advisory-db");
+    let sarif = out.path().join("out.sarif");
+    let result = run(
+        out.path(),
+        &[
+            "check",
+            repo.path().to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "--scanners",
+            "advisories,secrets",
+            "--offline",
+            "--format",
+            "github",
+        ],
+        &[("GITHUB_STEP_SUMMARY", &summary)],
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results: Vec<&serde_json::Value> = value["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["results"].as_array().unwrap())
+        .collect();
+    let secrets = results
+        .iter()
+        .filter(|r| r["ruleId"] == "github-personal-access-token")
+        .count();
+    assert_eq!(secrets, 12, "every token found");
+    assert!(
+        results.iter().any(|r| r["level"] != "error"),
+        "lower-severity findings exist too"
+    );
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 10, "{}", result.stdout);
+    // The most severe first: the critical findings fill the ten.
+    for line in &lines {
+        assert!(line.starts_with("::error "), "{line}");
+        assert!(line.contains("(critical)"), "{line}");
+    }
+}
