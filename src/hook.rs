@@ -229,6 +229,22 @@ pub fn range_from_refs(top: &Path, from: &str, to: &str) -> Result<PushRange, Ho
     })
 }
 
+/// The pre-commit framework's pre-push stage when the push includes a root
+/// commit: pre-commit then sets no refs, only the remote's and the local
+/// ref's names. Every commit of `local` not on `remote` (all of its history
+/// when the remote has nothing yet).
+pub fn range_not_on_remote(top: &Path, local: &str, remote: &str) -> Result<PushRange, HookError> {
+    let tip = crate::git::resolve_commit(top, local)?;
+    // `--remotes=<name>` is refs/remotes/<name>/*: only that remote's refs.
+    let mut commits = crate::git::rev_list(top, &[&tip, "--not", &format!("--remotes={remote}")])?;
+    commits.reverse();
+    Ok(PushRange {
+        tip,
+        previous: None,
+        commits,
+    })
+}
+
 /// The hooks directory of the repository containing `dir`.
 pub fn hooks_dir(dir: &Path) -> Result<PathBuf, HookError> {
     Ok(crate::git::hooks_dir(dir)?)

@@ -108,8 +108,10 @@ enum HookCommand {
         #[command(flatten)]
         options: HookOptions,
     },
-    /// For the pre-commit framework: the commits PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF
-    /// when set (pre-push stage), else the staged changes.
+    /// For the pre-commit framework: in its pre-push stage the commits
+    /// PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, or with only PRE_COMMIT_REMOTE_NAME
+    /// set (a push including a root commit) every commit not on that remote;
+    /// in its pre-commit stage the staged changes.
     PreCommit {
         #[command(flatten)]
         options: HookOptions,
@@ -1043,12 +1045,23 @@ fn run_hook(command: HookCommand) -> Result<u8> {
         HookCommand::PreCommit { options } => {
             let top = secgate::git::top(Path::new("."))?;
             let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-            match (var("PRE_COMMIT_FROM_REF"), var("PRE_COMMIT_TO_REF")) {
-                (Some(from), Some(to)) => {
+            let refs = (var("PRE_COMMIT_FROM_REF"), var("PRE_COMMIT_TO_REF"));
+            match (refs, var("PRE_COMMIT_REMOTE_NAME")) {
+                ((Some(from), Some(to)), _) => {
                     let range = hook::range_from_refs(&top, &from, &to)?;
                     gate_pushed(&options, &top, &[range])
                 }
-                _ => {
+                // The pre-push stage gives no refs when the push includes a
+                // root commit; the index has nothing to do with the push.
+                ((None, None), Some(remote)) => {
+                    let local = var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".into());
+                    let range = hook::range_not_on_remote(&top, &local, &remote)?;
+                    gate_pushed(&options, &top, &[range])
+                }
+                ((Some(_), None) | (None, Some(_)), _) => bail!(
+                    "PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF must be set together (pre-commit sets both or neither)"
+                ),
+                ((None, None), None) => {
                     let policy = Arc::new(read_policy(options.config.as_deref(), &top, None)?);
                     let mut context = ScanContext::new(top.clone(), Arc::clone(&policy));
                     context.git_scope = Some(GitScope::Staged);

@@ -462,20 +462,58 @@ fn unreadable_paths_are_reported_the_scan_continues_and_the_policy_decides() {
     assert_no_panic(&stderr);
 }
 
+/// A regular file in `repo` that nobody, root included, can open by its
+/// path: its directory's path fits in PATH_MAX (4096 on Linux, with the
+/// NUL), so the walk lists it, but the file's own path does not (ENAMETOOLONG).
+/// The file's name, written with `content` from inside its directory.
+fn file_past_path_max(repo: &Path, content: &str) -> String {
+    const PATH_MAX: usize = 4096;
+    let name = "f".repeat(200);
+    // The directory's path: about PATH_MAX - 100 bytes.
+    let length = PATH_MAX - 100;
+    let mut dir = repo.to_path_buf();
+    while dir.as_os_str().len() + 1 + 200 <= length {
+        dir.push("d".repeat(200));
+    }
+    let rest = length.saturating_sub(dir.as_os_str().len() + 1);
+    if rest > 0 {
+        dir.push("e".repeat(rest));
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(dir.as_os_str().len() + 1 + ".gitignore".len() < PATH_MAX);
+    assert!(dir.join(&name).as_os_str().len() >= PATH_MAX);
+    let status = std::process::Command::new("sh")
+        .current_dir(&dir)
+        .args(["-c", "printf '%s' \"$1\" > \"$2\"", "sh", content, &name])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Really unreadable here, for this user, by its path.
+    let error = std::fs::read(dir.join(&name)).unwrap_err();
+    assert_eq!(error.raw_os_error(), Some(36), "ENAMETOOLONG: {error}");
+    name
+}
+
 #[test]
 fn unreadable_file_is_reported() {
     let scratch = Scratch::new();
     let repo = scratch.repo("repo");
-    let file = repo.join("secret.txt");
-    if is_root() {
-        // A symlink loop is not followed (links never are), so it is not "unreadable":
-        // root has no unreadable regular file; the directory case covers root.
-        std::os::unix::fs::symlink("loop-b", repo.join("loop-a")).unwrap();
-        std::os::unix::fs::symlink("loop-a", repo.join("loop-b")).unwrap();
-        std::fs::write(&file, "nothing\n").unwrap();
-        let output = scratch.run("secrets", &repo, &[]);
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    } else {
+    // Permission bits do not stop root; a path past PATH_MAX stops anyone.
+    let name = file_past_path_max(&repo, &format!("k = \"{TOKEN}\"\n"));
+    let output = scratch.run("secrets", &repo, &[]);
+    let stderr = assert_could_not_check(&output, &["could not be read", "File name too long"]);
+    assert!(
+        stderr.contains(&format!("{name} (File name too long")),
+        "{stderr}"
+    );
+    assert!(
+        result_uris(&sarif(&scratch)).is_empty(),
+        "the token was not read"
+    );
+    if !is_root() {
+        let scratch = Scratch::new();
+        let repo = scratch.repo("repo");
+        let file = repo.join("secret.txt");
         std::fs::write(&file, format!("k = \"{TOKEN}\"\n")).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
         let output = scratch.run("secrets", &repo, &[]);

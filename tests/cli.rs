@@ -1,5 +1,7 @@
 //! The `secgate` binary end to end: exit codes, outputs, errors.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
@@ -599,4 +601,196 @@ fn advisory_findings_say_why_and_how_to_fix_and_yanked_uses_the_local_index() {
         "https://rustsec.org/advisories/RUSTSEC-2023-0034.html"
     );
     assert!(rules.iter().any(|r| r["id"] == "yanked"));
+}
+
+/// `check` on the mixed fixture (findings, and a database-age warning) with
+/// `extra`: (exit code, stdout, stderr, whether the SARIF was written).
+fn check_output(extra: &[&str]) -> (Option<i32>, String, String, bool) {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let output = common::secgate(out.path())
+        .arg("check")
+        .arg(fixture("repos/mixed"))
+        .arg("--db")
+        .arg(fixture("advisory-db"))
+        .args(["--offline", "--sarif"])
+        .arg(&sarif)
+        .arg("--sbom")
+        .arg(out.path().join("sbom.json"))
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        sarif.is_file(),
+    )
+}
+
+#[test]
+fn quiet_prints_only_the_verdict_line() {
+    let (code, stdout, stderr, sarif) = check_output(&["-q"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(sarif, "the SARIF is still written");
+    // One line: no summary, findings, warnings, or where the outputs went.
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        ["secgate: FAIL: 7 finding(s) fail the gate"],
+        "{stderr}"
+    );
+    // A scanner that could not check is said under the verdict line.
+    let out = tempfile::tempdir().unwrap();
+    let empty_db = tempfile::tempdir().unwrap();
+    let output = common::secgate(out.path())
+        .arg("audit")
+        .arg(fixture("repos/clean"))
+        .arg("--db")
+        .arg(empty_db.path())
+        .args(["--offline", "-q", "--sarif"])
+        .arg(out.path().join("out.sarif"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0], "secgate: ERROR: 0 finding(s) fail the gate",
+        "{stderr}"
+    );
+    assert!(lines.len() >= 2, "{stderr}");
+    for line in &lines[1..] {
+        assert!(line.starts_with("  - scanner advisories"), "{stderr}");
+    }
+}
+
+#[test]
+fn verbose_adds_the_policy_and_each_scanners_work_after_the_summary() {
+    let (code, stdout, plain, _) = check_output(&[]);
+    assert_eq!(code, Some(1), "{plain}");
+    assert!(stdout.is_empty());
+    assert!(!plain.contains("verbose"), "{plain}");
+    let (code, stdout, verbose, _) = check_output(&["-v"]);
+    assert_eq!(code, Some(1), "{verbose}");
+    assert!(stdout.is_empty(), "{stdout}");
+    // The whole summary, then the verbose lines after it.
+    let (summary, extra) = verbose
+        .split_once("secgate: verbose:")
+        .unwrap_or_else(|| panic!("no verbose lines: {verbose}"));
+    for part in [
+        "Most severe findings:",
+        "Warnings:",
+        "Verdict: FAIL",
+        "SARIF: ",
+    ] {
+        assert!(summary.contains(part), "{part}: {verbose}");
+    }
+    let extra: Vec<&str> = extra.lines().collect();
+    assert_eq!(extra[0], " policy: <built-in default policy>", "{verbose}");
+    for (line, scanner, findings) in [
+        (extra[1], "advisories", 8),
+        (extra[2], "secrets", 1),
+        (extra[3], "sbom", 0),
+    ] {
+        let expected = format!("secgate: verbose: {scanner}: checked, {findings} finding(s), ");
+        assert!(line.starts_with(&expected), "{line}");
+        assert!(line.ends_with(" ms"), "a time: {line}");
+    }
+    assert!(
+        extra[4].starts_with("secgate: verbose: total "),
+        "{verbose}"
+    );
+    assert!(extra[4].ends_with(" ms"), "{verbose}");
+    assert_eq!(extra.len(), 5, "{verbose}");
+    // -q and -v together are a usage error.
+    let (code, _, stderr, sarif) = check_output(&["-q", "-v"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert!(!sarif, "nothing checked");
+}
+
+/// The README's `[secrets]` policy example, exactly as printed there.
+fn readme_secrets_example() -> String {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let start = lines
+        .windows(2)
+        .position(|w| w[0].trim() == "```toml" && w[1].trim() == "[secrets]")
+        .expect("the README has a [secrets] example")
+        + 1;
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    lines[start..]
+        .iter()
+        .take_while(|line| line.trim() != "```")
+        .map(|line| format!("{}\n", line.get(indent..).unwrap_or("")))
+        .collect()
+}
+
+#[test]
+fn readme_secrets_exclude_example_excludes_and_is_named() {
+    let policy = readme_secrets_example();
+    assert!(
+        policy.contains("exclude = [\"tests/fixtures/**\"]"),
+        "{policy}"
+    );
+    let repo = tempfile::tempdir().unwrap();
+    let leak = format!(
+        // secgate:allow: a made-up credential for this test
+        "TOKEN={}\n",
+        "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi"
+    );
+    for (path, content) in [
+        ("tests/fixtures/keys/leak.env", leak.as_str()),
+        ("tests/fixtures/top.env", leak.as_str()),
+        ("src/main.rs", "fn main() {}\n"),
+    ] {
+        let path = repo.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    // Committed: exclude is the only way to leave a tracked file out.
+    common::git(repo.path(), &["init", "-q", "-b", "main"]);
+    common::git(repo.path(), &["add", "-A"]);
+    common::git(repo.path(), &["commit", "-q", "-m", "fixtures"]);
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let secrets = |config: Option<&Path>| {
+        let mut command = common::secgate(out.path());
+        command
+            .arg("secrets")
+            .arg(repo.path())
+            .arg("--sarif")
+            .arg(&sarif);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let output = command.output().unwrap();
+        let sarif: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            sarif["runs"][0].clone(),
+        )
+    };
+    // Without the policy the fixtures' tokens are found.
+    let (code, stderr, run) = secrets(None);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(run["results"].as_array().unwrap().len(), 2, "{run}");
+    let config = out.path().join("secgate.toml");
+    std::fs::write(&config, &policy).unwrap();
+    let (code, stderr, run) = secrets(Some(&config));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(run["results"].as_array().unwrap().is_empty(), "{run}");
+    assert!(
+        stderr.contains(
+            "2 paths excluded by secrets.exclude: tests/fixtures/keys/, tests/fixtures/top.env"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        run["properties"]["excludedPaths"],
+        serde_json::json!(["tests/fixtures/keys/", "tests/fixtures/top.env"])
+    );
 }

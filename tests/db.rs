@@ -848,3 +848,93 @@ fn check_during_an_update_reads_a_whole_database() {
     assert!(checks >= 2, "only {checks} checks overlapped the update");
     home.assert_cache_loads();
 }
+
+// ------------------------------------------------------------------------
+// Which URL is fetched: `db update --url` over SECGATE_DB_URL over the
+// policy's `[db] url` (README, "Advisory database"). A separate block.
+
+/// Paths requested from `server`, in order (the request line's path).
+fn requested_paths(server: &Server) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|head| head[0].split(' ').nth(1).unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A home whose `secgate.toml` (read from the working directory) sets
+/// `[db] url`, and a server answering every path with the fixture database.
+fn home_with_policy_url() -> (Home, Server, String) {
+    let home = Home::new();
+    let server = Server::start(|_| ok(fixture_archive(), "\"v1\""));
+    let base = server.url.split("/rustsec/").next().unwrap().to_string();
+    std::fs::write(
+        home.dir.path().join("secgate.toml"),
+        format!("[db]\nurl = \"{base}/from-policy.tar.gz\"\n"),
+    )
+    .unwrap();
+    (home, server, base)
+}
+
+#[test]
+fn db_update_url_precedence_flag_then_environment_then_policy() {
+    // The policy's url alone.
+    let (home, server, _) = home_with_policy_url();
+    let output = home
+        .secgate("unused")
+        .env_remove("SECGATE_DB_URL")
+        .args(["db", "update"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(requested_paths(&server), ["/from-policy.tar.gz"]);
+    assert!(stderr.contains("/from-policy.tar.gz"), "{stderr}");
+
+    // SECGATE_DB_URL wins over it.
+    let (home, server, base) = home_with_policy_url();
+    let (code, stderr) = home.update(&format!("{base}/from-env.tar.gz"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(requested_paths(&server), ["/from-env.tar.gz"]);
+
+    // --url wins over both.
+    let (home, server, base) = home_with_policy_url();
+    let output = home
+        .secgate(&format!("{base}/from-env.tar.gz"))
+        .args(["db", "update", "--url", &format!("{base}/from-flag.tar.gz")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(requested_paths(&server), ["/from-flag.tar.gz"]);
+    home.assert_cache_loads();
+}
+
+#[test]
+fn check_refreshes_from_secgate_db_url_over_the_policy_url() {
+    // check reads the policy of the scanned tree, unless --config names one.
+    let (home, server, base) = home_with_policy_url();
+    let policy = home.dir.path().join("secgate.toml");
+    let policy = policy.to_str().unwrap();
+    let (code, stderr, sarif) =
+        home.check_vulnerable(&format!("{base}/from-env.tar.gz"), &["--config", policy]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"), "{stderr}");
+    assert_eq!(requested_paths(&server), ["/from-env.tar.gz"]);
+    // Without the variable, the policy's url.
+    let (home, server, _) = home_with_policy_url();
+    let output = home
+        .secgate("unused")
+        .env_remove("SECGATE_DB_URL")
+        .arg("check")
+        .arg(fixture("repos/vulnerable"))
+        .arg("--config")
+        .arg(home.dir.path().join("secgate.toml"))
+        .args(["--scanners", "advisories", "--sarif"])
+        .arg(home.dir.path().join("out.sarif"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(requested_paths(&server), ["/from-policy.tar.gz"]);
+}

@@ -334,3 +334,40 @@ fn external_tools_left_out_of_the_scanners_are_a_warning() {
     assert!(!run.stderr.contains("not selected"), "{}", run.stderr);
     run_by_id(&run.sarif, "secgate/external/other/");
 }
+
+#[test]
+fn a_command_without_out_is_read_from_stdout() {
+    // No `{out}`: the SARIF is what the command prints; stderr is not part of it.
+    let other = std::fs::read_to_string(fixture("external/other.sarif")).unwrap();
+    let policy = "[[external]]\nname = \"printer\"\ncommand = [\"sh\", \"-c\", \"echo progress >&2; cat other.sarif\"]\n";
+    let root = repo(policy, &[("other.sarif", other.as_bytes())]);
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let output = common::secgate(out.path())
+        .arg("check")
+        .arg(root.path())
+        .args(["--scanners", "external", "--sarif"])
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains("progress"),
+        "the tool's output is not echoed: {stderr}"
+    );
+    let document: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert!(schema_errors(&document).is_empty());
+    let run = run_by_id(&document, "secgate/external/printer/");
+    assert_eq!(run["tool"]["driver"]["name"], "OtherScan");
+    assert_eq!(
+        result_for(run, "OS100")["properties"]["severity"],
+        "critical"
+    );
+    // Stdout that is not SARIF: the tool failed, exit 2.
+    let policy = "[[external]]\nname = \"chatty\"\ncommand = [\"echo\", \"all good\"]\n";
+    let root = repo(policy, &[]);
+    let run = check(root.path(), "external");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("external/chatty"), "{}", run.stderr);
+}

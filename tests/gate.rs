@@ -161,13 +161,42 @@ fn github_format_prints_annotations_and_appends_a_summary() {
 fn github_format_on_a_clean_repository_says_pass() {
     let out = tempfile::tempdir().unwrap();
     let summary = out.path().join("summary.md");
-    let result = check(out.path(), &fixture("repos/clean"), &["--format", "github"]);
-    assert_eq!(result.code, 0, "{}", result.stderr);
-    assert!(result.stdout.is_empty(), "{}", result.stdout);
-    assert!(
-        !summary.exists(),
-        "no GITHUB_STEP_SUMMARY, nothing appended"
+    let db = fixture("advisory-db");
+    let repo = fixture("repos/clean");
+    let sarif = out.path().join("out.sarif");
+    let result = run(
+        out.path(),
+        &[
+            "check",
+            repo.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "--scanners",
+            "advisories,secrets",
+            "--offline",
+            "--format",
+            "github",
+        ],
+        &[("GITHUB_STEP_SUMMARY", &summary)],
     );
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stdout.is_empty(),
+        "no annotations: {}",
+        result.stdout
+    );
+    // The step summary is written on a pass too, and says so.
+    let md = std::fs::read_to_string(&summary).expect("the step summary was written");
+    assert!(md.starts_with("## secgate: ✅ PASS\n"), "{md}");
+    for scanner in ["advisories", "secrets"] {
+        assert!(
+            md.contains(&format!("| {scanner} | 0 | 0 | 0 | 0 | 0 | 0 | checked |")),
+            "{scanner}: {md}"
+        );
+    }
+    assert!(!md.contains("Top findings"), "{md}");
 }
 
 #[test]
@@ -470,4 +499,66 @@ fn release_profile_rejects_an_ignore_without_expiry() {
         result.stderr
     );
     assert!(result.stderr.contains("no `expires`"), "{}", result.stderr);
+}
+
+#[test]
+fn github_format_caps_annotations_at_ten_most_severe_first() {
+    let repo = tempfile::tempdir().unwrap();
+    // Twelve distinct critical tokens (rotations of one made-up value) and a
+    // lock file with lower-severity advisories: more findings than the cap.
+    let body = &TOKEN[4..];
+    let tokens: String = (0..12)
+        .map(|i| format!("token_{i} = \"ghp_{}{}\"\n", &body[i..], &body[..i]))
+        .collect();
+    std::fs::write(repo.path().join("tokens.py"), tokens).unwrap();
+    std::fs::copy(
+        fixture("repos/vulnerable/Cargo.lock"),
+        repo.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let summary = out.path().join("summary.md");
+    let db = fixture("advisory-db");
+    let sarif = out.path().join("out.sarif");
+    let result = run(
+        out.path(),
+        &[
+            "check",
+            repo.path().to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "--scanners",
+            "advisories,secrets",
+            "--offline",
+            "--format",
+            "github",
+        ],
+        &[("GITHUB_STEP_SUMMARY", &summary)],
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results: Vec<&serde_json::Value> = value["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["results"].as_array().unwrap())
+        .collect();
+    let secrets = results
+        .iter()
+        .filter(|r| r["ruleId"] == "github-personal-access-token")
+        .count();
+    assert_eq!(secrets, 12, "every token found");
+    assert!(
+        results.iter().any(|r| r["level"] != "error"),
+        "lower-severity findings exist too"
+    );
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 10, "{}", result.stdout);
+    // The most severe first: the critical findings fill the ten.
+    for line in &lines {
+        assert!(line.starts_with("::error "), "{line}");
+        assert!(line.contains("(critical)"), "{line}");
+    }
 }

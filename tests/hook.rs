@@ -326,3 +326,246 @@ fn pre_commit_framework_refs_and_staged_mode() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
 }
+
+/// `secgate hook pre-commit` as pre-commit's pre-push stage runs it when the
+/// push includes a root commit: PRE_COMMIT_REMOTE_NAME, _REMOTE_URL,
+/// _REMOTE_BRANCH and _LOCAL_BRANCH set, no FROM/TO refs.
+fn pre_commit_push_without_refs(
+    work: &Path,
+    home: &Path,
+    local_branch: &str,
+) -> std::process::Output {
+    common::secgate(home)
+        .current_dir(work)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("PRE_COMMIT", "1")
+        .env("PRE_COMMIT_REMOTE_NAME", "origin")
+        .env("PRE_COMMIT_REMOTE_URL", "file:///remote.git")
+        .env("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main")
+        .env("PRE_COMMIT_LOCAL_BRANCH", local_branch)
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .args(["hook", "pre-commit"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn pre_commit_framework_push_of_a_root_commit_checks_the_commits_not_the_index() {
+    let root = tempfile::tempdir().unwrap();
+    let bare = root.path().join("remote.git");
+    let work = root.path().join("work");
+    git(
+        root.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    git(
+        root.path(),
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    // The remote has nothing: the push includes the root commit. The leak is
+    // in it and removed again, so the index (and work tree) are clean.
+    commit(
+        &work,
+        "leak.env",
+        &format!("TOKEN={TOKEN}\n"),
+        "root with a leak",
+    );
+    commit(&work, "leak.env", "gone\n", "remove it");
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/main");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("leak.env"), "{stderr}");
+
+    // A clean root push with a leak only in the index passes: the index is not pushed.
+    let clean = root.path().join("clean");
+    git(
+        root.path(),
+        &["init", "-q", "-b", "main", clean.to_str().unwrap()],
+    );
+    commit(&clean, "README", "hello\n", "root");
+    std::fs::write(clean.join("staged.env"), format!("TOKEN={TOKEN}\n")).unwrap();
+    git(&clean, &["add", "staged.env"]);
+    let output = pre_commit_push_without_refs(&clean, root.path(), "refs/heads/main");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("staged.env"), "{stderr}");
+}
+
+#[test]
+fn pre_commit_framework_push_of_an_orphan_branch_checks_what_the_remote_lacks() {
+    let (root, work) = setup();
+    // Already on the remote: not part of any later push.
+    commit(&work, "old.env", &format!("TOKEN={TOKEN}\n"), "old leak");
+    git(&work, &["push", "-q", "origin", "main"]);
+    // A new root commit on another branch; HEAD stays on main, so the
+    // pushed ref, not HEAD, says what is pushed.
+    git(&work, &["checkout", "-q", "--orphan", "fresh"]);
+    git(&work, &["rm", "-rqf", "."]);
+    commit(
+        &work,
+        "new.env",
+        // secgate:allow: a made-up credential for this test
+        "KEY=ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1\n",
+        "orphan with a leak",
+    );
+    git(&work, &["checkout", "-q", "-f", "main"]);
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/fresh");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("new.env") && !stderr.contains("old.env"),
+        "{stderr}"
+    );
+    // main has nothing the remote lacks.
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/main");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no new commits"), "{stderr}");
+    // A pushed ref that does not resolve, or half of the refs: exit 2, never a pass.
+    let output = pre_commit_push_without_refs(&work, root.path(), "refs/heads/nowhere");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    let output = secgate(&work)
+        .args(["hook", "pre-commit"])
+        .env("PRE_COMMIT_TO_REF", &head)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+/// `git push ARGS` with `envs` set for the hook: (succeeded, stderr).
+fn push_with(work: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (bool, String) {
+    let mut command = common::git_command(work, &[]);
+    command
+        .arg("push")
+        .args(args)
+        .env("HOME", work)
+        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
+        .env("NO_COLOR", "1")
+        .env_remove("SECGATE")
+        .env_remove("SECGATE_DB");
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The `automationDetails.id`s of the hook's last SARIF.
+fn hook_sarif_runs(work: &Path) -> Vec<String> {
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join(".git/secgate/hook.sarif")).unwrap())
+            .unwrap();
+    sarif["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["automationDetails"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn pre_push_audits_only_when_a_pushed_commit_changes_cargo_lock() {
+    let (_root, work) = setup();
+    // A clean lock file already on the remote.
+    std::fs::create_dir_all(work.join("app")).unwrap();
+    let clean = std::fs::read_to_string(common::fixture("repos/clean/Cargo.lock")).unwrap();
+    commit(&work, "app/Cargo.lock", &clean, "clean lock");
+    git(&work, &["push", "-q", "origin", "main"]);
+    assert!(install(&work, &[]).status.success());
+    let database = common::fixture("advisory-db");
+    // No database: an audit that ran would fail closed.
+    let no_database = work.join("no-such-database");
+
+    commit(&work, "notes.txt", "nothing to audit\n", "notes");
+    let (ok, stderr) = push_with(&work, &["origin", "main"], &[("SECGATE_DB", &no_database)]);
+    assert!(ok, "no Cargo.lock changed, no audit: {stderr}");
+    assert_eq!(hook_sarif_runs(&work), ["secgate/secrets/"]);
+
+    let vulnerable =
+        std::fs::read_to_string(common::fixture("repos/vulnerable/Cargo.lock")).unwrap();
+    commit(&work, "app/Cargo.lock", &vulnerable, "vulnerable lock");
+    let (ok, stderr) = push_with(&work, &["origin", "main"], &[("SECGATE_DB", &database)]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("a Cargo.lock changed in the pushed commits"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("RUSTSEC-2021-0003"), "{stderr}");
+    assert!(stderr.contains("app/Cargo.lock"), "{stderr}");
+    assert_eq!(
+        hook_sarif_runs(&work),
+        ["secgate/secrets/", "secgate/advisories/"]
+    );
+    // Without a database that push cannot be checked: blocked too.
+    let (ok, stderr) = push_with(&work, &["origin", "main"], &[("SECGATE_DB", &no_database)]);
+    assert!(!ok, "{stderr}");
+}
+
+#[test]
+fn a_push_of_two_refs_checks_both_ranges() {
+    let (_root, work) = setup();
+    // An existing branch to update, and a new one, both from the remote's main.
+    git(&work, &["checkout", "-q", "-b", "side"]);
+    commit(&work, "side.txt", "side\n", "side");
+    git(&work, &["push", "-q", "origin", "side"]);
+    assert!(install(&work, &[]).status.success());
+    let leak = format!("TOKEN={TOKEN}\n");
+    // secgate:allow: a made-up credential for this test
+    let other = "KEY=ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1\n";
+    let tips = |side: Option<&str>, fresh: Option<&str>| {
+        git(&work, &["checkout", "-q", "-B", "side", "origin/side"]);
+        match side {
+            Some(content) => commit(&work, "side-leak.env", content, "side update"),
+            None => commit(&work, "side.txt", "side, updated\n", "side update"),
+        };
+        git(&work, &["checkout", "-q", "-B", "fresh", "origin/main"]);
+        match fresh {
+            Some(content) => commit(&work, "fresh-leak.env", content, "fresh"),
+            None => commit(&work, "fresh.txt", "fresh\n", "fresh"),
+        };
+        git(&work, &["checkout", "-q", "main"]);
+    };
+    let pushed = |work: &Path| push(work, &["origin", "side", "fresh"]);
+
+    tips(Some(&leak), Some(other));
+    let (ok, stderr) = pushed(&work);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("side-leak.env") && stderr.contains("fresh-leak.env"),
+        "both ranges checked: {stderr}"
+    );
+    // A finding in either ref blocks the whole push.
+    tips(Some(&leak), None);
+    let (ok, stderr) = pushed(&work);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("side-leak.env") && !stderr.contains("fresh-leak.env"),
+        "{stderr}"
+    );
+    tips(None, Some(other));
+    let (ok, stderr) = pushed(&work);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("fresh-leak.env") && !stderr.contains("side-leak.env"),
+        "{stderr}"
+    );
+    tips(None, None);
+    let (ok, stderr) = pushed(&work);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("2 pushed commit(s)"),
+        "one commit from each ref: {stderr}"
+    );
+}

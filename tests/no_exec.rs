@@ -42,16 +42,73 @@ fn hostile_project(root: &Path, markers: &Path) {
         "version = 3\n\n[[package]]\nname = \"hostile\"\nversion = \"0.1.0\"\ndependencies = [\n \"pm\",\n]\n\n[[package]]\nname = \"pm\"\nversion = \"0.1.0\"\n",
     )
     .unwrap();
-    // The repository's cargo config asks for a wrapper: it must not be used either.
+    // The repository's cargo config asks for a rustc wrapper that leaves a
+    // marker and runs rustc: it must not be used either.
     std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    let wrapper = root.join(".cargo/rustc-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho ran > '{}'\nexec \"$@\"\n",
+            markers.join("rustc-wrapper").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(
         root.join(".cargo/config.toml"),
         format!(
             "[build]\nrustc-wrapper = {:?}\n",
-            markers.join("wrapper-ran").display().to_string()
+            wrapper.display().to_string()
         ),
     )
     .unwrap();
+}
+
+/// The marker files written under `markers`.
+fn markers_written(markers: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(markers)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The markers can be written: building a copy of the project runs the
+/// wrapper, both build scripts and the proc macro, each leaving its marker.
+/// Without this, an empty marker directory would prove nothing.
+#[test]
+fn the_hostile_project_leaves_every_marker_when_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let markers = dir.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let repo = dir.path().join("repo");
+    hostile_project(&repo, &markers);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(cargo)
+        .current_dir(&repo)
+        .args(["build", "--offline", "--locked", "--quiet"])
+        .env("CARGO_TARGET_DIR", dir.path().join("target"))
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        markers_written(&markers),
+        [
+            "build-script",
+            "proc-macro",
+            "proc-macro-build",
+            "rustc-wrapper"
+        ]
+    );
 }
 
 #[test]
@@ -103,11 +160,7 @@ fn check_runs_no_build_script_no_proc_macro_and_only_cargo_metadata() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{command}: {stderr}");
     }
-    let ran: Vec<_> = std::fs::read_dir(&markers)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let ran = markers_written(&markers);
     assert!(ran.is_empty(), "code of the scanned project ran: {ran:?}");
 
     let calls = std::fs::read_to_string(&log).expect("cargo metadata was called");

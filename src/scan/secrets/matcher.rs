@@ -20,13 +20,35 @@ pub struct RawMatch {
     pub end: usize,
 }
 
+/// What a `find_secrets` call examined, counted so that a test can bound
+/// its cost by the work done rather than by the clock.
+#[derive(Debug, Default)]
+#[cfg_attr(not(test), allow(dead_code))] // read by the tests only
+struct Work {
+    /// Bytes searched for line ends around keyword hits.
+    line_search: usize,
+    /// Regex runs: one per merged window.
+    windows: usize,
+    /// Bytes the regexes ran over.
+    regex: usize,
+}
+
 pub fn find_secrets(rules: &RuleSet, content: &[u8]) -> Vec<RawMatch> {
+    find_secrets_counting(rules, content, &mut Work::default())
+}
+
+fn find_secrets_counting(rules: &RuleSet, content: &[u8], work: &mut Work) -> Vec<RawMatch> {
     // (rule, window start, window end) for every keyword hit.
     let mut windows: Vec<(usize, usize, usize)> = Vec::new();
     for hit in rules.prefilter.find_overlapping_iter(content) {
         for &rule_index in &rules.rules_by_keyword[hit.pattern().as_usize()] {
-            let (start, end) =
-                window_for(&rules.rules[rule_index], content, hit.start(), hit.end());
+            let (start, end) = window_for(
+                &rules.rules[rule_index],
+                content,
+                hit.start(),
+                hit.end(),
+                work,
+            );
             windows.push((rule_index, start, end));
         }
     }
@@ -47,6 +69,8 @@ pub fn find_secrets(rules: &RuleSet, content: &[u8]) -> Vec<RawMatch> {
             index += 1;
         }
         let rule = &rules.rules[rule_index];
+        work.windows += 1;
+        work.regex += end - start;
         for captures in rule.regex.captures_iter(&content[start..end]) {
             let Some(secret) = captures.get(rule.secret_group) else {
                 continue;
@@ -97,18 +121,26 @@ fn drop_generic_overlaps(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
     });
 }
 
-fn window_for(rule: &Rule, content: &[u8], hit_start: usize, hit_end: usize) -> (usize, usize) {
+fn window_for(
+    rule: &Rule,
+    content: &[u8],
+    hit_start: usize,
+    hit_end: usize,
+    work: &mut Work,
+) -> (usize, usize) {
     // Look for line ends only within the window, so a megabyte-long line
     // full of keywords costs a bounded amount per hit, not the line length.
     let reach_back = hit_start.saturating_sub(LINE_WINDOW);
-    let start = memchr::memrchr(b'\n', &content[reach_back..hit_start])
-        .map_or(reach_back, |p| reach_back + p + 1);
+    let before = &content[reach_back..hit_start];
+    work.line_search += before.len();
+    let start = memchr::memrchr(b'\n', before).map_or(reach_back, |p| reach_back + p + 1);
     if rule.multiline {
         return (start, (hit_end + MULTILINE_WINDOW).min(content.len()));
     }
     let reach_forward = (hit_end + LINE_WINDOW).min(content.len());
-    let end = memchr::memchr(b'\n', &content[hit_end..reach_forward])
-        .map_or(reach_forward, |p| hit_end + p);
+    let after = &content[hit_end..reach_forward];
+    work.line_search += after.len();
+    let end = memchr::memchr(b'\n', after).map_or(reach_forward, |p| hit_end + p);
     (start, end)
 }
 
@@ -265,12 +297,48 @@ mod tests {
         );
     }
 
+    /// The work on a keyword flood of `repeats` hits on one line, and the
+    /// (hit, rule) pairs and distinct rules the hits concern.
+    fn flood(set: &RuleSet, repeats: usize) -> (usize, Work, usize, usize) {
+        let content = "AKIA ".repeat(repeats);
+        let mut work = Work::default();
+        assert!(find_secrets_counting(set, content.as_bytes(), &mut work).is_empty());
+        let mut pairs = 0;
+        let mut rules_hit = HashSet::new();
+        for hit in set.prefilter.find_overlapping_iter(content.as_bytes()) {
+            let rules = &set.rules_by_keyword[hit.pattern().as_usize()];
+            pairs += rules.len();
+            rules_hit.extend(rules.iter().copied());
+        }
+        (content.len(), work, pairs, rules_hit.len())
+    }
+
     #[test]
     fn keyword_flood_stays_bounded() {
-        // Many keyword hits on one line: windows merge, each byte scanned once per rule.
+        // Many keyword hits on one line: windows merge, each byte scanned
+        // once per rule, and each hit's line-end search is bounded.
         let set = rules();
-        let content = "AKIA ".repeat(400_000);
-        assert!(find_secrets(&set, content.as_bytes()).is_empty());
+        let (len, work, pairs, rules_hit) = flood(&set, 400_000);
+        assert!(pairs >= 400_000 && rules_hit >= 1, "{pairs} {rules_hit}");
+        assert!(
+            work.windows <= rules_hit,
+            "one merged window per rule: {work:?}"
+        );
+        assert!(
+            work.regex <= rules_hit * len,
+            "regex bytes past once per rule ({rules_hit} x {len}): {work:?}"
+        );
+        assert!(
+            work.line_search <= pairs * 2 * LINE_WINDOW,
+            "line-end search past 2 x {LINE_WINDOW} per hit ({pairs}): {work:?}"
+        );
+        // Twice the input, twice the work (a quadratic cost would be four times).
+        let (_, half, _, _) = flood(&set, 200_000);
+        let total = |w: &Work| w.line_search + w.regex;
+        assert!(
+            total(&work) * 10 <= total(&half) * 21,
+            "not linear: {half:?} then {work:?}"
+        );
     }
 
     #[test]
