@@ -129,8 +129,35 @@ impl FetchRecord {
 /// The fetch record beside a database directory, if there is a readable one
 /// (a `--db` checkout has none).
 pub fn fetch_record(db_dir: &Path) -> Option<FetchRecord> {
-    let text = std::fs::read(sibling(db_dir, ".fetch.json")).ok()?;
+    let text = std::fs::read(record_path(db_dir)).ok()?;
     serde_json::from_slice(&text).ok()
+}
+
+/// Where the fetch record of the database at `db_dir` lives.
+pub fn record_path(db_dir: &Path) -> PathBuf {
+    sibling(db_dir, ".fetch.json")
+}
+
+/// How far ahead of this machine's clock a fetch time may be and still be
+/// taken for now: the runner that wrote a cache may run a little fast.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// How long ago a fetch record says its database was fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchAge {
+    Ago(Duration),
+    /// Later than now by more than `CLOCK_SKEW`: a wrong clock or a forged
+    /// record. Counted as due and stale, never as age zero, or such a
+    /// record would keep its database from ever being refreshed.
+    Future,
+}
+
+pub fn fetch_age(fetched: OffsetDateTime, now: OffsetDateTime) -> FetchAge {
+    match Duration::try_from(now - fetched) {
+        Ok(age) => FetchAge::Ago(age),
+        Err(_) if fetched - now <= CLOCK_SKEW => FetchAge::Ago(Duration::ZERO),
+        Err(_) => FetchAge::Future,
+    }
 }
 
 /// `<dir><suffix>` next to `dir`: `advisory-db` → `advisory-db.lock`.
@@ -171,19 +198,22 @@ impl Cache {
     }
 
     pub fn record_path(&self) -> PathBuf {
-        sibling(&self.dir, ".fetch.json")
+        record_path(&self.dir)
     }
 
     /// Time since the last successful fetch; `None` without a record.
-    pub fn age(&self, now: OffsetDateTime) -> Option<Duration> {
-        let fetched = self.record()?.fetched_at()?;
-        Some(Duration::try_from(now - fetched).unwrap_or(Duration::ZERO))
+    pub fn age(&self, now: OffsetDateTime) -> Option<FetchAge> {
+        Some(fetch_age(self.record()?.fetched_at()?, now))
     }
 
     /// Whether `check` should fetch before scanning: no database, no record,
-    /// or a record older than `refresh`.
+    /// a record older than `refresh`, or one dated in the future.
     pub fn is_due(&self, refresh: Duration, now: OffsetDateTime) -> bool {
-        !self.is_present() || self.age(now).is_none_or(|age| age >= refresh)
+        !self.is_present()
+            || match self.age(now) {
+                Some(FetchAge::Ago(age)) => age >= refresh,
+                Some(FetchAge::Future) | None => true,
+            }
     }
 
     fn parent(&self) -> PathBuf {
@@ -272,10 +302,15 @@ async fn update_locked(
         url: url.to_string(),
         message,
     };
-    // Conditional only when there is a database to keep on a 304.
-    let previous = cache
-        .record()
-        .filter(|record| record.url == url && cache.is_present());
+    // Conditional only when there is a database to keep on a 304, and a
+    // record to believe: one dated in the future asks for the whole database.
+    let previous = cache.record().filter(|record| {
+        record.url == url
+            && cache.is_present()
+            && record
+                .fetched_at()
+                .is_some_and(|at| fetch_age(at, OffsetDateTime::now_utc()) != FetchAge::Future)
+    });
     let client = client(timeout).map_err(|e| fetch(error_chain(&e)))?;
     let mut request = client.get(url);
     if let Some(record) = &previous {
@@ -663,7 +698,7 @@ pub struct Freshness {
     /// When it was fetched, if secgate fetched it.
     pub fetched_at: Option<OffsetDateTime>,
     /// Now minus the fetch time, or else minus the newest advisory's date.
-    pub age: Option<Duration>,
+    pub age: Option<FetchAge>,
 }
 
 pub fn freshness(database: &Database, db_dir: &Path, now: OffsetDateTime) -> Freshness {
@@ -677,26 +712,27 @@ pub fn freshness(database: &Database, db_dir: &Path, now: OffsetDateTime) -> Fre
             newest = Some(date);
         }
     }
-    freshness_of(advisories, newest, db_dir, now)
+    freshness_of(advisories, newest, fetch_record(db_dir).as_ref(), now)
 }
 
 /// As `freshness`, from a count and newest date found without loading the
-/// database (the advisory scanner parses only the crates it needs).
+/// database (the advisory scanner parses only the crates it needs), and
+/// the database's fetch record if it has one.
 pub fn freshness_of(
     advisories: usize,
     newest: Option<&str>,
-    db_dir: &Path,
+    record: Option<&FetchRecord>,
     now: OffsetDateTime,
 ) -> Freshness {
-    let fetched_at = fetch_record(db_dir).and_then(|r| r.fetched_at());
-    let since = |then: OffsetDateTime| Duration::try_from(now - then).unwrap_or(Duration::ZERO);
+    let fetched_at = record.and_then(FetchRecord::fetched_at);
     let age = match fetched_at {
-        Some(fetched) => Some(since(fetched)),
+        Some(fetched) => Some(fetch_age(fetched, now)),
+        // A date, not a time: a day ahead is a time zone east of UTC.
         None => newest.and_then(|date| {
             let format = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(date, &format)
-                .ok()
-                .map(|d| since(d.midnight().assume_utc()))
+            let date = time::Date::parse(date, &format).ok()?;
+            let since = Duration::try_from(now - date.midnight().assume_utc());
+            Some(FetchAge::Ago(since.unwrap_or(Duration::ZERO)))
         }),
     };
     Freshness {
@@ -899,13 +935,54 @@ mod tests {
         .unwrap();
         let database = Database::open(&fixture_db()).unwrap();
         let fresh = freshness(&database, &db_dir, OffsetDateTime::now_utc());
-        let age = fresh.age.unwrap().as_secs();
+        let Some(FetchAge::Ago(age)) = fresh.age else {
+            panic!("{:?}", fresh.age)
+        };
+        let age = age.as_secs();
         assert!((5 * 3600..5 * 3600 + 60).contains(&age), "{age}");
         let cache = Cache::new(db_dir);
         assert!(
             cache.is_due(Duration::from_secs(3600), OffsetDateTime::now_utc()),
             "no directory"
         );
+    }
+
+    #[test]
+    fn a_fetch_time_in_the_future_is_due_beyond_clock_skew() {
+        let now = OffsetDateTime::now_utc();
+        let minutes = |m: i64| now + time::Duration::minutes(m);
+        assert_eq!(
+            fetch_age(minutes(-90), now),
+            FetchAge::Ago(Duration::from_secs(90 * 60))
+        );
+        // A fast clock on the machine that fetched: now, not the future.
+        assert_eq!(fetch_age(minutes(4), now), FetchAge::Ago(Duration::ZERO));
+        assert_eq!(fetch_age(minutes(6), now), FetchAge::Future);
+
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("advisory-db"));
+        std::fs::create_dir(cache.dir()).unwrap();
+        let write = |at: OffsetDateTime| {
+            let record = FetchRecord {
+                url: "http://x".to_string(),
+                etag: None,
+                last_modified: None,
+                fetched_at: at.format(&Rfc3339).unwrap(),
+                advisories: 1,
+                newest_advisory: None,
+            };
+            write_record(&cache, &record).unwrap();
+        };
+        let day = Duration::from_secs(86_400);
+        write(minutes(-60));
+        assert!(!cache.is_due(day, now));
+        write(minutes(4));
+        assert!(!cache.is_due(day, now));
+        write(now + time::Duration::days(3650));
+        assert!(cache.is_due(day, now), "never age zero for ten years");
+        assert_eq!(cache.age(now), Some(FetchAge::Future));
+        let fresh = freshness_of(1, Some("2026-01-01"), cache.record().as_ref(), now);
+        assert_eq!(fresh.age, Some(FetchAge::Future));
     }
 
     #[test]

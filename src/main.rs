@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use secgate::baseline::Baseline;
 use secgate::config::{format_duration, Threshold};
-use secgate::db::{self, Cache, UpdateOutcome};
+use secgate::db::{self, Cache, FetchAge, UpdateOutcome};
 use secgate::error::DbError;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
@@ -558,10 +558,15 @@ fn run_db(command: DbCommand) -> Result<u8> {
                     }
                     match cache.record() {
                         Some(record) => {
-                            let age = cache
-                                .age(now)
-                                .map(|age| format!(" ({} ago)", format_duration(age)))
-                                .unwrap_or_default();
+                            let age = match cache.age(now) {
+                                Some(FetchAge::Ago(age)) => {
+                                    format!(" ({} ago)", format_duration(age))
+                                }
+                                Some(FetchAge::Future) => {
+                                    " (in the future: due for refresh)".to_string()
+                                }
+                                None => String::new(),
+                            };
                             println!("fetched-at: {}{age}", record.fetched_at);
                             println!("url:        {}", record.url);
                         }
@@ -587,12 +592,16 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 None => " since the newest advisory",
             };
             match freshness.age {
-                Some(age) if age > max_age => println!(
+                Some(FetchAge::Future) => println!(
+                    "age:        unknown, fetched in the future (stale: counted as older than db.max-age = {}; run `secgate db update`)",
+                    format_duration(max_age)
+                ),
+                Some(FetchAge::Ago(age)) if age > max_age => println!(
                     "age:        {}{since} (stale: older than db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),
-                Some(age) => println!(
+                Some(FetchAge::Ago(age)) => println!(
                     "age:        {}{since} (db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
@@ -619,8 +628,17 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
     // Before knowing whether a fetch is due: a URL that can never be
     // fetched fails today, not on the day the cache turns stale.
     let url = db::resolve_url(&policy.db.url)?;
-    if !cache.is_due(policy.db.refresh, time::OffsetDateTime::now_utc()) {
+    let now = time::OffsetDateTime::now_utc();
+    if !cache.is_due(policy.db.refresh, now) {
         return Ok(());
+    }
+    if cache.age(now) == Some(FetchAge::Future) {
+        eprintln!(
+            "secgate: warning: fetch record {}: fetched-at {} is in the future (more than {} ahead of this clock): refreshing the advisory database",
+            cache.record_path().display(),
+            cache.record().map(|r| r.fetched_at).unwrap_or_default(),
+            format_duration(db::CLOCK_SKEW)
+        );
     }
     match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
         Ok(UpdateOutcome::Updated { advisories }) if !quiet => {
@@ -628,10 +646,11 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
         }
         Ok(_) => {}
         Err(error) if cache.is_present() => {
-            let age = cache
-                .age(time::OffsetDateTime::now_utc())
-                .map(|age| format!(" (fetched {} ago)", format_duration(age)))
-                .unwrap_or_default();
+            let age = match cache.age(time::OffsetDateTime::now_utc()) {
+                Some(FetchAge::Ago(age)) => format!(" (fetched {} ago)", format_duration(age)),
+                Some(FetchAge::Future) => " (fetched in the future: counted as stale)".to_string(),
+                None => String::new(),
+            };
             eprintln!("secgate: warning: {error}; using the cached database{age}");
             print_way_out(&error);
         }

@@ -848,3 +848,112 @@ fn check_during_an_update_reads_a_whole_database() {
     assert!(checks >= 2, "only {checks} checks overlapped the update");
     home.assert_cache_loads();
 }
+
+/// Sets the cache's fetch record `fetched-at`.
+fn set_fetched_at(home: &Home, at: &str) {
+    let mut record = home.record();
+    record["fetched-at"] = at.into();
+    std::fs::write(home.record_path(), record.to_string()).unwrap();
+}
+
+fn db_status(home: &Home) -> (i32, String) {
+    let output = home
+        .secgate("http://127.0.0.1:9/unused")
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// A record dated ten years ahead would otherwise count as age zero for
+/// ten years: the cache would never be refreshed.
+#[test]
+fn a_fetch_record_in_the_future_is_due_and_stale() {
+    let home = Home::with_good_cache();
+    set_fetched_at(&home, "2099-01-01T00:00:00Z");
+    let record_path = home.record_path().display().to_string();
+
+    let (code, stdout) = db_status(&home);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("fetched-at: 2099-01-01T00:00:00Z (in the future: due for refresh)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("age:        unknown, fetched in the future (stale: counted as older than db.max-age = 7d"),
+        "{stdout}"
+    );
+
+    // Offline: stale, with a warning naming the record.
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "a warning: the findings decide: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the fetch record {record_path} says the advisory database was fetched at 2099-01-01T00:00:00Z, in the future: counted as stale"
+        )),
+        "{stderr}"
+    );
+    let policy = home.dir.path().join("strict.toml");
+    std::fs::write(&policy, "[db]\nstale = \"fail\"\n").unwrap();
+    let (code, stderr, _) = home.check_vulnerable(
+        "http://127.0.0.1:9/unused",
+        &["--offline", "--config", policy.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("stale database: the fetch record"),
+        "{stderr}"
+    );
+
+    // Online: due, so refreshed, and unconditionally (the record's ETag
+    // is no better than its date).
+    let server = Server::start(|head| {
+        if header(head, "if-none-match").is_some() {
+            Reply::Send {
+                status: "304 Not Modified",
+                headers: vec![("ETag", "\"v1\"".to_string())],
+                body: Vec::new(),
+            }
+        } else {
+            ok(fixture_archive(), "\"v2\"")
+        }
+    });
+    let (code, stderr, sarif) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: fetch record {record_path}: fetched-at 2099-01-01T00:00:00Z is in the future (more than 5m ahead of this clock): refreshing the advisory database"
+        )),
+        "{stderr}"
+    );
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "refreshed");
+    assert_eq!(header(&requests[0], "if-none-match"), None);
+    assert_eq!(home.record()["etag"], "\"v2\"");
+    assert!(home.record()["fetched-at"].as_str().unwrap() < "2099");
+    assert!(
+        !stderr.contains("in the future: counted as stale"),
+        "{stderr}"
+    );
+}
+
+/// A runner whose clock is a little behind the one that fetched: not due.
+#[test]
+fn a_fetch_time_a_minute_ahead_is_clock_skew() {
+    let home = Home::with_good_cache();
+    let ahead = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    let ahead = ahead
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    set_fetched_at(&home, &ahead);
+    let server = Server::start(|_| ok(fixture_archive(), "\"v2\""));
+    let (code, stderr, _) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(server.requests().is_empty(), "not due: {stderr}");
+    assert!(!stderr.contains("future"), "{stderr}");
+    assert!(stderr.contains("fetched 0s ago"), "{stderr}");
+}

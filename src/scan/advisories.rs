@@ -3,6 +3,7 @@
 //! the advisories of the crates the lock files name.
 
 use crate::config::{format_duration, StaleAction};
+use crate::db::FetchAge;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
 use crate::policy::AdvisorySettings;
 use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
@@ -190,7 +191,8 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
 }
 
 /// Notes the database's size and age; a database older than `db.max-age`
-/// is a warning, or an error where the policy says `stale = "fail"`.
+/// is a warning, or an error where the policy says `stale = "fail"`, and
+/// so is one whose fetch record is dated in the future.
 fn report_freshness(
     output: &mut ScanOutput,
     stats: &stats::DbStats,
@@ -198,22 +200,23 @@ fn report_freshness(
     settings: &AdvisorySettings,
     explicit_db: bool,
 ) {
+    let record = crate::db::fetch_record(db_path);
     let fresh = crate::db::freshness_of(
         stats.advisories,
         stats.newest.as_deref(),
-        db_path,
+        record.as_ref(),
         time::OffsetDateTime::now_utc(),
     );
     let newest = fresh.newest.as_deref().unwrap_or("unknown");
-    let fetched = match (fresh.fetched_at, fresh.age) {
-        (Some(_), Some(age)) => format!("fetched {} ago", format_duration(age)),
+    let fetched = match (&record, fresh.age) {
+        (Some(_), Some(FetchAge::Ago(age))) => format!("fetched {} ago", format_duration(age)),
+        (Some(record), _) => format!("fetched at {}, in the future", record.fetched_at),
         _ => "no fetch record (age counted from the newest advisory)".to_string(),
     };
     output.notes.push(format!(
         "advisory database: {} advisories, newest {newest}, {fetched}",
         fresh.advisories
     ));
-    let record = crate::db::fetch_record(db_path);
     output.database = Some(crate::scan::DatabaseInfo {
         source: match (&record, explicit_db) {
             (Some(record), false) => record.url.clone(),
@@ -222,13 +225,25 @@ fn report_freshness(
         path: db_path.display().to_string(),
         advisories: fresh.advisories,
         newest_advisory: fresh.newest.clone(),
-        fetched_at: record.map(|r| r.fetched_at),
+        fetched_at: record.as_ref().map(|r| r.fetched_at.clone()),
     });
-    let Some(age) = fresh.age else { return };
+    let max_age = format_duration(settings.db_max_age);
+    let age = match (fresh.age, &record) {
+        (None, _) => return,
+        (Some(FetchAge::Future), Some(record)) => {
+            let problem = format!(
+                "the fetch record {} says the advisory database was fetched at {}, in the future: counted as stale (db.max-age = {max_age}): run `secgate db update`",
+                crate::db::record_path(db_path).display(),
+                record.fetched_at
+            );
+            return stale(output, settings, problem);
+        }
+        (Some(FetchAge::Future), None) => return,
+        (Some(FetchAge::Ago(age)), _) => age,
+    };
     if age <= settings.db_max_age {
         return;
     }
-    let max_age = format_duration(settings.db_max_age);
     // Without a fetch record the date, not a running age, keeps the SARIF reproducible.
     let problem = if fresh.fetched_at.is_some() {
         format!(
@@ -245,6 +260,10 @@ fn report_freshness(
             }
         )
     };
+    stale(output, settings, problem)
+}
+
+fn stale(output: &mut ScanOutput, settings: &AdvisorySettings, problem: String) {
     match settings.db_stale {
         StaleAction::Warn => output.warnings.push(problem),
         StaleAction::Fail => output.error = Some(format!("stale database: {problem}")),
