@@ -6,6 +6,7 @@
 use crate::error::DbError;
 use rustsec::Database;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -112,12 +113,19 @@ pub struct FetchRecord {
     pub last_modified: Option<String>,
     /// RFC 3339, UTC.
     pub fetched_at: String,
+    /// Advisory files, counted as a check counts them.
     pub advisories: usize,
-    /// The newest advisory's date, counted at unpacking: the cached
-    /// directory never changes until the next swap, so a check need not
-    /// list its ~900 folders again. Absent from records of older versions.
+    /// The newest advisory's date, found at unpacking: a check whose
+    /// folders agree with `crate_folders` need not list them all to find
+    /// it. Absent from records of older versions.
     #[serde(default)]
     pub newest_advisory: Option<String>,
+    /// Advisory files in each folder of `crates/`, counted at unpacking:
+    /// a check verifies the folders it reads, and the list of folders,
+    /// against it without listing the others. Absent from records of
+    /// older versions: their databases are counted in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crate_folders: Option<BTreeMap<String, usize>>,
 }
 
 impl FetchRecord {
@@ -129,8 +137,31 @@ impl FetchRecord {
 /// The fetch record beside a database directory, if there is a readable one
 /// (a `--db` checkout has none).
 pub fn fetch_record(db_dir: &Path) -> Option<FetchRecord> {
-    let text = std::fs::read(record_path(db_dir)).ok()?;
-    serde_json::from_slice(&text).ok()
+    read_fetch_record(db_dir).ok().flatten()
+}
+
+/// The fetch record beside a database directory: `None` when there is none,
+/// an error when it is there but unreadable or garbled.
+pub fn read_fetch_record(db_dir: &Path) -> Result<Option<FetchRecord>, DbError> {
+    let path = record_path(db_dir);
+    let bad = |message: String| DbError::BadRecord {
+        path: path.clone(),
+        message,
+    };
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let record: FetchRecord =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("not a fetch record: {e}")))?;
+    if record.fetched_at().is_none() {
+        return Err(bad(format!(
+            "fetched-at `{}` is not an RFC 3339 time",
+            record.fetched_at
+        )));
+    }
+    Ok(Some(record))
 }
 
 /// Where the fetch record of the database at `db_dir` lives.
@@ -302,14 +333,22 @@ async fn update_locked(
         url: url.to_string(),
         message,
     };
-    // Conditional only when there is a database to keep on a 304, and a
-    // record to believe: one dated in the future asks for the whole database.
+    // What the download replaces, counted on disk: its record may lie.
+    let cached = cache
+        .is_present()
+        .then(|| crate::scan::advisories::count_advisories(&cache.dir));
+    // Conditional only when there is a database to keep on a 304, and one
+    // its record vouches for: a record dated in the future or counting
+    // more than is there asks again for the whole database.
     let previous = cache.record().filter(|record| {
         record.url == url
-            && cache.is_present()
             && record
                 .fetched_at()
                 .is_some_and(|at| fetch_age(at, OffsetDateTime::now_utc()) != FetchAge::Future)
+            && cached.as_ref().is_some_and(|cached| {
+                cached.advisories > 0
+                    && crate::scan::advisories::shortfall(cached, record).is_none()
+            })
     });
     let client = client(timeout).map_err(|e| fetch(error_chain(&e)))?;
     let mut request = client.get(url);
@@ -391,7 +430,8 @@ async fn update_locked(
             .map_err(|e| fetch(format!("unpacking crashed: {e}")))??
     };
     drop(download);
-    let (advisories, newest_advisory) = (staged.advisories, staged.newest.clone());
+    let (advisories, newest_advisory) = (staged.stats.advisories, staged.newest.clone());
+    let crate_folders = Some(staged.stats.crate_folders.clone());
     let cache_for_swap = cache.clone();
     tokio::task::spawn_blocking(move || swap_in(&cache_for_swap, staged.dir))
         .await
@@ -405,6 +445,7 @@ async fn update_locked(
             fetched_at: now_rfc3339(),
             advisories,
             newest_advisory,
+            crate_folders,
         },
     )?;
     Ok(UpdateOutcome::Updated { advisories })
@@ -463,7 +504,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 struct Staged {
     dir: tempfile::TempDir,
-    advisories: usize,
+    /// Counted as a check counts them, for the record.
+    stats: crate::scan::advisories::DbStats,
     newest: Option<String>,
 }
 
@@ -557,26 +599,26 @@ fn unpack(archive: &Path, parent: &Path, name: &str, url: &str) -> Result<Staged
     if top.is_none() {
         return Err(bad("an empty archive".to_string()));
     }
-    let (advisories, newest) = check_database(staging.path()).map_err(bad)?;
+    let newest = check_database(staging.path()).map_err(bad)?;
+    let stats = crate::scan::advisories::count_advisories(staging.path());
     Ok(Staged {
         dir: staging,
-        advisories,
+        stats,
         newest,
     })
 }
 
-/// Loads the database at `dir`, counts its advisories and finds the newest
-/// one's date; an empty database cannot vouch for anything.
-fn check_database(dir: &Path) -> Result<(usize, Option<String>), String> {
+/// Loads the database at `dir` and finds the newest advisory's date; an
+/// empty database cannot vouch for anything.
+fn check_database(dir: &Path) -> Result<Option<String>, String> {
     if !dir.join("crates").is_dir() {
         return Err("no crates/ directory: not a RustSec advisory-db archive".to_string());
     }
     let database = Database::open(dir).map_err(|e| format!("does not load: {e}"))?;
     // ISO dates order as strings.
-    let newest = database.iter().map(|a| a.metadata.date.as_str()).max();
-    match database.iter().count() {
-        0 => Err("it holds no advisories".to_string()),
-        count => Ok((count, newest.map(str::to_string))),
+    match database.iter().map(|a| a.metadata.date.as_str()).max() {
+        None => Err("it holds no advisories".to_string()),
+        newest => Ok(newest.map(str::to_string)),
     }
 }
 
@@ -864,7 +906,7 @@ mod tests {
     fn unpacks_a_github_style_archive_without_its_top_directory() {
         let staged = unpack_bytes(&fixture_archive()).unwrap();
         assert!(staged.dir.path().join("crates/smallvec").is_dir());
-        assert!(staged.advisories >= 20, "{}", staged.advisories);
+        assert!(staged.stats.advisories >= 20, "{:?}", staged.stats);
     }
 
     #[test]
@@ -927,6 +969,7 @@ mod tests {
             fetched_at: fetched.format(&Rfc3339).unwrap(),
             advisories: 1,
             newest_advisory: None,
+            crate_folders: None,
         };
         std::fs::write(
             sibling(&db_dir, ".fetch.json"),
@@ -970,6 +1013,7 @@ mod tests {
                 fetched_at: at.format(&Rfc3339).unwrap(),
                 advisories: 1,
                 newest_advisory: None,
+                crate_folders: None,
             };
             write_record(&cache, &record).unwrap();
         };
@@ -983,6 +1027,31 @@ mod tests {
         assert_eq!(cache.age(now), Some(FetchAge::Future));
         let fresh = freshness_of(1, Some("2026-01-01"), cache.record().as_ref(), now);
         assert_eq!(fresh.age, Some(FetchAge::Future));
+    }
+
+    #[test]
+    fn a_garbled_fetch_record_is_told_from_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_dir = dir.path().join("advisory-db");
+        assert!(read_fetch_record(&db_dir).unwrap().is_none());
+        for (text, says) in [
+            ("{not json", "not a fetch record"),
+            (
+                r#"{"url": "http://x", "fetched-at": "2026-01-01T00:00:00Z", "advisories": "many"}"#,
+                "not a fetch record",
+            ),
+            (
+                r#"{"url": "http://x", "fetched-at": "yesterday", "advisories": 3}"#,
+                "fetched-at `yesterday` is not an RFC 3339 time",
+            ),
+        ] {
+            std::fs::write(record_path(&db_dir), text).unwrap();
+            let err = read_fetch_record(&db_dir).unwrap_err().to_string();
+            assert!(err.starts_with("fetch record "), "{err}");
+            assert!(err.contains("advisory-db.fetch.json"), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(fetch_record(&db_dir).is_none());
+        }
     }
 
     #[test]

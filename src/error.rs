@@ -137,6 +137,9 @@ pub enum DbError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A fetch record that is there but cannot be used.
+    #[error("fetch record {}: {message}", path.display())]
+    BadRecord { path: PathBuf, message: String },
     /// A directory given as the database that is not one.
     #[error("{path} is not a RustSec advisory-db checkout ({problem})")]
     NotACheckout { path: PathBuf, problem: String },

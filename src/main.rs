@@ -11,7 +11,7 @@ use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
 use secgate::report::{self, gate, github, sarif, summary};
 use secgate::scan::secrets::history::GitScope;
-use secgate::scan::{self, SbomFormat, ScanContext};
+use secgate::scan::{self, advisories, SbomFormat, ScanContext};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -608,7 +608,30 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 ),
                 None => println!("age:        unknown"),
             }
-            Ok(EXIT_PASS)
+            // As `check` verifies it: a check on this database would fail.
+            let counted = advisories::count_advisories(&dir);
+            let short =
+                db::fetch_record(&dir).and_then(|record| advisories::shortfall(&counted, &record));
+            let problem = match short {
+                _ if counted.advisories == 0 => Some("it holds no advisories".to_string()),
+                Some(short) => Some(format!(
+                    "{} holds {}, but its fetch record counted {} at the fetch (deleted since: run `secgate db update`)",
+                    short.folder.map_or("it".to_string(), |f| format!("crates/{f}")),
+                    match short.on_disk {
+                        1 => "1 advisory".to_string(),
+                        n => format!("{n} advisories"),
+                    },
+                    short.fetched
+                )),
+                None => None,
+            };
+            match problem {
+                Some(problem) => {
+                    println!("verified:   no: {problem}");
+                    Ok(EXIT_COULD_NOT_CHECK)
+                }
+                None => Ok(EXIT_PASS),
+            }
         }
     }
 }

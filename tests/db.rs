@@ -849,6 +849,14 @@ fn check_during_an_update_reads_a_whole_database() {
     home.assert_cache_loads();
 }
 
+/// How many advisories the fixture database holds.
+fn fixture_count() -> usize {
+    rustsec::Database::open(&fixture("advisory-db"))
+        .unwrap()
+        .iter()
+        .count()
+}
+
 /// Sets the cache's fetch record `fetched-at`.
 fn set_fetched_at(home: &Home, at: &str) {
     let mut record = home.record();
@@ -956,4 +964,124 @@ fn a_fetch_time_a_minute_ahead_is_clock_skew() {
     assert!(server.requests().is_empty(), "not due: {stderr}");
     assert!(!stderr.contains("future"), "{stderr}");
     assert!(stderr.contains("fetched 0s ago"), "{stderr}");
+}
+
+/// Deletes the fixture advisories of smallvec (5) and regex (1) from the cache.
+fn delete_some_advisories(home: &Home) -> usize {
+    let crates = home.cache_db().join("crates");
+    std::fs::remove_dir_all(crates.join("smallvec")).unwrap();
+    std::fs::remove_file(crates.join("regex/RUSTSEC-2022-0013.md")).unwrap();
+    6
+}
+
+#[test]
+fn a_cache_with_advisories_deleted_after_the_fetch_fails_closed() {
+    let home = Home::with_good_cache();
+    let count = fixture_count();
+    let left = count - delete_some_advisories(&home);
+    let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {}: holds {left} advisories, but its fetch record {} counted {count} at the fetch: advisories were deleted since (run `secgate db update` to fetch it again)",
+            home.cache_db().display(),
+            home.record_path().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!sarif.contains("RUSTSEC-2021-0003"), "{sarif}");
+
+    let (code, stdout) = db_status(&home);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "verified:   no: it holds {left} advisories, but its fetch record counted {count} at the fetch (deleted since: run `secgate db update`)"
+        )),
+        "{stdout}"
+    );
+
+    // `db update` mends it, though the server's ETag is the one recorded:
+    // a record that overcounts the cache does not get a 304.
+    let server = Server::start(|head| {
+        if header(head, "if-none-match") == Some("\"v1\"") {
+            Reply::Send {
+                status: "304 Not Modified",
+                headers: vec![("ETag", "\"v1\"".to_string())],
+                body: Vec::new(),
+            }
+        } else {
+            ok(fixture_archive(), "\"v1\"")
+        }
+    });
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("updated"), "{stderr}");
+    home.assert_cache_loads();
+    let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+}
+
+/// As many advisories in all, but one gone from a folder the check reads.
+#[test]
+fn an_advisory_moved_out_of_its_folder_fails_closed() {
+    let home = Home::with_good_cache();
+    let crates = home.cache_db().join("crates");
+    std::fs::rename(
+        crates.join("regex/RUSTSEC-2022-0013.md"),
+        crates.join("hyper/RUSTSEC-2022-0013.md"),
+    )
+    .unwrap();
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {}: crates/regex holds 0 advisories, but its fetch record {} counted 1 at the fetch",
+            home.cache_db().display(),
+            home.record_path().display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_cache_emptied_of_advisories_fails_closed() {
+    let crates_of = |home: &Home| home.cache_db().join("crates");
+    let says = "holds no advisories (an empty database cannot vouch for anything)";
+
+    // Every advisory deleted, the folders left.
+    let home = Home::with_good_cache();
+    for folder in std::fs::read_dir(crates_of(&home)).unwrap().flatten() {
+        for file in std::fs::read_dir(folder.path()).unwrap().flatten() {
+            std::fs::remove_file(file.path()).unwrap();
+        }
+    }
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+
+    // Only the placeholder left (RUSTSEC-0000-0000 loads but is no advisory).
+    let home = Home::with_good_cache();
+    let crates = crates_of(&home);
+    let placeholder = std::fs::read_to_string(crates.join("regex/RUSTSEC-2022-0013.md"))
+        .unwrap()
+        .replace("RUSTSEC-2022-0013", "RUSTSEC-0000-0000");
+    std::fs::remove_dir_all(&crates).unwrap();
+    std::fs::create_dir_all(crates.join("regex")).unwrap();
+    std::fs::write(crates.join("regex/RUSTSEC-0000-0000.md"), placeholder).unwrap();
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {}: {says}",
+            home.cache_db().display()
+        )),
+        "{stderr}"
+    );
+    let (code, stdout) = db_status(&home);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("verified:   no: it holds no advisories"),
+        "{stdout}"
+    );
 }
