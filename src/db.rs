@@ -283,12 +283,15 @@ pub enum UpdateOutcome {
 
 /// Downloads the database at `url` into `cache`, unconditionally (but with
 /// a conditional request when the cache has a record from the same URL).
+/// `force` takes a download much smaller than the cached database, and
+/// asks for it unconditionally.
 pub async fn update(
     url: &DbUrl,
     cache: &Cache,
     timeout: Duration,
+    force: bool,
 ) -> Result<UpdateOutcome, DbError> {
-    update_locked(url, cache, timeout, None).await
+    update_locked(url, cache, timeout, None, force).await
 }
 
 /// Like `update`, unless the cache is younger than `refresh` once the lock
@@ -299,7 +302,13 @@ pub async fn refresh(
     timeout: Duration,
     refresh: Duration,
 ) -> Result<UpdateOutcome, DbError> {
-    update_locked(url, cache, timeout, Some(refresh)).await
+    update_locked(url, cache, timeout, Some(refresh), false).await
+}
+
+/// How many advisories fewer than the cached database a download may hold:
+/// RustSec withdraws advisories by marking them, and rarely deletes one.
+pub fn shrink_allowance(cached: usize) -> usize {
+    (cached / 50).max(10)
 }
 
 async fn update_locked(
@@ -307,6 +316,7 @@ async fn update_locked(
     cache: &Cache,
     timeout: Duration,
     refresh: Option<Duration>,
+    force: bool,
 ) -> Result<UpdateOutcome, DbError> {
     let url = url.as_str();
     let parent = cache.parent();
@@ -341,7 +351,8 @@ async fn update_locked(
     // its record vouches for: a record dated in the future or counting
     // more than is there asks again for the whole database.
     let previous = cache.record().filter(|record| {
-        record.url == url
+        !force
+            && record.url == url
             && record
                 .fetched_at()
                 .is_some_and(|at| fetch_age(at, OffsetDateTime::now_utc()) != FetchAge::Future)
@@ -432,6 +443,17 @@ async fn update_locked(
     drop(download);
     let (advisories, newest_advisory) = (staged.stats.advisories, staged.newest.clone());
     let crate_folders = Some(staged.stats.crate_folders.clone());
+    // A gutted database would pass every check: keep the one there.
+    if let Some(cached) = cached.map(|c| c.advisories).filter(|_| !force) {
+        if advisories + shrink_allowance(cached) < cached {
+            return Err(DbError::Shrunk {
+                url: url.to_string(),
+                fetched: advisories,
+                cached,
+                path: cache.dir.clone(),
+            });
+        }
+    }
     let cache_for_swap = cache.clone();
     tokio::task::spawn_blocking(move || swap_in(&cache_for_swap, staged.dir))
         .await

@@ -143,6 +143,10 @@ enum DbCommand {
         /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Download the whole database even if the cache is current, and
+        /// take it even if it holds far fewer advisories than the cache.
+        #[arg(long)]
+        force: bool,
     },
     /// Show the cached database (or the --db checkout): path, when it was
     /// fetched, its age and size.
@@ -516,7 +520,7 @@ fn new_runtime() -> Result<tokio::runtime::Runtime> {
 fn run_db(command: DbCommand) -> Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     match command {
-        DbCommand::Update { url, config } => {
+        DbCommand::Update { url, config, force } => {
             let cache = Cache::default_location()?;
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
             let url = match url {
@@ -524,7 +528,7 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 None => db::resolve_url(&policy.db.url)?,
             };
             let timeout = http_timeout()?;
-            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout))?;
+            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout, force))?;
             match outcome {
                 UpdateOutcome::Updated { advisories } => eprintln!(
                     "secgate: advisory database updated: {advisories} advisories from {url} in {}",

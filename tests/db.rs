@@ -2,6 +2,8 @@
 //! 127.0.0.1 inside the test, serving an archive built from the fixture
 //! database. Hermetic: nothing leaves the machine.
 
+mod common;
+
 use assert_cmd::Command;
 use flate2::write::GzEncoder;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1084,4 +1086,87 @@ fn a_cache_emptied_of_advisories_fails_closed() {
         stdout.contains("verified:   no: it holds no advisories"),
         "{stdout}"
     );
+}
+
+/// A copy of the fixture database with only the crate folders `keep`.
+fn fixture_subset(keep: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_tree(&fixture("advisory-db"), dir.path());
+    for folder in std::fs::read_dir(dir.path().join("crates"))
+        .unwrap()
+        .flatten()
+    {
+        if !keep.contains(&folder.file_name().to_str().unwrap()) {
+            std::fs::remove_dir_all(folder.path()).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn an_update_far_smaller_than_the_cache_is_refused() {
+    let count = fixture_count();
+    let small = fixture_subset(&["smallvec", "regex", "time"]);
+    let bytes = archive_of(small.path());
+    let says = format!("holds 8 advisories, far fewer than the {count} of the cached database");
+    let served = bytes.clone();
+    assert_failed_update_keeps_the_cache(move || ok(served.clone(), "\"small\""), &says);
+
+    // A check's refresh refuses it too, and checks with the cached one.
+    let home = Home::with_good_cache();
+    let policy = home.dir.path().join("always.toml");
+    std::fs::write(&policy, "[db]\nrefresh = \"0s\"\n").unwrap();
+    let served = bytes.clone();
+    let server = Server::start(move |_| ok(served.clone(), "\"small\""));
+    let (code, stderr, sarif) =
+        home.check_vulnerable(&server.url, &["--config", policy.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the download from {} holds 8 advisories, far fewer than the {count} of the cached database {}: refused, the cached database is kept (`secgate db update --force` takes it anyway)",
+            server.url,
+            home.cache_db().display()
+        )),
+        "{stderr}"
+    );
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+    home.assert_cache_loads();
+
+    // --force takes it, unconditionally.
+    let output = home
+        .secgate(&server.url)
+        .args(["db", "update", "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("updated: 8 advisories"), "{stderr}");
+    assert_eq!(home.record()["advisories"], 8);
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| header(r, "if-none-match").is_none()));
+}
+
+/// Withdrawn advisories stay in the database, but a few may go: a little
+/// smaller is an update like any other.
+#[test]
+fn an_update_a_little_smaller_than_the_cache_is_taken() {
+    let all: Vec<String> = std::fs::read_dir(fixture("advisory-db/crates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    let keep: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !["hyper", "regex"].contains(name))
+        .collect();
+    let smaller = fixture_subset(&keep);
+    let bytes = archive_of(smaller.path());
+    let home = Home::with_good_cache();
+    let server = Server::start(move |_| ok(bytes.clone(), "\"v2\""));
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(home.record()["advisories"], fixture_count() - 8);
 }
