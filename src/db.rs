@@ -6,6 +6,7 @@
 use crate::error::DbError;
 use rustsec::Database;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -112,12 +113,19 @@ pub struct FetchRecord {
     pub last_modified: Option<String>,
     /// RFC 3339, UTC.
     pub fetched_at: String,
+    /// Advisory files, counted as a check counts them.
     pub advisories: usize,
-    /// The newest advisory's date, counted at unpacking: the cached
-    /// directory never changes until the next swap, so a check need not
-    /// list its ~900 folders again. Absent from records of older versions.
+    /// The newest advisory's date, found at unpacking: a check whose
+    /// folders agree with `crate_folders` need not list them all to find
+    /// it. Absent from records of older versions.
     #[serde(default)]
     pub newest_advisory: Option<String>,
+    /// Advisory files in each folder of `crates/`, counted at unpacking:
+    /// a check verifies the folders it reads, and the list of folders,
+    /// against it without listing the others. Absent from records of
+    /// older versions: their databases are counted in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crate_folders: Option<BTreeMap<String, usize>>,
 }
 
 impl FetchRecord {
@@ -129,8 +137,58 @@ impl FetchRecord {
 /// The fetch record beside a database directory, if there is a readable one
 /// (a `--db` checkout has none).
 pub fn fetch_record(db_dir: &Path) -> Option<FetchRecord> {
-    let text = std::fs::read(sibling(db_dir, ".fetch.json")).ok()?;
-    serde_json::from_slice(&text).ok()
+    read_fetch_record(db_dir).ok().flatten()
+}
+
+/// The fetch record beside a database directory: `None` when there is none,
+/// an error when it is there but unreadable or garbled.
+pub fn read_fetch_record(db_dir: &Path) -> Result<Option<FetchRecord>, DbError> {
+    let path = record_path(db_dir);
+    let bad = |message: String| DbError::BadRecord {
+        path: path.clone(),
+        message,
+    };
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let record: FetchRecord =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("not a fetch record: {e}")))?;
+    if record.fetched_at().is_none() {
+        return Err(bad(format!(
+            "fetched-at `{}` is not an RFC 3339 time",
+            record.fetched_at
+        )));
+    }
+    Ok(Some(record))
+}
+
+/// Where the fetch record of the database at `db_dir` lives.
+pub fn record_path(db_dir: &Path) -> PathBuf {
+    sibling(db_dir, ".fetch.json")
+}
+
+/// How far ahead of this machine's clock a fetch time may be and still be
+/// taken for now: the runner that wrote a cache may run a little fast.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// How long ago a fetch record says its database was fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchAge {
+    Ago(Duration),
+    /// Later than now by more than `CLOCK_SKEW`: a wrong clock or a forged
+    /// record. Counted as due and stale, never as age zero, or such a
+    /// record would keep its database from ever being refreshed.
+    Future,
+}
+
+pub fn fetch_age(fetched: OffsetDateTime, now: OffsetDateTime) -> FetchAge {
+    match Duration::try_from(now - fetched) {
+        Ok(age) => FetchAge::Ago(age),
+        Err(_) if fetched - now <= CLOCK_SKEW => FetchAge::Ago(Duration::ZERO),
+        Err(_) => FetchAge::Future,
+    }
 }
 
 /// `<dir><suffix>` next to `dir`: `advisory-db` → `advisory-db.lock`.
@@ -171,19 +229,22 @@ impl Cache {
     }
 
     pub fn record_path(&self) -> PathBuf {
-        sibling(&self.dir, ".fetch.json")
+        record_path(&self.dir)
     }
 
     /// Time since the last successful fetch; `None` without a record.
-    pub fn age(&self, now: OffsetDateTime) -> Option<Duration> {
-        let fetched = self.record()?.fetched_at()?;
-        Some(Duration::try_from(now - fetched).unwrap_or(Duration::ZERO))
+    pub fn age(&self, now: OffsetDateTime) -> Option<FetchAge> {
+        Some(fetch_age(self.record()?.fetched_at()?, now))
     }
 
     /// Whether `check` should fetch before scanning: no database, no record,
-    /// or a record older than `refresh`.
+    /// a record older than `refresh`, or one dated in the future.
     pub fn is_due(&self, refresh: Duration, now: OffsetDateTime) -> bool {
-        !self.is_present() || self.age(now).is_none_or(|age| age >= refresh)
+        !self.is_present()
+            || match self.age(now) {
+                Some(FetchAge::Ago(age)) => age >= refresh,
+                Some(FetchAge::Future) | None => true,
+            }
     }
 
     fn parent(&self) -> PathBuf {
@@ -222,12 +283,15 @@ pub enum UpdateOutcome {
 
 /// Downloads the database at `url` into `cache`, unconditionally (but with
 /// a conditional request when the cache has a record from the same URL).
+/// `force` takes a download much smaller than the cached database, and
+/// asks for it unconditionally.
 pub async fn update(
     url: &DbUrl,
     cache: &Cache,
     timeout: Duration,
+    force: bool,
 ) -> Result<UpdateOutcome, DbError> {
-    update_locked(url, cache, timeout, None).await
+    update_locked(url, cache, timeout, None, force).await
 }
 
 /// Like `update`, unless the cache is younger than `refresh` once the lock
@@ -238,7 +302,13 @@ pub async fn refresh(
     timeout: Duration,
     refresh: Duration,
 ) -> Result<UpdateOutcome, DbError> {
-    update_locked(url, cache, timeout, Some(refresh)).await
+    update_locked(url, cache, timeout, Some(refresh), false).await
+}
+
+/// How many advisories fewer than the cached database a download may hold:
+/// RustSec withdraws advisories by marking them, and rarely deletes one.
+pub fn shrink_allowance(cached: usize) -> usize {
+    (cached / 50).max(10)
 }
 
 async fn update_locked(
@@ -246,6 +316,7 @@ async fn update_locked(
     cache: &Cache,
     timeout: Duration,
     refresh: Option<Duration>,
+    force: bool,
 ) -> Result<UpdateOutcome, DbError> {
     let url = url.as_str();
     let parent = cache.parent();
@@ -272,10 +343,24 @@ async fn update_locked(
         url: url.to_string(),
         message,
     };
-    // Conditional only when there is a database to keep on a 304.
-    let previous = cache
-        .record()
-        .filter(|record| record.url == url && cache.is_present());
+    // What the download replaces, counted on disk: its record may lie.
+    let cached = cache
+        .is_present()
+        .then(|| crate::scan::advisories::count_advisories(&cache.dir));
+    // Conditional only when there is a database to keep on a 304, and one
+    // its record vouches for: a record dated in the future or counting
+    // more than is there asks again for the whole database.
+    let previous = cache.record().filter(|record| {
+        !force
+            && record.url == url
+            && record
+                .fetched_at()
+                .is_some_and(|at| fetch_age(at, OffsetDateTime::now_utc()) != FetchAge::Future)
+            && cached.as_ref().is_some_and(|cached| {
+                cached.advisories > 0
+                    && crate::scan::advisories::shortfall(cached, record).is_none()
+            })
+    });
     let client = client(timeout).map_err(|e| fetch(error_chain(&e)))?;
     let mut request = client.get(url);
     if let Some(record) = &previous {
@@ -356,7 +441,19 @@ async fn update_locked(
             .map_err(|e| fetch(format!("unpacking crashed: {e}")))??
     };
     drop(download);
-    let (advisories, newest_advisory) = (staged.advisories, staged.newest.clone());
+    let (advisories, newest_advisory) = (staged.stats.advisories, staged.newest.clone());
+    let crate_folders = Some(staged.stats.crate_folders.clone());
+    // A gutted database would pass every check: keep the one there.
+    if let Some(cached) = cached.map(|c| c.advisories).filter(|_| !force) {
+        if advisories + shrink_allowance(cached) < cached {
+            return Err(DbError::Shrunk {
+                url: url.to_string(),
+                fetched: advisories,
+                cached,
+                path: cache.dir.clone(),
+            });
+        }
+    }
     let cache_for_swap = cache.clone();
     tokio::task::spawn_blocking(move || swap_in(&cache_for_swap, staged.dir))
         .await
@@ -370,6 +467,7 @@ async fn update_locked(
             fetched_at: now_rfc3339(),
             advisories,
             newest_advisory,
+            crate_folders,
         },
     )?;
     Ok(UpdateOutcome::Updated { advisories })
@@ -428,7 +526,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 struct Staged {
     dir: tempfile::TempDir,
-    advisories: usize,
+    /// Counted as a check counts them, for the record.
+    stats: crate::scan::advisories::DbStats,
     newest: Option<String>,
 }
 
@@ -522,26 +621,26 @@ fn unpack(archive: &Path, parent: &Path, name: &str, url: &str) -> Result<Staged
     if top.is_none() {
         return Err(bad("an empty archive".to_string()));
     }
-    let (advisories, newest) = check_database(staging.path()).map_err(bad)?;
+    let newest = check_database(staging.path()).map_err(bad)?;
+    let stats = crate::scan::advisories::count_advisories(staging.path());
     Ok(Staged {
         dir: staging,
-        advisories,
+        stats,
         newest,
     })
 }
 
-/// Loads the database at `dir`, counts its advisories and finds the newest
-/// one's date; an empty database cannot vouch for anything.
-fn check_database(dir: &Path) -> Result<(usize, Option<String>), String> {
+/// Loads the database at `dir` and finds the newest advisory's date; an
+/// empty database cannot vouch for anything.
+fn check_database(dir: &Path) -> Result<Option<String>, String> {
     if !dir.join("crates").is_dir() {
         return Err("no crates/ directory: not a RustSec advisory-db archive".to_string());
     }
     let database = Database::open(dir).map_err(|e| format!("does not load: {e}"))?;
     // ISO dates order as strings.
-    let newest = database.iter().map(|a| a.metadata.date.as_str()).max();
-    match database.iter().count() {
-        0 => Err("it holds no advisories".to_string()),
-        count => Ok((count, newest.map(str::to_string))),
+    match database.iter().map(|a| a.metadata.date.as_str()).max() {
+        None => Err("it holds no advisories".to_string()),
+        newest => Ok(newest.map(str::to_string)),
     }
 }
 
@@ -663,7 +762,7 @@ pub struct Freshness {
     /// When it was fetched, if secgate fetched it.
     pub fetched_at: Option<OffsetDateTime>,
     /// Now minus the fetch time, or else minus the newest advisory's date.
-    pub age: Option<Duration>,
+    pub age: Option<FetchAge>,
 }
 
 pub fn freshness(database: &Database, db_dir: &Path, now: OffsetDateTime) -> Freshness {
@@ -677,26 +776,27 @@ pub fn freshness(database: &Database, db_dir: &Path, now: OffsetDateTime) -> Fre
             newest = Some(date);
         }
     }
-    freshness_of(advisories, newest, db_dir, now)
+    freshness_of(advisories, newest, fetch_record(db_dir).as_ref(), now)
 }
 
 /// As `freshness`, from a count and newest date found without loading the
-/// database (the advisory scanner parses only the crates it needs).
+/// database (the advisory scanner parses only the crates it needs), and
+/// the database's fetch record if it has one.
 pub fn freshness_of(
     advisories: usize,
     newest: Option<&str>,
-    db_dir: &Path,
+    record: Option<&FetchRecord>,
     now: OffsetDateTime,
 ) -> Freshness {
-    let fetched_at = fetch_record(db_dir).and_then(|r| r.fetched_at());
-    let since = |then: OffsetDateTime| Duration::try_from(now - then).unwrap_or(Duration::ZERO);
+    let fetched_at = record.and_then(FetchRecord::fetched_at);
     let age = match fetched_at {
-        Some(fetched) => Some(since(fetched)),
+        Some(fetched) => Some(fetch_age(fetched, now)),
+        // A date, not a time: a day ahead is a time zone east of UTC.
         None => newest.and_then(|date| {
             let format = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(date, &format)
-                .ok()
-                .map(|d| since(d.midnight().assume_utc()))
+            let date = time::Date::parse(date, &format).ok()?;
+            let since = Duration::try_from(now - date.midnight().assume_utc());
+            Some(FetchAge::Ago(since.unwrap_or(Duration::ZERO)))
         }),
     };
     Freshness {
@@ -828,7 +928,7 @@ mod tests {
     fn unpacks_a_github_style_archive_without_its_top_directory() {
         let staged = unpack_bytes(&fixture_archive()).unwrap();
         assert!(staged.dir.path().join("crates/smallvec").is_dir());
-        assert!(staged.advisories >= 20, "{}", staged.advisories);
+        assert!(staged.stats.advisories >= 20, "{:?}", staged.stats);
     }
 
     #[test]
@@ -891,6 +991,7 @@ mod tests {
             fetched_at: fetched.format(&Rfc3339).unwrap(),
             advisories: 1,
             newest_advisory: None,
+            crate_folders: None,
         };
         std::fs::write(
             sibling(&db_dir, ".fetch.json"),
@@ -899,13 +1000,80 @@ mod tests {
         .unwrap();
         let database = Database::open(&fixture_db()).unwrap();
         let fresh = freshness(&database, &db_dir, OffsetDateTime::now_utc());
-        let age = fresh.age.unwrap().as_secs();
+        let Some(FetchAge::Ago(age)) = fresh.age else {
+            panic!("{:?}", fresh.age)
+        };
+        let age = age.as_secs();
         assert!((5 * 3600..5 * 3600 + 60).contains(&age), "{age}");
         let cache = Cache::new(db_dir);
         assert!(
             cache.is_due(Duration::from_secs(3600), OffsetDateTime::now_utc()),
             "no directory"
         );
+    }
+
+    #[test]
+    fn a_fetch_time_in_the_future_is_due_beyond_clock_skew() {
+        let now = OffsetDateTime::now_utc();
+        let minutes = |m: i64| now + time::Duration::minutes(m);
+        assert_eq!(
+            fetch_age(minutes(-90), now),
+            FetchAge::Ago(Duration::from_secs(90 * 60))
+        );
+        // A fast clock on the machine that fetched: now, not the future.
+        assert_eq!(fetch_age(minutes(4), now), FetchAge::Ago(Duration::ZERO));
+        assert_eq!(fetch_age(minutes(6), now), FetchAge::Future);
+
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("advisory-db"));
+        std::fs::create_dir(cache.dir()).unwrap();
+        let write = |at: OffsetDateTime| {
+            let record = FetchRecord {
+                url: "http://x".to_string(),
+                etag: None,
+                last_modified: None,
+                fetched_at: at.format(&Rfc3339).unwrap(),
+                advisories: 1,
+                newest_advisory: None,
+                crate_folders: None,
+            };
+            write_record(&cache, &record).unwrap();
+        };
+        let day = Duration::from_secs(86_400);
+        write(minutes(-60));
+        assert!(!cache.is_due(day, now));
+        write(minutes(4));
+        assert!(!cache.is_due(day, now));
+        write(now + time::Duration::days(3650));
+        assert!(cache.is_due(day, now), "never age zero for ten years");
+        assert_eq!(cache.age(now), Some(FetchAge::Future));
+        let fresh = freshness_of(1, Some("2026-01-01"), cache.record().as_ref(), now);
+        assert_eq!(fresh.age, Some(FetchAge::Future));
+    }
+
+    #[test]
+    fn a_garbled_fetch_record_is_told_from_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_dir = dir.path().join("advisory-db");
+        assert!(read_fetch_record(&db_dir).unwrap().is_none());
+        for (text, says) in [
+            ("{not json", "not a fetch record"),
+            (
+                r#"{"url": "http://x", "fetched-at": "2026-01-01T00:00:00Z", "advisories": "many"}"#,
+                "not a fetch record",
+            ),
+            (
+                r#"{"url": "http://x", "fetched-at": "yesterday", "advisories": 3}"#,
+                "fetched-at `yesterday` is not an RFC 3339 time",
+            ),
+        ] {
+            std::fs::write(record_path(&db_dir), text).unwrap();
+            let err = read_fetch_record(&db_dir).unwrap_err().to_string();
+            assert!(err.starts_with("fetch record "), "{err}");
+            assert!(err.contains("advisory-db.fetch.json"), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(fetch_record(&db_dir).is_none());
+        }
     }
 
     #[test]

@@ -137,6 +137,21 @@ pub enum DbError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// The download is a loadable database, but much smaller than the
+    /// cached one it would replace.
+    #[error(
+        "the download from {url} holds {fetched} advisories, far fewer than the {cached} of the cached database {}: refused, the cached database is kept (`secgate db update --force` takes it anyway)",
+        path.display()
+    )]
+    Shrunk {
+        url: String,
+        fetched: usize,
+        cached: usize,
+        path: PathBuf,
+    },
+    /// A fetch record that is there but cannot be used.
+    #[error("fetch record {}: {message}", path.display())]
+    BadRecord { path: PathBuf, message: String },
     /// A directory given as the database that is not one.
     #[error("{path} is not a RustSec advisory-db checkout ({problem})")]
     NotACheckout { path: PathBuf, problem: String },

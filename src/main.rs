@@ -5,13 +5,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use secgate::baseline::Baseline;
 use secgate::config::{format_duration, Threshold};
-use secgate::db::{self, Cache, UpdateOutcome};
+use secgate::db::{self, Cache, FetchAge, UpdateOutcome};
 use secgate::error::DbError;
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
 use secgate::report::{self, gate, github, sarif, summary};
 use secgate::scan::secrets::history::GitScope;
-use secgate::scan::{self, SbomFormat, ScanContext};
+use secgate::scan::{self, advisories, SbomFormat, ScanContext};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -145,6 +145,10 @@ enum DbCommand {
         /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Download the whole database even if the cache is current, and
+        /// take it even if it holds far fewer advisories than the cache.
+        #[arg(long)]
+        force: bool,
     },
     /// Show the cached database (or the --db checkout): path, when it was
     /// fetched, its age and size.
@@ -518,7 +522,7 @@ fn new_runtime() -> Result<tokio::runtime::Runtime> {
 fn run_db(command: DbCommand) -> Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     match command {
-        DbCommand::Update { url, config } => {
+        DbCommand::Update { url, config, force } => {
             let cache = Cache::default_location()?;
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
             let url = match url {
@@ -526,7 +530,7 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 None => db::resolve_url(&policy.db.url)?,
             };
             let timeout = http_timeout()?;
-            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout))?;
+            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout, force))?;
             match outcome {
                 UpdateOutcome::Updated { advisories } => eprintln!(
                     "secgate: advisory database updated: {advisories} advisories from {url} in {}",
@@ -560,10 +564,15 @@ fn run_db(command: DbCommand) -> Result<u8> {
                     }
                     match cache.record() {
                         Some(record) => {
-                            let age = cache
-                                .age(now)
-                                .map(|age| format!(" ({} ago)", format_duration(age)))
-                                .unwrap_or_default();
+                            let age = match cache.age(now) {
+                                Some(FetchAge::Ago(age)) => {
+                                    format!(" ({} ago)", format_duration(age))
+                                }
+                                Some(FetchAge::Future) => {
+                                    " (in the future: due for refresh)".to_string()
+                                }
+                                None => String::new(),
+                            };
                             println!("fetched-at: {}{age}", record.fetched_at);
                             println!("url:        {}", record.url);
                         }
@@ -589,19 +598,46 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 None => " since the newest advisory",
             };
             match freshness.age {
-                Some(age) if age > max_age => println!(
+                Some(FetchAge::Future) => println!(
+                    "age:        unknown, fetched in the future (stale: counted as older than db.max-age = {}; run `secgate db update`)",
+                    format_duration(max_age)
+                ),
+                Some(FetchAge::Ago(age)) if age > max_age => println!(
                     "age:        {}{since} (stale: older than db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),
-                Some(age) => println!(
+                Some(FetchAge::Ago(age)) => println!(
                     "age:        {}{since} (db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
                 ),
                 None => println!("age:        unknown"),
             }
-            Ok(EXIT_PASS)
+            // As `check` verifies it: a check on this database would fail.
+            let counted = advisories::count_advisories(&dir);
+            let short =
+                db::fetch_record(&dir).and_then(|record| advisories::shortfall(&counted, &record));
+            let problem = match short {
+                _ if counted.advisories == 0 => Some("it holds no advisories".to_string()),
+                Some(short) => Some(format!(
+                    "{} holds {}, but its fetch record counted {} at the fetch (deleted since: run `secgate db update`)",
+                    short.folder.map_or("it".to_string(), |f| format!("crates/{f}")),
+                    match short.on_disk {
+                        1 => "1 advisory".to_string(),
+                        n => format!("{n} advisories"),
+                    },
+                    short.fetched
+                )),
+                None => None,
+            };
+            match problem {
+                Some(problem) => {
+                    println!("verified:   no: {problem}");
+                    Ok(EXIT_COULD_NOT_CHECK)
+                }
+                None => Ok(EXIT_PASS),
+            }
         }
     }
 }
@@ -621,8 +657,17 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
     // Before knowing whether a fetch is due: a URL that can never be
     // fetched fails today, not on the day the cache turns stale.
     let url = db::resolve_url(&policy.db.url)?;
-    if !cache.is_due(policy.db.refresh, time::OffsetDateTime::now_utc()) {
+    let now = time::OffsetDateTime::now_utc();
+    if !cache.is_due(policy.db.refresh, now) {
         return Ok(());
+    }
+    if cache.age(now) == Some(FetchAge::Future) {
+        eprintln!(
+            "secgate: warning: fetch record {}: fetched-at {} is in the future (more than {} ahead of this clock): refreshing the advisory database",
+            cache.record_path().display(),
+            cache.record().map(|r| r.fetched_at).unwrap_or_default(),
+            format_duration(db::CLOCK_SKEW)
+        );
     }
     match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
         Ok(UpdateOutcome::Updated { advisories }) if !quiet => {
@@ -630,10 +675,11 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
         }
         Ok(_) => {}
         Err(error) if cache.is_present() => {
-            let age = cache
-                .age(time::OffsetDateTime::now_utc())
-                .map(|age| format!(" (fetched {} ago)", format_duration(age)))
-                .unwrap_or_default();
+            let age = match cache.age(time::OffsetDateTime::now_utc()) {
+                Some(FetchAge::Ago(age)) => format!(" (fetched {} ago)", format_duration(age)),
+                Some(FetchAge::Future) => " (fetched in the future: counted as stale)".to_string(),
+                None => String::new(),
+            };
             eprintln!("secgate: warning: {error}; using the cached database{age}");
             print_way_out(&error);
         }

@@ -399,6 +399,142 @@ fn database_empty() {
     scratch.assert_outputs_whole();
 }
 
+/// The fixture database as the cache (not `--db`), with `record` (if any)
+/// as its fetch record; `audit --offline` on it.
+fn audit_cache_with_record(scratch: &Scratch, record: Option<&str>) -> Output {
+    let cache = scratch.home().join("cache/secgate/advisory-db");
+    copy_dir(&fixture("advisory-db"), &cache);
+    if let Some(record) = record {
+        std::fs::write(cache.with_file_name("advisory-db.fetch.json"), record).unwrap();
+    }
+    scratch
+        .secgate()
+        .arg("audit")
+        .arg(fixture("repos/vulnerable"))
+        .arg("--offline")
+        .arg("--sarif")
+        .arg(scratch.out().join("out.sarif"))
+        .output()
+        .unwrap()
+}
+
+fn fixture_advisories() -> usize {
+    rustsec::Database::open(&fixture("advisory-db"))
+        .unwrap()
+        .iter()
+        .count()
+}
+
+/// A fetch record, as `db update` writes it, with `fields` changed.
+fn record_json(fields: serde_json::Value) -> String {
+    let mut record = serde_json::json!({
+        "url": "https://mirror.example/advisory-db.tar.gz",
+        "etag": "\"v1\"",
+        "last-modified": null,
+        "fetched-at": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+        "advisories": fixture_advisories(),
+        "newest-advisory": "2026-01-01",
+    });
+    for (key, value) in fields.as_object().unwrap() {
+        record[key] = value.clone();
+    }
+    record.to_string()
+}
+
+/// The check counts what the cache holds: a record vouching for more is a
+/// gutted cache, exit 2 naming both counts.
+#[test]
+fn database_cache_record_forged_count() {
+    let scratch = Scratch::new();
+    let record = record_json(serde_json::json!({ "advisories": 100_000 }));
+    let output = audit_cache_with_record(&scratch, Some(&record));
+    let says = format!(
+        "holds {} advisories, but its fetch record {} counted 100000 at the fetch",
+        fixture_advisories(),
+        scratch
+            .home()
+            .join("cache/secgate/advisory-db.fetch.json")
+            .display()
+    );
+    assert_could_not_check(&output, &[&says, "run `secgate db update`"]);
+    scratch.assert_outputs_whole();
+
+    // Per-folder counts that add up to more than the total: the whole
+    // database is counted, and the folder short of its count named.
+    let scratch = Scratch::new();
+    let mut folders = serde_json::Map::new();
+    for folder in std::fs::read_dir(fixture("advisory-db/crates"))
+        .unwrap()
+        .flatten()
+    {
+        let count = std::fs::read_dir(folder.path()).unwrap().count();
+        folders.insert(folder.file_name().into_string().unwrap(), count.into());
+    }
+    folders.insert("regex".to_string(), 2.into());
+    let record = record_json(serde_json::json!({ "crate-folders": folders }));
+    let output = audit_cache_with_record(&scratch, Some(&record));
+    assert_could_not_check(
+        &output,
+        &[
+            "crates/regex holds 1 advisory, but its fetch record",
+            "counted 2 at the fetch",
+        ],
+    );
+    scratch.assert_outputs_whole();
+}
+
+/// A record that undercounts, is garbled or is missing: a warning, and
+/// the advisories counted on disk are used (the findings decide).
+#[test]
+fn database_cache_record_garbled_or_missing() {
+    let count = fixture_advisories();
+    let counted = format!("using the {count} advisories counted");
+    for (record, says) in [
+        (
+            Some(record_json(serde_json::json!({ "advisories": 3 }))),
+            format!("holds {count} advisories, but its fetch record"),
+        ),
+        (
+            Some("{not json".to_string()),
+            "not a fetch record".to_string(),
+        ),
+        (Some(String::new()), "not a fetch record".to_string()),
+        (
+            Some(record_json(serde_json::json!({ "advisories": "many" }))),
+            "not a fetch record".to_string(),
+        ),
+        (
+            Some(record_json(
+                serde_json::json!({ "fetched-at": "last tuesday" }),
+            )),
+            "fetched-at `last tuesday` is not an RFC 3339 time".to_string(),
+        ),
+        (None, "no fetch record".to_string()),
+    ] {
+        let scratch = Scratch::new();
+        let output = audit_cache_with_record(&scratch, record.as_deref());
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{record:?}: {stderr}");
+        assert_no_panic(&stderr);
+        assert!(stderr.contains("Warnings:"), "{record:?}: {stderr}");
+        assert!(
+            stderr.contains("advisory-db.fetch.json"),
+            "{record:?}: {stderr}"
+        );
+        assert!(stderr.contains(&says), "{record:?}: {stderr}");
+        if record
+            .as_deref()
+            .is_none_or(|r| !r.contains("\"advisories\":3"))
+        {
+            assert!(stderr.contains(&counted), "{record:?}: {stderr}");
+        }
+        assert!(sarif(&scratch).to_string().contains("RUSTSEC-2021-0003"));
+        scratch.assert_outputs_whole();
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {

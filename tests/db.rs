@@ -2,6 +2,8 @@
 //! 127.0.0.1 inside the test, serving an archive built from the fixture
 //! database. Hermetic: nothing leaves the machine.
 
+mod common;
+
 use assert_cmd::Command;
 use flate2::write::GzEncoder;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -937,4 +939,324 @@ fn check_refreshes_from_secgate_db_url_over_the_policy_url() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(requested_paths(&server), ["/from-policy.tar.gz"]);
+}
+
+/// How many advisories the fixture database holds.
+fn fixture_count() -> usize {
+    rustsec::Database::open(&fixture("advisory-db"))
+        .unwrap()
+        .iter()
+        .count()
+}
+
+/// Sets the cache's fetch record `fetched-at`.
+fn set_fetched_at(home: &Home, at: &str) {
+    let mut record = home.record();
+    record["fetched-at"] = at.into();
+    std::fs::write(home.record_path(), record.to_string()).unwrap();
+}
+
+fn db_status(home: &Home) -> (i32, String) {
+    let output = home
+        .secgate("http://127.0.0.1:9/unused")
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// A record dated ten years ahead would otherwise count as age zero for
+/// ten years: the cache would never be refreshed.
+#[test]
+fn a_fetch_record_in_the_future_is_due_and_stale() {
+    let home = Home::with_good_cache();
+    set_fetched_at(&home, "2099-01-01T00:00:00Z");
+    let record_path = home.record_path().display().to_string();
+
+    let (code, stdout) = db_status(&home);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("fetched-at: 2099-01-01T00:00:00Z (in the future: due for refresh)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("age:        unknown, fetched in the future (stale: counted as older than db.max-age = 7d"),
+        "{stdout}"
+    );
+
+    // Offline: stale, with a warning naming the record.
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "a warning: the findings decide: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the fetch record {record_path} says the advisory database was fetched at 2099-01-01T00:00:00Z, in the future: counted as stale"
+        )),
+        "{stderr}"
+    );
+    let policy = home.dir.path().join("strict.toml");
+    std::fs::write(&policy, "[db]\nstale = \"fail\"\n").unwrap();
+    let (code, stderr, _) = home.check_vulnerable(
+        "http://127.0.0.1:9/unused",
+        &["--offline", "--config", policy.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("stale database: the fetch record"),
+        "{stderr}"
+    );
+
+    // Online: due, so refreshed, and unconditionally (the record's ETag
+    // is no better than its date).
+    let server = Server::start(|head| {
+        if header(head, "if-none-match").is_some() {
+            Reply::Send {
+                status: "304 Not Modified",
+                headers: vec![("ETag", "\"v1\"".to_string())],
+                body: Vec::new(),
+            }
+        } else {
+            ok(fixture_archive(), "\"v2\"")
+        }
+    });
+    let (code, stderr, sarif) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: fetch record {record_path}: fetched-at 2099-01-01T00:00:00Z is in the future (more than 5m ahead of this clock): refreshing the advisory database"
+        )),
+        "{stderr}"
+    );
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "refreshed");
+    assert_eq!(header(&requests[0], "if-none-match"), None);
+    assert_eq!(home.record()["etag"], "\"v2\"");
+    assert!(home.record()["fetched-at"].as_str().unwrap() < "2099");
+    assert!(
+        !stderr.contains("in the future: counted as stale"),
+        "{stderr}"
+    );
+}
+
+/// A runner whose clock is a little behind the one that fetched: not due.
+#[test]
+fn a_fetch_time_a_minute_ahead_is_clock_skew() {
+    let home = Home::with_good_cache();
+    let ahead = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    let ahead = ahead
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    set_fetched_at(&home, &ahead);
+    let server = Server::start(|_| ok(fixture_archive(), "\"v2\""));
+    let (code, stderr, _) = home.check_vulnerable(&server.url, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(server.requests().is_empty(), "not due: {stderr}");
+    assert!(!stderr.contains("future"), "{stderr}");
+    assert!(stderr.contains("fetched 0s ago"), "{stderr}");
+}
+
+/// Deletes the fixture advisories of smallvec (5) and regex (1) from the cache.
+fn delete_some_advisories(home: &Home) -> usize {
+    let crates = home.cache_db().join("crates");
+    std::fs::remove_dir_all(crates.join("smallvec")).unwrap();
+    std::fs::remove_file(crates.join("regex/RUSTSEC-2022-0013.md")).unwrap();
+    6
+}
+
+#[test]
+fn a_cache_with_advisories_deleted_after_the_fetch_fails_closed() {
+    let home = Home::with_good_cache();
+    let count = fixture_count();
+    let left = count - delete_some_advisories(&home);
+    let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {}: holds {left} advisories, but its fetch record {} counted {count} at the fetch: advisories were deleted since (run `secgate db update` to fetch it again)",
+            home.cache_db().display(),
+            home.record_path().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!sarif.contains("RUSTSEC-2021-0003"), "{sarif}");
+
+    let (code, stdout) = db_status(&home);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "verified:   no: it holds {left} advisories, but its fetch record counted {count} at the fetch (deleted since: run `secgate db update`)"
+        )),
+        "{stdout}"
+    );
+
+    // `db update` mends it, though the server's ETag is the one recorded:
+    // a record that overcounts the cache does not get a 304.
+    let server = Server::start(|head| {
+        if header(head, "if-none-match") == Some("\"v1\"") {
+            Reply::Send {
+                status: "304 Not Modified",
+                headers: vec![("ETag", "\"v1\"".to_string())],
+                body: Vec::new(),
+            }
+        } else {
+            ok(fixture_archive(), "\"v1\"")
+        }
+    });
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("updated"), "{stderr}");
+    home.assert_cache_loads();
+    let (code, stderr, sarif) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+}
+
+/// As many advisories in all, but one gone from a folder the check reads.
+#[test]
+fn an_advisory_moved_out_of_its_folder_fails_closed() {
+    let home = Home::with_good_cache();
+    let crates = home.cache_db().join("crates");
+    std::fs::rename(
+        crates.join("regex/RUSTSEC-2022-0013.md"),
+        crates.join("hyper/RUSTSEC-2022-0013.md"),
+    )
+    .unwrap();
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {}: crates/regex holds 0 advisories, but its fetch record {} counted 1 at the fetch",
+            home.cache_db().display(),
+            home.record_path().display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_cache_emptied_of_advisories_fails_closed() {
+    let crates_of = |home: &Home| home.cache_db().join("crates");
+    let says = "holds no advisories (an empty database cannot vouch for anything)";
+
+    // Every advisory deleted, the folders left.
+    let home = Home::with_good_cache();
+    for folder in std::fs::read_dir(crates_of(&home)).unwrap().flatten() {
+        for file in std::fs::read_dir(folder.path()).unwrap().flatten() {
+            std::fs::remove_file(file.path()).unwrap();
+        }
+    }
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+
+    // Only the placeholder left (RUSTSEC-0000-0000 loads but is no advisory).
+    let home = Home::with_good_cache();
+    let crates = crates_of(&home);
+    let placeholder = std::fs::read_to_string(crates.join("regex/RUSTSEC-2022-0013.md"))
+        .unwrap()
+        .replace("RUSTSEC-2022-0013", "RUSTSEC-0000-0000");
+    std::fs::remove_dir_all(&crates).unwrap();
+    std::fs::create_dir_all(crates.join("regex")).unwrap();
+    std::fs::write(crates.join("regex/RUSTSEC-0000-0000.md"), placeholder).unwrap();
+    let (code, stderr, _) = home.check_vulnerable("http://127.0.0.1:9/unused", &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "advisory database {}: {says}",
+            home.cache_db().display()
+        )),
+        "{stderr}"
+    );
+    let (code, stdout) = db_status(&home);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("verified:   no: it holds no advisories"),
+        "{stdout}"
+    );
+}
+
+/// A copy of the fixture database with only the crate folders `keep`.
+fn fixture_subset(keep: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_tree(&fixture("advisory-db"), dir.path());
+    for folder in std::fs::read_dir(dir.path().join("crates"))
+        .unwrap()
+        .flatten()
+    {
+        if !keep.contains(&folder.file_name().to_str().unwrap()) {
+            std::fs::remove_dir_all(folder.path()).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn an_update_far_smaller_than_the_cache_is_refused() {
+    let count = fixture_count();
+    let small = fixture_subset(&["smallvec", "regex", "time"]);
+    let bytes = archive_of(small.path());
+    let says = format!("holds 8 advisories, far fewer than the {count} of the cached database");
+    let served = bytes.clone();
+    assert_failed_update_keeps_the_cache(move || ok(served.clone(), "\"small\""), &says);
+
+    // A check's refresh refuses it too, and checks with the cached one.
+    let home = Home::with_good_cache();
+    let policy = home.dir.path().join("always.toml");
+    std::fs::write(&policy, "[db]\nrefresh = \"0s\"\n").unwrap();
+    let served = bytes.clone();
+    let server = Server::start(move |_| ok(served.clone(), "\"small\""));
+    let (code, stderr, sarif) =
+        home.check_vulnerable(&server.url, &["--config", policy.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the download from {} holds 8 advisories, far fewer than the {count} of the cached database {}: refused, the cached database is kept (`secgate db update --force` takes it anyway)",
+            server.url,
+            home.cache_db().display()
+        )),
+        "{stderr}"
+    );
+    assert!(sarif.contains("RUSTSEC-2021-0003"));
+    home.assert_cache_loads();
+
+    // --force takes it, unconditionally.
+    let output = home
+        .secgate(&server.url)
+        .args(["db", "update", "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("updated: 8 advisories"), "{stderr}");
+    assert_eq!(home.record()["advisories"], 8);
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| header(r, "if-none-match").is_none()));
+}
+
+/// Withdrawn advisories stay in the database, but a few may go: a little
+/// smaller is an update like any other.
+#[test]
+fn an_update_a_little_smaller_than_the_cache_is_taken() {
+    let all: Vec<String> = std::fs::read_dir(fixture("advisory-db/crates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    let keep: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !["hyper", "regex"].contains(name))
+        .collect();
+    let smaller = fixture_subset(&keep);
+    let bytes = archive_of(smaller.path());
+    let home = Home::with_good_cache();
+    let server = Server::start(move |_| ok(bytes.clone(), "\"v2\""));
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(home.record()["advisories"], fixture_count() - 8);
 }

@@ -3,6 +3,7 @@
 //! the advisories of the crates the lock files name.
 
 use crate::config::{format_duration, StaleAction};
+use crate::db::{FetchAge, FetchRecord};
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
 use crate::policy::AdvisorySettings;
 use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
@@ -21,6 +22,8 @@ use std::sync::Arc;
 mod paths;
 mod stats;
 mod yanked;
+
+pub use stats::DbStats;
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Advisories);
@@ -59,19 +62,17 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Ok(db) => db,
         Err(error) => return fail(output, error),
     };
-    // Counting the database lists every crate folder, the slowest read
-    // here: the cache's fetch record holds the answer from when it was
-    // unpacked; anywhere else it runs beside everything else.
-    let recorded = match context.advisory_db {
-        Some(_) => None,
-        None => crate::db::fetch_record(&db_path).and_then(|record| {
-            Some(stats::DbStats {
-                advisories: record.advisories,
-                newest: Some(record.newest_advisory?),
-            })
-        }),
+    // The record's figures are used only where what is on disk agrees: a
+    // cache can be primed with a record that vouches for a gutted database.
+    // Its per-folder counts let the folders this check reads (listed
+    // anyway) be verified for free; without them every folder is counted,
+    // the slowest read here, beside everything else.
+    let record = crate::db::read_fetch_record(&db_path);
+    let fingerprinted = match &record {
+        Ok(Some(record)) if record.crate_folders.is_some() => Some(record),
+        _ => None,
     };
-    let counting = recorded.is_none().then(|| {
+    let counting = fingerprinted.is_none().then(|| {
         let path = database.path.clone();
         let crate_folders = Arc::clone(&database.crate_folders);
         std::thread::spawn(move || stats::read(&path, &crate_folders))
@@ -128,23 +129,43 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             (database.load(&names), yanked)
         }
     };
-    let advisories = match loaded {
-        Ok(advisories) => advisories,
+    let (advisories, listed) = match loaded {
+        Ok(loaded) => loaded,
         Err(error) => return fail(output, error),
     };
-    let stats = match counting {
-        Some(counting) => counting.join().ok(),
-        None => recorded,
+    let counted = match (counting, fingerprinted) {
+        (Some(counting), _) => counting.join().map(Counted::OnDisk),
+        (None, Some(record)) if database.agrees_with(record, &listed) => {
+            Ok(Counted::AsRecorded(stats::DbStats {
+                advisories: record.advisories,
+                newest: record.newest_advisory.clone(),
+                crate_folders: BTreeMap::new(),
+            }))
+        }
+        // Something differs: count it all to say what.
+        (None, _) => Ok(Counted::OnDisk(stats::read(
+            &database.path,
+            &database.crate_folders,
+        ))),
     };
-    let (Ok(yanked), Some(stats)) = (yanked, stats) else {
+    let (Ok(yanked), Ok(counted)) = (yanked, counted) else {
         return fail(
             output,
             "reading the database or the index cache crashed".to_string(),
         );
     };
+    let (stats, record) =
+        match verify_counts(counted, record, &db_path, context.advisory_db.is_some()) {
+            Ok((stats, record, warning)) => {
+                output.warnings.extend(warning);
+                (stats, record)
+            }
+            Err(error) => return fail(output, error),
+        };
     report_freshness(
         &mut output,
         &stats,
+        record.as_ref(),
         &db_path,
         &context.policy.advisories,
         context.advisory_db.is_some(),
@@ -189,11 +210,141 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     output
 }
 
+/// How the scan knows the database's size.
+enum Counted {
+    /// Every folder listed.
+    OnDisk(stats::DbStats),
+    /// The fetch record's figures: the list of folders and every folder the
+    /// check read agree with it.
+    AsRecorded(stats::DbStats),
+}
+
+/// Checks the database's size against its fetch record: no advisories at
+/// all is an error, and so is fewer than were fetched (deleted after the
+/// fetch), in all or in one crate's folder. Returns the figures to report,
+/// the record, and a warning when the record is missing from the cache,
+/// garbled, or short of what is there.
+fn verify_counts(
+    counted: Counted,
+    record: Result<Option<FetchRecord>, crate::error::DbError>,
+    db_path: &Path,
+    explicit_db: bool,
+) -> Result<(stats::DbStats, Option<FetchRecord>, Option<String>), String> {
+    let empty = || {
+        format!(
+            "advisory database {}: holds no advisories (an empty database cannot vouch for anything)",
+            db_path.display()
+        )
+    };
+    let (stats, on_disk) = match counted {
+        Counted::OnDisk(stats) => (stats, true),
+        Counted::AsRecorded(stats) => (stats, false),
+    };
+    if stats.advisories == 0 {
+        return Err(empty());
+    }
+    let counted_figures = |stats: stats::DbStats, warning: String| {
+        let warning = format!(
+            "{warning}: using the {} advisories counted",
+            stats.advisories
+        );
+        Ok((stats, None, Some(warning)))
+    };
+    let record = match record {
+        Ok(Some(record)) => record,
+        // A --db checkout has no record; the cache always has one.
+        Ok(None) if explicit_db => return Ok((stats, None, None)),
+        Ok(None) => {
+            let warning = format!(
+                "advisory database {}: no fetch record ({} is missing)",
+                db_path.display(),
+                crate::db::record_path(db_path).display()
+            );
+            return counted_figures(stats, warning);
+        }
+        Err(error) => return counted_figures(stats, error.to_string()),
+    };
+    if !on_disk {
+        return Ok((stats, Some(record), None));
+    }
+    let record_path = crate::db::record_path(db_path);
+    if let Some(short) = shortfall(&stats, &record) {
+        let what = match short.folder {
+            Some(name) => format!("crates/{name} holds"),
+            None => "holds".to_string(),
+        };
+        return Err(format!(
+            "advisory database {}: {what} {}, but its fetch record {} counted {} at the fetch: advisories were deleted since (run `secgate db update` to fetch it again)",
+            db_path.display(),
+            advisories(short.on_disk),
+            record_path.display(),
+            short.fetched
+        ));
+    }
+    let warning = (stats.advisories > record.advisories
+        || record
+            .crate_folders
+            .as_ref()
+            .is_some_and(|folders| *folders != stats.crate_folders))
+    .then(|| {
+        format!(
+            "advisory database {}: holds {}, but its fetch record {} counted {} at the fetch: files were added since; the advisories on disk are used",
+            db_path.display(),
+            advisories(stats.advisories),
+            record_path.display(),
+            record.advisories
+        )
+    });
+    Ok((stats, Some(record), warning))
+}
+
+/// `1 advisory`, `2 advisories`.
+fn advisories(count: usize) -> String {
+    match count {
+        1 => "1 advisory".to_string(),
+        _ => format!("{count} advisories"),
+    }
+}
+
+/// Where a database holds fewer advisories than its fetch record says
+/// were fetched: in all (`folder` none), or in one crate's folder.
+pub struct Shortfall {
+    pub folder: Option<String>,
+    pub on_disk: usize,
+    pub fetched: usize,
+}
+
+/// The first shortfall of `stats` (counted on disk) against `record`.
+pub fn shortfall(stats: &DbStats, record: &FetchRecord) -> Option<Shortfall> {
+    if stats.advisories < record.advisories {
+        return Some(Shortfall {
+            folder: None,
+            on_disk: stats.advisories,
+            fetched: record.advisories,
+        });
+    }
+    // As many in all, but fewer in one folder: deleted there, added elsewhere.
+    record
+        .crate_folders
+        .iter()
+        .flatten()
+        .find_map(|(name, &fetched)| {
+            let on_disk = stats.crate_folders.get(name).copied().unwrap_or(0);
+            (on_disk < fetched).then(|| Shortfall {
+                folder: Some(name.clone()),
+                on_disk,
+                fetched,
+            })
+        })
+}
+
 /// Notes the database's size and age; a database older than `db.max-age`
-/// is a warning, or an error where the policy says `stale = "fail"`.
+/// is a warning, or an error where the policy says `stale = "fail"`, and
+/// so is one whose fetch record is dated in the future.
 fn report_freshness(
     output: &mut ScanOutput,
     stats: &stats::DbStats,
+    record: Option<&FetchRecord>,
     db_path: &Path,
     settings: &AdvisorySettings,
     explicit_db: bool,
@@ -201,19 +352,19 @@ fn report_freshness(
     let fresh = crate::db::freshness_of(
         stats.advisories,
         stats.newest.as_deref(),
-        db_path,
+        record,
         time::OffsetDateTime::now_utc(),
     );
     let newest = fresh.newest.as_deref().unwrap_or("unknown");
-    let fetched = match (fresh.fetched_at, fresh.age) {
-        (Some(_), Some(age)) => format!("fetched {} ago", format_duration(age)),
+    let fetched = match (record, fresh.age) {
+        (Some(_), Some(FetchAge::Ago(age))) => format!("fetched {} ago", format_duration(age)),
+        (Some(record), _) => format!("fetched at {}, in the future", record.fetched_at),
         _ => "no fetch record (age counted from the newest advisory)".to_string(),
     };
     output.notes.push(format!(
         "advisory database: {} advisories, newest {newest}, {fetched}",
         fresh.advisories
     ));
-    let record = crate::db::fetch_record(db_path);
     output.database = Some(crate::scan::DatabaseInfo {
         source: match (&record, explicit_db) {
             (Some(record), false) => record.url.clone(),
@@ -222,13 +373,25 @@ fn report_freshness(
         path: db_path.display().to_string(),
         advisories: fresh.advisories,
         newest_advisory: fresh.newest.clone(),
-        fetched_at: record.map(|r| r.fetched_at),
+        fetched_at: record.map(|r| r.fetched_at.clone()),
     });
-    let Some(age) = fresh.age else { return };
+    let max_age = format_duration(settings.db_max_age);
+    let age = match (fresh.age, record) {
+        (None, _) => return,
+        (Some(FetchAge::Future), Some(record)) => {
+            let problem = format!(
+                "the fetch record {} says the advisory database was fetched at {}, in the future: counted as stale (db.max-age = {max_age}): run `secgate db update`",
+                crate::db::record_path(db_path).display(),
+                record.fetched_at
+            );
+            return stale(output, settings, problem);
+        }
+        (Some(FetchAge::Future), None) => return,
+        (Some(FetchAge::Ago(age)), _) => age,
+    };
     if age <= settings.db_max_age {
         return;
     }
-    let max_age = format_duration(settings.db_max_age);
     // Without a fetch record the date, not a running age, keeps the SARIF reproducible.
     let problem = if fresh.fetched_at.is_some() {
         format!(
@@ -245,6 +408,10 @@ fn report_freshness(
             }
         )
     };
+    stale(output, settings, problem)
+}
+
+fn stale(output: &mut ScanOutput, settings: &AdvisorySettings, problem: String) {
     match settings.db_stale {
         StaleAction::Warn => output.warnings.push(problem),
         StaleAction::Fail => output.error = Some(format!("stale database: {problem}")),
@@ -379,17 +546,26 @@ impl AdvisoryDb {
         })
     }
 
-    /// Parses the advisories of `names` (crates.io crates), in parallel.
+    /// Parses the advisories of `names` (crates.io crates), in parallel;
+    /// also returns how many advisory files each folder it read holds.
     /// An advisory that does not load fails the scan, as it would fail
     /// `rustsec::Database::open`.
-    fn load(&self, names: &BTreeSet<&str>) -> Result<BTreeMap<String, Vec<Advisory>>, String> {
+    fn load(&self, names: &BTreeSet<&str>) -> Result<Loaded, String> {
         let crates = self.path.join("crates");
         let mut files = Vec::new();
+        let mut listed = BTreeMap::new();
         // Only listed folder names are joined, so a lock file's names
         // cannot lead out of crates/.
         for &name in names.iter().filter(|n| self.crate_folders.contains(**n)) {
             match advisory_files(&crates.join(name)) {
-                Ok(found) => files.extend(found),
+                Ok(found) => {
+                    let counted = found.iter().filter(|file| {
+                        let name = file.file_name().unwrap_or_default();
+                        stats::is_counted(&name.to_string_lossy())
+                    });
+                    listed.insert(name.to_string(), counted.count());
+                    files.extend(found);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(format!("advisory database {}: {e}", crates.display())),
             }
@@ -424,8 +600,40 @@ impl AdvisoryDb {
         for list in by_crate.values_mut() {
             list.sort_by(|a, b| a.metadata.id.cmp(&b.metadata.id));
         }
-        Ok(by_crate)
+        Ok((by_crate, listed))
     }
+
+    /// Whether the folders of `crates/`, and the advisory files of those
+    /// `listed`, are as the fetch record counted them.
+    fn agrees_with(&self, record: &FetchRecord, listed: &BTreeMap<String, usize>) -> bool {
+        let Some(recorded) = &record.crate_folders else {
+            return false;
+        };
+        // A record at odds with itself vouches for nothing.
+        recorded.values().sum::<usize>() <= record.advisories
+            && recorded.keys().eq(self.crate_folders.iter())
+            && listed
+                .iter()
+                .all(|(name, count)| recorded.get(name) == Some(count))
+    }
+}
+
+/// The advisories read, by crate, and the advisory files in each folder read.
+type Loaded = (BTreeMap<String, Vec<Advisory>>, BTreeMap<String, usize>);
+
+/// How many advisories the database at `dir` holds, in all and in each
+/// crate's folder, counted as a check counts them (files, not parsed);
+/// none when `crates/` cannot be listed.
+pub fn count_advisories(dir: &Path) -> DbStats {
+    let crate_folders = match std::fs::read_dir(dir.join("crates")) {
+        Ok(listing) => listing
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| !name.starts_with('.'))
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    stats::read(dir, &crate_folders)
 }
 
 /// The advisory files in one crate's folder (what `Database::open` reads:

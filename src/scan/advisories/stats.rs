@@ -1,13 +1,15 @@
 //! How many advisories the database holds and the date of the newest one,
 //! counted without parsing the advisories.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DbStats {
     pub advisories: usize,
     pub newest: Option<String>,
+    /// Advisory files in each folder of `crates/` (an empty one too).
+    pub crate_folders: BTreeMap<String, usize>,
 }
 
 /// Counts the advisory files of `database` (whose `crates/` folders are
@@ -15,20 +17,25 @@ pub struct DbStats {
 /// the front matter of the most recent ones only.
 pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
     let crates = database.join("crates");
-    let mut folders: Vec<PathBuf> = crate_folders.iter().map(|name| crates.join(name)).collect();
+    let mut folders: Vec<(Option<&str>, PathBuf)> = crate_folders
+        .iter()
+        .map(|name| (Some(name.as_str()), crates.join(name)))
+        .collect();
     if let Ok(listing) = std::fs::read_dir(database.join("rust")) {
-        folders.extend(listing.flatten().map(|entry| entry.path()));
+        folders.extend(listing.flatten().map(|entry| (None, entry.path())));
     }
     // (year the id was assigned, file)
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
-    for folder in folders {
+    let mut per_crate = BTreeMap::new();
+    for (crate_name, folder) in folders {
         // A file where a folder should be: not counted.
         let Ok(files_here) = super::advisory_files(&folder) else {
             continue;
         };
+        let before = files.len();
         for file in files_here {
             let name = file.file_name().unwrap_or_default().to_string_lossy();
-            if name == "RUSTSEC-0000-0000.md" {
+            if !is_counted(&name) {
                 continue;
             }
             // RUSTSEC-YYYY-NNNN: the year the id was assigned.
@@ -38,10 +45,14 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
                 .unwrap_or(u32::MAX);
             files.push((year, file));
         }
+        if let Some(crate_name) = crate_name {
+            per_crate.insert(crate_name.to_string(), files.len() - before);
+        }
     }
     let mut stats = DbStats {
         advisories: files.len(),
         newest: None,
+        crate_folders: per_crate,
     };
     files.sort_by(|a, b| b.cmp(a));
     for (year, file) in files {
@@ -62,6 +73,12 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
         }
     }
     stats
+}
+
+/// Whether a file of an advisory folder counts as an advisory: the
+/// placeholder loads but is none.
+pub fn is_counted(file_name: &str) -> bool {
+    file_name != "RUSTSEC-0000-0000.md"
 }
 
 /// The `date = "YYYY-MM-DD"` of an advisory's front matter, read from the
@@ -107,5 +124,11 @@ mod tests {
         assert_eq!(stats.advisories, parsed.iter().count());
         let newest = parsed.iter().map(|a| a.metadata.date.as_str()).max();
         assert_eq!(stats.newest.as_deref(), newest);
+        assert_eq!(stats.crate_folders.len(), folders(&database).len());
+        assert_eq!(stats.crate_folders["smallvec"], 5);
+        assert_eq!(
+            stats.crate_folders.values().sum::<usize>(),
+            stats.advisories
+        );
     }
 }
