@@ -10,6 +10,7 @@ pub mod finding;
 pub mod git;
 pub mod hook;
 pub mod policy;
+pub mod policy_diff;
 pub mod process;
 pub mod report;
 pub mod scan;

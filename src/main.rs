@@ -435,6 +435,18 @@ fn base_policy(
         notices.push(format!(
             "pull-request mode: this change's {relative} differs from the one at {base}; the base's policy applies (a change cannot loosen its own gate; the new policy takes effect once merged)"
         ));
+        let text = |bytes: &Option<Vec<u8>>| {
+            bytes
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+                .into_owned()
+        };
+        for line in secgate::policy_diff::changed_lines(&text(&at_base), &text(&at_head), 12) {
+            notices.push(format!(
+                "pull-request mode: {relative} in this change: {line}"
+            ));
+        }
     }
     Ok(policy)
 }

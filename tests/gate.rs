@@ -383,8 +383,12 @@ fn pull_request_cannot_loosen_its_own_gate() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("main:secgate.toml"), "{stderr}");
     assert!(stderr.contains("differs from the one at main"), "{stderr}");
+    // What the change does to the policy is shown, line by line.
+    let change = "secgate.toml in this change: + fail-on = \"none\"";
+    assert!(stderr.contains(change), "{stderr}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("differs from the one at main"), "{md}");
+    assert!(md.contains(change), "{md}");
 }
 
 #[test]
