@@ -92,29 +92,77 @@ pub fn checked(output: std::process::Output, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-/// The `secgate` binary isolated from the user's cache, database settings,
-/// CI environment and the network: `home` stands in for `$HOME`, the
-/// advisory-database URL is a closed local port. cargo keeps the real
-/// `CARGO_HOME`, so `cargo metadata --offline` finds secgate's own crates.
+/// The `secgate` binary isolated from the user's cache, git config,
+/// database settings, CI environment and the network: `home` stands in for
+/// `$HOME`, the advisory-database URL is a closed local port. cargo keeps
+/// the real `CARGO_HOME`, so `cargo metadata --offline` finds secgate's own
+/// crates (`empty_cargo_home` hides it). What a test changes on purpose it
+/// sets on the returned command.
 #[allow(dead_code)]
 pub fn secgate(home: &Path) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(secgate_process(home))
+}
+
+/// `secgate` as a plain `std::process::Command`, for what `assert_cmd`
+/// cannot do: spawn it and stream its stdin, or kill it mid-run.
+#[allow(dead_code)]
+pub fn secgate_process(home: &Path) -> std::process::Command {
+    use assert_cmd::cargo::CommandCargoExt;
+    isolated(std::process::Command::cargo_bin("secgate").unwrap(), home)
+}
+
+/// `command` with the environment `secgate` gets: for a program that starts
+/// secgate itself (a shell that sets a limit first, git running secgate's
+/// hook), so that secgate under it is isolated the same way. The one place
+/// the isolation is listed.
+#[allow(dead_code)]
+pub fn isolated(mut command: std::process::Command, home: &Path) -> std::process::Command {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .unwrap_or_default();
-    let mut command = assert_cmd::Command::cargo_bin("secgate").unwrap();
     command
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("CARGO_HOME", cargo_home)
+        // A check without --db refreshes the cache: from a closed local
+        // port, never the network.
         .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
         .env("NO_COLOR", "1")
-        .env_remove("SECGATE_DB")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE");
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    for name in [
+        // The user's own secgate settings.
+        "SECGATE_DB",
+        "SECGATE_CARGO",
+        // The binary an installed hook script runs instead of its own path.
+        "SECGATE",
+        // A reproducible-build epoch would fix the SBOM's timestamp.
+        "SOURCE_DATE_EPOCH",
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        // A proxy would carry requests meant for 127.0.0.1 elsewhere.
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env_remove(name);
+    }
     command
+}
+
+/// A `CARGO_HOME` for secgate (`.env("CARGO_HOME", ...)`) that hides this
+/// machine's cargo: an empty directory under `home`. No local index cache,
+/// so the yanked check reports its packages as not checked, and results do
+/// not depend on what cargo has cached here.
+#[allow(dead_code)]
+pub fn empty_cargo_home(home: &Path) -> PathBuf {
+    home.join("cargo")
 }
 
 /// A fixture file or directory under `tests/fixtures`.
