@@ -2,31 +2,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{empty_cargo_home, fixture, secgate};
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
-
-/// A `secgate` command isolated from the user's cache and CI environment.
-fn secgate(home: &Path) -> Command {
-    let mut command = Command::cargo_bin("secgate").unwrap();
-    command
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        // No cargo index cache: yanked checks are reported as not checked.
-        .env("CARGO_HOME", home.join("cargo"))
-        .env_remove("SECGATE_DB")
-        .env_remove("GITHUB_ACTIONS")
-        // A check without --db refreshes the cache: from a closed local port, never the network.
-        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
-        .env("NO_COLOR", "1");
-    command
-}
+use std::path::Path;
 
 struct Run {
     code: i32,
@@ -44,6 +22,7 @@ fn check_with_db(repo: &Path, db: &Path, extra: &[&str]) -> Run {
     let sarif = out.path().join("out.sarif");
     let sbom = out.path().join("sbom.json");
     let output = secgate(out.path())
+        .env("CARGO_HOME", empty_cargo_home(out.path()))
         .arg("check")
         .arg(repo)
         .arg("--db")
@@ -206,6 +185,7 @@ fn missing_lockfile_path_could_not_check() {
     let home = tempfile::tempdir().unwrap();
     let missing = fixture("repos/clean/nope/Cargo.lock");
     secgate(home.path())
+        .env("CARGO_HOME", empty_cargo_home(home.path()))
         .current_dir(home.path())
         .arg("audit")
         .arg(&missing)
@@ -221,6 +201,7 @@ fn missing_database_fails_closed_but_other_scanners_still_report() {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("out.sarif");
     let output = secgate(out.path())
+        .env("CARGO_HOME", empty_cargo_home(out.path()))
         .current_dir(out.path())
         .arg("check")
         .arg(fixture("repos/mixed"))
@@ -255,6 +236,7 @@ fn unwritable_sarif_path_fails_before_scanning() {
     let home = tempfile::tempdir().unwrap();
     let sarif = home.path().join("missing-dir").join("out.sarif");
     secgate(home.path())
+        .env("CARGO_HOME", empty_cargo_home(home.path()))
         .arg("check")
         .arg(fixture("repos/clean"))
         .arg("--db")
@@ -300,6 +282,7 @@ fn sbom_is_written() {
     let home = tempfile::tempdir().unwrap();
     let sbom = home.path().join("bom.json");
     secgate(home.path())
+        .env("CARGO_HOME", empty_cargo_home(home.path()))
         .arg("sbom")
         .arg(fixture("repos/vulnerable"))
         .arg("--sbom")
@@ -608,7 +591,7 @@ fn advisory_findings_say_why_and_how_to_fix_and_yanked_uses_the_local_index() {
 fn check_output(extra: &[&str]) -> (Option<i32>, String, String, bool) {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("out.sarif");
-    let output = common::secgate(out.path())
+    let output = secgate(out.path())
         .arg("check")
         .arg(fixture("repos/mixed"))
         .arg("--db")
@@ -643,7 +626,7 @@ fn quiet_prints_only_the_verdict_line() {
     // A scanner that could not check is said under the verdict line.
     let out = tempfile::tempdir().unwrap();
     let empty_db = tempfile::tempdir().unwrap();
-    let output = common::secgate(out.path())
+    let output = secgate(out.path())
         .arg("audit")
         .arg(fixture("repos/clean"))
         .arg("--db")
@@ -756,7 +739,7 @@ fn readme_secrets_exclude_example_excludes_and_is_named() {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("out.sarif");
     let secrets = |config: Option<&Path>| {
-        let mut command = common::secgate(out.path());
+        let mut command = secgate(out.path());
         command
             .arg("secrets")
             .arg(repo.path())
