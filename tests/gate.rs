@@ -2,10 +2,9 @@
 //! the release profile, end to end on fixtures and temporary git repositories.
 
 mod common;
-use common::git;
+use common::{fixture, git, secgate};
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 // secgate:allow: a made-up credential for this test
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
@@ -13,28 +12,6 @@ const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
 const TOKEN2: &str = "ghp_Q7wE2rT9yU4iO6pA1sD8fG3hJ5kL0zXcVbN1";
 // secgate:allow: a made-up credential for this test
 const TOKEN3: &str = "ghp_M3nB8vC1xZ6lK4jH9gF2dS7aP0oI5uY3tR8e";
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
-
-/// A `secgate` command isolated from the user's cache, git config and CI.
-fn secgate(home: &Path) -> Command {
-    let mut command = Command::cargo_bin("secgate").unwrap();
-    command
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("SECGATE_DB")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
-        .env("NO_COLOR", "1");
-    command
-}
 
 struct Run {
     code: i32,
