@@ -2,7 +2,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::secgate;
 use std::path::{Path, PathBuf};
 
 // secgate:allow: a made-up credential for this test
@@ -11,12 +11,7 @@ const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
 /// git as the hook runs under it: a push starts `secgate hook pre-push`,
 /// which must not see the user's home, database or network.
 fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
-    common::git_command(dir, args)
-        .env("HOME", dir)
-        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
-        .env("NO_COLOR", "1")
-        .env_remove("SECGATE")
-        .env_remove("SECGATE_DB")
+    common::isolated(common::git_command(dir, args), dir)
         .output()
         .unwrap()
 }
@@ -56,20 +51,9 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
     (root, work)
 }
 
-fn secgate(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("secgate").unwrap();
-    command
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_COLOR", "1")
-        .env_remove("SECGATE_DB");
-    command
-}
-
 fn install(work: &Path, extra: &[&str]) -> std::process::Output {
     secgate(work)
+        .current_dir(work)
         .args(["hook", "install"])
         .args(extra)
         .output()
@@ -193,6 +177,7 @@ fn deletion_is_not_checked() {
             "1".repeat(zeros)
         );
         let output = secgate(&work)
+            .current_dir(&work)
             .args(["hook", "pre-push", "origin", "file:///x"])
             .write_stdin(line)
             .output()
@@ -216,6 +201,7 @@ fn secret_added_then_removed_inside_the_pushed_range_is_still_blocked() {
 fn malformed_input_fails_closed() {
     let (_root, work) = setup();
     let output = secgate(&work)
+        .current_dir(&work)
         .args(["hook", "pre-push", "origin", "file:///x"])
         .write_stdin("refs/heads/main deadbeef refs/heads/main cafe\n")
         .output()
@@ -247,7 +233,11 @@ fn install_refuses_a_foreign_hook_unless_forced_or_chained() {
         foreign
     );
     // Uninstall leaves a foreign hook alone.
-    let output = secgate(&work).args(["hook", "uninstall"]).output().unwrap();
+    let output = secgate(&work)
+        .current_dir(&work)
+        .args(["hook", "uninstall"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(hooks.join("pre-push").exists());
 
@@ -263,7 +253,11 @@ fn install_refuses_a_foreign_hook_unless_forced_or_chained() {
         .unwrap()
         .contains("foreign-ran"));
 
-    let output = secgate(&work).args(["hook", "uninstall"]).output().unwrap();
+    let output = secgate(&work)
+        .current_dir(&work)
+        .args(["hook", "uninstall"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
         std::fs::read_to_string(hooks.join("pre-push")).unwrap(),
@@ -274,7 +268,11 @@ fn install_refuses_a_foreign_hook_unless_forced_or_chained() {
     assert!(install(&work, &["--force"]).status.success());
     let ours = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
     assert!(ours.contains("# secgate-managed-hook"));
-    let output = secgate(&work).args(["hook", "uninstall"]).output().unwrap();
+    let output = secgate(&work)
+        .current_dir(&work)
+        .args(["hook", "uninstall"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
     assert!(!hooks.join("pre-push").exists());
 }
@@ -299,6 +297,7 @@ fn pre_commit_framework_refs_and_staged_mode() {
     commit(&work, "leak.env", "gone\n", "remove");
     let head = git(&work, &["rev-parse", "HEAD"]);
     let output = secgate(&work)
+        .current_dir(&work)
         .args(["hook", "pre-commit"])
         .env("PRE_COMMIT_FROM_REF", &base)
         .env("PRE_COMMIT_TO_REF", &head)
@@ -306,6 +305,7 @@ fn pre_commit_framework_refs_and_staged_mode() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let output = secgate(&work)
+        .current_dir(&work)
         .args(["hook", "pre-commit"])
         .env("PRE_COMMIT_FROM_REF", &leak)
         .env("PRE_COMMIT_TO_REF", &head)
@@ -315,12 +315,14 @@ fn pre_commit_framework_refs_and_staged_mode() {
     // Without the refs (pre-commit stage): the staged changes.
     std::fs::write(work.join("staged.env"), format!("TOKEN={TOKEN}\n")).unwrap();
     let output = secgate(&work)
+        .current_dir(&work)
         .args(["hook", "pre-commit"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "not staged: {output:?}");
     git(&work, &["add", "staged.env"]);
     let output = secgate(&work)
+        .current_dir(&work)
         .args(["hook", "pre-commit"])
         .output()
         .unwrap();
@@ -335,10 +337,8 @@ fn pre_commit_push_without_refs(
     home: &Path,
     local_branch: &str,
 ) -> std::process::Output {
-    common::secgate(home)
+    secgate(home)
         .current_dir(work)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("PRE_COMMIT", "1")
         .env("PRE_COMMIT_REMOTE_NAME", "origin")
         .env("PRE_COMMIT_REMOTE_URL", "file:///remote.git")
@@ -434,6 +434,7 @@ fn pre_commit_framework_push_of_an_orphan_branch_checks_what_the_remote_lacks() 
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let head = git(&work, &["rev-parse", "HEAD"]);
     let output = secgate(&work)
+        .current_dir(&work)
         .args(["hook", "pre-commit"])
         .env("PRE_COMMIT_TO_REF", &head)
         .output()
@@ -443,15 +444,8 @@ fn pre_commit_framework_push_of_an_orphan_branch_checks_what_the_remote_lacks() 
 
 /// `git push ARGS` with `envs` set for the hook: (succeeded, stderr).
 fn push_with(work: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (bool, String) {
-    let mut command = common::git_command(work, &[]);
-    command
-        .arg("push")
-        .args(args)
-        .env("HOME", work)
-        .env("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz")
-        .env("NO_COLOR", "1")
-        .env_remove("SECGATE")
-        .env_remove("SECGATE_DB");
+    let mut command = common::isolated(common::git_command(work, &[]), work);
+    command.arg("push").args(args);
     for (name, value) in envs {
         command.env(name, value);
     }
