@@ -3,9 +3,8 @@
 //! are the built-in rules' own examples, so each one is really found.
 
 mod common;
-use common::git;
+use common::{fixture, git, secgate};
 
-use assert_cmd::Command;
 use secgate::scan::secrets::matcher::find_secrets;
 use secgate::scan::secrets::rules::RuleSet;
 use std::collections::BTreeSet;
@@ -28,12 +27,6 @@ const PLANTED: [(&str, &str); 14] = [
     ("mailgun-api-key", "README.md"),
     ("shopify-access-token", "shop/Config.java"),
 ];
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
 
 /// The secret value inside a rule's example, exactly as the scanner sees it.
 fn value_of(rules: &RuleSet, id: &str) -> (String, String) {
@@ -144,20 +137,6 @@ impl Produced {
             }
         }
     }
-}
-
-fn secgate(home: &Path) -> Command {
-    let mut command = Command::cargo_bin("secgate").unwrap();
-    command
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("SECGATE_DB_URL", "http://127.0.0.1:9/")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_COLOR", "1")
-        .env_remove("SECGATE_DB")
-        .env_remove("GITHUB_ACTIONS");
-    command
 }
 
 #[test]
