@@ -4,15 +4,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{fixture, secgate};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
 
 /// A scanned root: a copy of the Python fixture, `secgate.toml` and extra files.
 fn repo(policy: &str, extra: &[(&str, &[u8])]) -> tempfile::TempDir {
@@ -34,11 +28,7 @@ struct Run {
 fn check(root: &Path, scanners: &str) -> Run {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("out.sarif");
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
-        .env("XDG_CACHE_HOME", out.path().join("cache"))
-        .env_remove("GITHUB_ACTIONS")
+    let output = secgate(out.path())
         .arg("check")
         .arg(root)
         .args(["--scanners", scanners, "--sarif"])
@@ -343,7 +333,7 @@ fn a_command_without_out_is_read_from_stdout() {
     let root = repo(policy, &[("other.sarif", other.as_bytes())]);
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("out.sarif");
-    let output = common::secgate(out.path())
+    let output = secgate(out.path())
         .arg("check")
         .arg(root.path())
         .args(["--scanners", "external", "--sarif"])
