@@ -3,14 +3,8 @@
 
 mod common;
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
+use common::{empty_cargo_home, fixture, secgate};
+use std::path::Path;
 
 /// Runs `secgate check` on a fixture repository and returns the SARIF text.
 fn sarif_for(repo: &str, extra: &[&str]) -> String {
@@ -20,12 +14,8 @@ fn sarif_for(repo: &str, extra: &[&str]) -> String {
 fn sarif_with_db(repo: &str, db: &Path, extra: &[&str]) -> String {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("out.sarif");
-    Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
-        .env("XDG_CACHE_HOME", out.path().join("cache"))
-        .env("CARGO_HOME", out.path().join("cargo"))
-        .env_remove("SECGATE_DB")
+    secgate(out.path())
+        .env("CARGO_HOME", empty_cargo_home(out.path()))
         .arg("check")
         .arg(fixture(repo))
         .arg("--db")
