@@ -6,7 +6,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{empty_cargo_home, fixture};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -16,12 +16,8 @@ type Key = (String, String, String);
 /// fixtures' README and `../shared/advisory-db/SNAPSHOT`).
 const SNAPSHOT: &str = "bf5c0d245a92671908518d7e765914d437954ed6";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn fixtures() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/parity"))
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture("parity"))
         .unwrap()
         .flatten()
         .map(|e| e.path())
@@ -59,12 +55,8 @@ fn expected(dir: &Path) -> BTreeSet<Key> {
 fn secgate(lock: &Path, db: &Path) -> BTreeSet<Key> {
     let home = tempfile::tempdir().unwrap();
     let sarif = home.path().join("out.sarif");
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", home.path())
-        .env("XDG_CACHE_HOME", home.path().join("cache"))
-        .env("CARGO_HOME", home.path().join("cargo"))
-        .env("NO_COLOR", "1")
+    let output = common::secgate(home.path())
+        .env("CARGO_HOME", empty_cargo_home(home.path()))
         .args(["audit", "--offline", "-q", "--fail-on", "none", "--db"])
         .arg(db)
         .arg("--sarif")
@@ -118,7 +110,7 @@ fn matches_cargo_audit_on_the_full_snapshot() {
     let crates = common::require(
         "the RustSec advisory-db snapshot (../shared/advisory-db)",
         None,
-        &[root().join("../shared/advisory-db/crates")],
+        &[common::repo_root().join("../shared/advisory-db/crates")],
         &format!(
             "git clone https://github.com/rustsec/advisory-db.git ../shared/advisory-db \\\n        \
              && git -C ../shared/advisory-db checkout {SNAPSHOT}"
@@ -134,7 +126,7 @@ fn matches_cargo_audit_on_the_full_snapshot() {
 /// filtered to those, and must still match exactly.
 #[test]
 fn matches_cargo_audit_on_the_committed_subset() {
-    let db = root().join("tests/fixtures/advisory-db");
+    let db = fixture("advisory-db");
     let mut present = BTreeSet::new();
     for krate in std::fs::read_dir(db.join("crates")).unwrap().flatten() {
         for file in std::fs::read_dir(krate.path()).unwrap().flatten() {
