@@ -2,7 +2,8 @@
 //! line with the right rule; decoys (placeholders, env lookups, templates,
 //! digests) stay quiet.
 
-use assert_cmd::Command;
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -102,9 +103,7 @@ password: "{{ .Values.password }}"
 
 fn scan(dir: &Path) -> BTreeSet<(String, String, u64)> {
     let sarif = dir.join("out.sarif");
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", dir)
+    let output = common::secgate(dir)
         .arg("secrets")
         .arg(dir.join("repo"))
         .arg("--sarif")
