@@ -1,9 +1,8 @@
 //! Secrets in git history, on real temporary repositories.
 
 mod common;
-use common::git;
+use common::{git, secgate};
 
-use assert_cmd::Command;
 use std::path::Path;
 
 // secgate:allow: a made-up credential for this test
@@ -34,10 +33,7 @@ fn repo_with_deleted_secret() -> (tempfile::TempDir, String, String) {
 fn secrets(repo: &Path, args: &[&str]) -> (i32, String, serde_json::Value) {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("s.sarif");
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    let output = secgate(out.path())
         .arg("secrets")
         .arg(repo)
         .arg("--sarif")
@@ -105,9 +101,7 @@ fn a_renamed_file_does_not_report_its_secret_again() {
     let config = dir.path().join("gitconfig");
     std::fs::write(&config, "[diff]\n\trenames = false\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
+    let output = secgate(out.path())
         .env("GIT_CONFIG_GLOBAL", &config)
         .args(["secrets", "--since", &base, "--sarif"])
         .arg(out.path().join("s.sarif"))
@@ -149,10 +143,7 @@ fn a_secret_moved_between_files_is_existing_in_the_gates() {
 
     // Staged: the pre-commit hook.
     let out = tempfile::tempdir().unwrap();
-    let hook = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("HOME", out.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    let hook = secgate(out.path())
         .current_dir(repo)
         .args(["hook", "pre-commit"])
         .output()
@@ -167,10 +158,7 @@ fn a_secret_moved_between_files_is_existing_in_the_gates() {
     // Committed: pull-request mode.
     git(repo, &["commit", "-q", "-m", "move the token"]);
     let pull_request = || {
-        let output = Command::cargo_bin("secgate")
-            .unwrap()
-            .env("HOME", out.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        let output = secgate(out.path())
             .args(["check", "--scanners", "secrets", "--new-since", &base])
             .arg("--sarif")
             .arg(out.path().join("pr.sarif"))
