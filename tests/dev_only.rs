@@ -3,14 +3,10 @@
 //! dependencies are flagged with their platform. Uses `cargo metadata
 //! --offline` on a fixture whose crates secgate itself depends on.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
+use common::{fixture, secgate};
+use std::path::Path;
 
 /// A database with one critical advisory against every version of each crate.
 fn database_against(crates: &[&str]) -> tempfile::TempDir {
@@ -33,9 +29,8 @@ fn database_against(crates: &[&str]) -> tempfile::TempDir {
 fn audit(db: &Path, policy: Option<&str>) -> (i32, String, serde_json::Value) {
     let out = tempfile::tempdir().unwrap();
     let sarif = out.path().join("a.sarif");
-    let mut command = Command::cargo_bin("secgate").unwrap();
+    let mut command = secgate(out.path());
     command
-        .env("XDG_CACHE_HOME", out.path().join("cache"))
         .arg("audit")
         .arg(fixture("projects/mixed"))
         .arg("--db")
@@ -103,9 +98,7 @@ fn shipped_and_other_platform_dependencies_still_fail() {
 fn lock_file_alone_counts_every_package_as_shipped_and_says_so() {
     let db = database_against(&["smallvec"]);
     let out = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("XDG_CACHE_HOME", out.path().join("cache"))
+    let output = secgate(out.path())
         .arg("audit")
         .arg(fixture("repos/vulnerable"))
         .arg("--db")
@@ -132,9 +125,7 @@ fn a_hung_cargo_metadata_times_out_and_fails_closed() {
     std::fs::write(&cargo, "#!/bin/sh\nsleep 60 &\nwait\n").unwrap();
     std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
     let started = std::time::Instant::now();
-    let output = Command::cargo_bin("secgate")
-        .unwrap()
-        .env("XDG_CACHE_HOME", out.path().join("cache"))
+    let output = secgate(out.path())
         .env("SECGATE_CARGO", &cargo)
         .env("SECGATE_METADATA_TIMEOUT_SECS", "1")
         .arg("audit")
