@@ -1,7 +1,8 @@
 //! secgate never runs the code it scans: no build script, no proc macro,
 //! and `cargo metadata` is the only cargo command it runs.
 
-use assert_cmd::Command;
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -138,18 +139,13 @@ fn check_runs_no_build_script_no_proc_macro_and_only_cargo_metadata() {
     std::fs::create_dir_all(&out).unwrap();
     let home = dir.path().join("home");
     for command in ["check", "audit", "sbom", "secrets", "baseline"] {
-        let output = Command::cargo_bin("secgate")
-            .unwrap()
-            .env("HOME", &home)
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("SECGATE_DB_URL", "http://127.0.0.1:9/")
+        let output = common::secgate(&home)
             .env("SECGATE_CARGO", &wrapper)
-            .env("NO_COLOR", "1")
             .current_dir(&out)
             .arg(command)
             .arg(&repo)
             .arg("--db")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db"))
+            .arg(common::fixture("advisory-db"))
             .arg("--offline")
             .arg("--sarif")
             .arg(out.join("out.sarif"))
