@@ -5,35 +5,13 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::secgate;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn project(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/projects")
-        .join(name)
-}
-
-fn secgate(home: &Path) -> Command {
-    let mut command = Command::cargo_bin("secgate").unwrap();
-    command
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        // The real cargo home: the fixtures' registry crates are cached there.
-        .env(
-            "CARGO_HOME",
-            std::env::var_os("CARGO_HOME").unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                    .join(".cargo")
-                    .into_os_string()
-            }),
-        )
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("SECGATE_CARGO")
-        .env("NO_COLOR", "1");
-    command
+    common::fixture("projects").join(name)
 }
 
 struct Sbom {
