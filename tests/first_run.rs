@@ -417,11 +417,9 @@ fn outputs_follow_the_umask_and_are_never_scanned_again() {
         binary.display()
     );
     for _ in 0..2 {
-        let output = std::process::Command::new("sh")
+        // A shell first, for the umask; secgate under it isolated as usual.
+        let output = common::isolated(std::process::Command::new("sh"), home.path())
             .args(["-c", &script])
-            .env("HOME", home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
