@@ -3,7 +3,10 @@
 //! never hangs, never leaves a half-written output. Network failures of
 //! `db update` live in tests/db.rs; the ones missing there are at the end.
 
+mod common;
+
 use assert_cmd::Command;
+use common::fixture;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -11,12 +14,6 @@ use std::time::Duration;
 
 // secgate:allow: a made-up credential for this test
 const TOKEN: &str = "ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
 
 fn is_root() -> bool {
     // Root reads through permission bits; those cases use another mechanism.
@@ -61,17 +58,12 @@ impl Scratch {
         repo
     }
 
-    /// `secgate` isolated from the user's cache, CI and the network.
+    /// The shared `secgate` with `home` as HOME, run from the scratch
+    /// directory, and killed if it hangs.
     fn secgate(&self) -> Command {
-        let mut command = Command::cargo_bin("secgate").unwrap();
+        let mut command = common::secgate(&self.home());
         command
             .current_dir(self.dir.path())
-            .env("HOME", self.home())
-            .env("XDG_CACHE_HOME", self.home().join("cache"))
-            .env("SECGATE_DB_URL", "http://127.0.0.1:9/")
-            .env("NO_COLOR", "1")
-            .env_remove("SECGATE_DB")
-            .env_remove("GITHUB_ACTIONS")
             .timeout(Duration::from_secs(120));
         command
     }
@@ -708,11 +700,8 @@ fn run_capped(scratch: &Scratch, repo: &Path, extra: &str) -> Output {
         repo.display(),
         scratch.out().join("out.sarif").display()
     );
-    std::process::Command::new("sh")
+    common::isolated(std::process::Command::new("sh"), &scratch.home())
         .args(["-c", &script])
-        .env("HOME", scratch.home())
-        .env("XDG_CACHE_HOME", scratch.home().join("cache"))
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
 }
