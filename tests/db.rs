@@ -5,18 +5,13 @@
 mod common;
 
 use assert_cmd::Command;
+use common::fixture;
 use flate2::write::GzEncoder;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
 
 /// A .tar.gz of `dir` under one top-level directory, as GitHub's archives are.
 fn archive_of(dir: &Path) -> Vec<u8> {
@@ -186,30 +181,22 @@ impl Home {
         serde_json::from_slice(&std::fs::read(self.record_path()).unwrap()).unwrap()
     }
 
-    /// `secgate` isolated from the user's cache, proxies and CI settings.
-    fn secgate(&self, url: &str) -> Command {
-        let mut command = Command::cargo_bin("secgate").unwrap();
+    /// The shared `secgate` with this home, run from it (its `secgate.toml`
+    /// is the policy), no cargo index cache, the database at `url` and a
+    /// short HTTP timeout; a plain process, to spawn or kill.
+    fn process(&self, url: &str) -> std::process::Command {
+        let mut command = common::secgate_process(self.dir.path());
         command
             .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
-            .env("CARGO_HOME", self.dir.path().join("cargo"))
+            .env("CARGO_HOME", common::empty_cargo_home(self.dir.path()))
             .env("SECGATE_DB_URL", url)
-            .env("SECGATE_HTTP_TIMEOUT_SECS", "10")
-            .env("NO_COLOR", "1");
-        for name in [
-            "SECGATE_DB",
-            "GITHUB_ACTIONS",
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ] {
-            command.env_remove(name);
-        }
+            .env("SECGATE_HTTP_TIMEOUT_SECS", "10");
         command
+    }
+
+    /// `process` as an `assert_cmd` command.
+    fn secgate(&self, url: &str) -> Command {
+        Command::from_std(self.process(url))
     }
 
     fn update(&self, url: &str) -> (i32, String) {
@@ -480,15 +467,7 @@ fn concurrent_updates_both_finish_and_leave_a_valid_cache() {
     let home = Home::new();
     let children: Vec<_> = (0..2)
         .map(|_| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
-                .current_dir(home.dir.path())
-                .env("HOME", home.dir.path())
-                .env("XDG_CACHE_HOME", home.dir.path().join("cache"))
-                .env("SECGATE_DB_URL", &server.url)
-                .env_remove("HTTP_PROXY")
-                .env_remove("http_proxy")
-                .env_remove("ALL_PROXY")
-                .env_remove("all_proxy")
+            home.process(&server.url)
                 .args(["db", "update"])
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -758,15 +737,8 @@ fn update_killed_mid_download_keeps_the_old_database() {
             body: archive[..archive.len() / 2].to_vec(),
         }
     });
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
-        .current_dir(home.dir.path())
-        .env("HOME", home.dir.path())
-        .env("XDG_CACHE_HOME", home.dir.path().join("cache"))
-        .env("SECGATE_DB_URL", &server.url)
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
+    let mut child = home
+        .process(&server.url)
         .args(["db", "update"])
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -810,15 +782,8 @@ fn check_during_an_update_reads_a_whole_database() {
         std::thread::sleep(Duration::from_millis(1500));
         ok(fixture_archive(), "\"v2\"")
     });
-    let update = std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
-        .current_dir(home.dir.path())
-        .env("HOME", home.dir.path())
-        .env("XDG_CACHE_HOME", home.dir.path().join("cache"))
-        .env("SECGATE_DB_URL", &server.url)
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
+    let update = home
+        .process(&server.url)
         .args(["db", "update"])
         .stderr(std::process::Stdio::piped())
         .spawn()
