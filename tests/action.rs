@@ -1112,7 +1112,8 @@ fn clean_fixture_passes() {
 fn the_action_runs_the_policys_external_tools_by_default() {
     // Same default as the CLI: a team's [[external]] tools are never
     // skipped by the Action without a word.
-    let help = std::process::Command::new(assert_cmd::cargo::cargo_bin("secgate"))
+    let home = tempfile::tempdir().unwrap();
+    let help = common::secgate(home.path())
         .args(["check", "--help"])
         .output()
         .unwrap();
