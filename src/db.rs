@@ -484,7 +484,7 @@ fn now_rfc3339() -> String {
 fn write_record(cache: &Cache, record: &FetchRecord) -> Result<(), DbError> {
     let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
     json.push(b'\n');
-    crate::report::write_atomically(&cache.record_path(), &json)?;
+    crate::files::write_atomically(&cache.record_path(), &json)?;
     Ok(())
 }
 

@@ -95,7 +95,7 @@ pub fn install(hooks: &Path, secgate: &Path, mode: InstallMode) -> Result<Instal
             }
         }
     };
-    crate::report::write_atomically(&target, script(secgate).as_bytes()).map_err(|e| {
+    crate::files::write_atomically(&target, script(secgate).as_bytes()).map_err(|e| {
         HookError::Io {
             path: e.path,
             source: e.source,

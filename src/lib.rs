@@ -5,7 +5,9 @@
 pub mod baseline;
 pub mod config;
 pub mod db;
+pub mod duration;
 pub mod error;
+pub mod files;
 pub mod finding;
 pub mod git;
 pub mod hook;

@@ -4,12 +4,14 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use secgate::baseline::Baseline;
-use secgate::config::{format_duration, Threshold};
+use secgate::config::Threshold;
 use secgate::db::{self, Cache, FetchAge, UpdateOutcome};
+use secgate::duration::format_duration;
 use secgate::error::DbError;
+use secgate::files::{check_writable, write_atomically};
 use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
-use secgate::report::{self, gate, github, sarif, summary};
+use secgate::report::{gate, github, sarif, summary};
 use secgate::scan::secrets::history::GitScope;
 use secgate::scan::{self, advisories, SbomFormat, ScanContext};
 use std::io::IsTerminal;
@@ -735,15 +737,15 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
     let writes_sbom = baseline_output.is_none() && scanners.contains(&Scanner::Sbom);
     // Unwritable outputs fail before minutes of scanning, not after.
     if let Some(output) = baseline_output {
-        report::check_writable(output)?;
+        check_writable(output)?;
     } else {
-        report::check_writable(&args.sarif)?;
+        check_writable(&args.sarif)?;
     }
     if writes_sbom {
-        report::check_writable(&args.sbom)?;
+        check_writable(&args.sbom)?;
     }
     if let (Some(path), None) = (&args.report, baseline_output) {
-        report::check_writable(path)?;
+        check_writable(path)?;
     }
     let mut context = ScanContext::new(root.clone(), Arc::clone(&policy));
     context.advisory_db = args.db.clone();
@@ -807,7 +809,7 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
             }
             bail!("no baseline written: a scanner could not check");
         }
-        report::write_atomically(output, &secgate::baseline::render(&verdict))?;
+        write_atomically(output, &secgate::baseline::render(&verdict))?;
         let recorded = verdict
             .findings
             .iter()
@@ -820,7 +822,7 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
         return Ok(EXIT_PASS);
     }
 
-    report::write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
+    write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
     let mut sbom_written = None;
     let mut sbom_bytes = None;
     if writes_sbom {
@@ -831,7 +833,7 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
                     secgate::scan::sbom::member_path(&args.sbom, member, args.sbom_format)
                 }
             };
-            report::write_atomically(&path, &document.bytes)?;
+            write_atomically(&path, &document.bytes)?;
             if document.member.is_none() {
                 sbom_written = Some(args.sbom.as_path());
                 sbom_bytes = Some(document.bytes.as_slice());
@@ -855,7 +857,7 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
             sarif: Some(&sarif_path),
             sbom: sbom_bytes.map(|bytes| (sbom_path.as_str(), bytes)),
         };
-        report::write_atomically(path, &gate::render(&outputs, &verdict, &context))?;
+        write_atomically(path, &gate::render(&outputs, &verdict, &context))?;
     }
 
     let color = std::io::stderr().is_terminal()
@@ -939,7 +941,7 @@ fn own_outputs(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if let Some((prefix, suffix)) = name.split_once('\u{0}') {
-            let dir = secgate::scan::directory_of(&args.sbom);
+            let dir = secgate::files::directory_of(&args.sbom);
             own.add_family(root, dir, prefix, suffix);
         }
     }
@@ -1270,7 +1272,7 @@ fn gate_locally(
                 .map_or(Ok(()), std::fs::create_dir_all)
                 .map_err(anyhow::Error::from)
                 .and_then(|()| {
-                    report::write_atomically(path, &sarif::render(outputs, &verdict))
+                    write_atomically(path, &sarif::render(outputs, &verdict))
                         .map_err(anyhow::Error::from)
                 });
             if let Err(error) = &written {
@@ -1325,7 +1327,7 @@ fn init(directory: &Path, force: bool) -> Result<()> {
             target.display()
         );
     }
-    report::write_atomically(&target, DEFAULT_POLICY_TOML.as_bytes())?;
+    write_atomically(&target, DEFAULT_POLICY_TOML.as_bytes())?;
     eprintln!("secgate: wrote {}", target.display());
     Ok(())
 }

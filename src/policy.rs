@@ -222,7 +222,7 @@ fn validate_external(
         };
         let timeout = match entry.timeout {
             None => DEFAULT_EXTERNAL_TIMEOUT,
-            Some(text) => match config::parse_duration(text.get_ref()) {
+            Some(text) => match crate::duration::parse_duration(text.get_ref()) {
                 Some(duration) if !duration.is_zero() => duration,
                 _ => {
                     return Err(error(
@@ -414,7 +414,7 @@ impl Policy {
             let Some(value) = value else {
                 return Ok(default);
             };
-            config::parse_duration(value.get_ref()).ok_or_else(|| {
+            crate::duration::parse_duration(value.get_ref()).ok_or_else(|| {
                 PolicyError::at(
                     file,
                     source,

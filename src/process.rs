@@ -20,7 +20,7 @@ pub enum RunError {
     Spawn(std::io::Error),
     #[error("cannot wait for it: {0}")]
     Wait(std::io::Error),
-    #[error("timed out after {} and was killed", crate::config::format_duration(*.0))]
+    #[error("timed out after {} and was killed", crate::duration::format_duration(*.0))]
     TimedOut(Duration),
 }
 

@@ -62,7 +62,7 @@ impl ScanContext {
     /// or, when that cannot run, from `Cargo.lock` alone (with the reason).
     /// Computed once per directory however many scanners ask.
     pub fn package_graph(&self, dir: &Path) -> Result<Arc<PackageGraph>, String> {
-        let dir = non_empty(dir);
+        let dir = crate::files::or_current(dir);
         let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         let slot = {
             let mut slots = self.graphs.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,7 +81,7 @@ impl ScanContext {
         let lock = dir.join("Cargo.lock");
         // cargo would block on a FIFO or read a device without end.
         for file in [dir.join("Cargo.toml"), lock.clone()] {
-            if let Some(why) = unsafe_to_read(&file) {
+            if let Some(why) = crate::files::unsafe_to_read(&file) {
                 return Err(format!("{}: {why}", file.display()));
             }
         }
@@ -99,20 +99,6 @@ impl ScanContext {
             }
             Err(MetadataFailure::Failed(error)) => Err(error.to_string()),
         }
-    }
-}
-
-/// The directory a file is in: `.` for a bare file name (whose
-/// `parent()` is the empty path, which no child process can use).
-pub fn directory_of(file: &Path) -> &Path {
-    non_empty(file.parent().unwrap_or(Path::new(".")))
-}
-
-fn non_empty(dir: &Path) -> &Path {
-    if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
     }
 }
 
@@ -365,42 +351,6 @@ pub fn worker_threads(items: usize, per_thread: usize, cap: usize) -> usize {
         .min(items.div_ceil(per_thread.max(1)).max(1))
 }
 
-/// Largest file read whole by name: lock files, manifests, ignore files.
-pub const MAX_NAMED_FILE: u64 = 64 * 1024 * 1024;
-
-/// Why `path` must not be opened, if so: opening a FIFO blocks forever, a
-/// device (or a link to one) reads without end, a huge file exhausts memory.
-/// Absent files, directories and sane regular files are fine (their own
-/// errors, if any, come from the read).
-pub fn unsafe_to_read(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.is_dir() {
-        return None;
-    }
-    if !meta.is_file() {
-        return Some("not a regular file (a FIFO, socket or device): not opened".to_string());
-    }
-    if meta.len() > MAX_NAMED_FILE {
-        return Some(format!(
-            "{} bytes, more than the {MAX_NAMED_FILE} read whole for this kind of file: not opened",
-            meta.len()
-        ));
-    }
-    None
-}
-
-/// Files the directory walker (the `ignore` crate) opens by itself when it
-/// enters a directory; it cannot be told to skip a FIFO or a device.
-const WALKER_READS: [&str; 4] = [".gitignore", ".ignore", ".git", ".git/info/exclude"];
-
-/// The first file in `dir` that entering it would open unsafely, and why.
-pub fn walker_hazard(dir: &Path) -> Option<(PathBuf, String)> {
-    WALKER_READS.iter().find_map(|name| {
-        let path = dir.join(name);
-        unsafe_to_read(&path).map(|why| (path, why))
-    })
-}
-
 /// What a crashed scanner reports. Not the JoinError's Display: it quotes
 /// the panic payload, which may hold the scanned bytes (a secret).
 fn crash_message(error: &tokio::task::JoinError) -> String {
@@ -409,17 +359,6 @@ fn crash_message(error: &tokio::task::JoinError) -> String {
             .to_string()
     } else {
         "the scanner was cancelled".to_string()
-    }
-}
-
-/// A path relative to the scan root, with forward slashes, for findings.
-pub fn relative_path(root: &std::path::Path, path: &std::path::Path) -> String {
-    let relative = path.strip_prefix(root).unwrap_or(path);
-    let text = relative.to_string_lossy();
-    if std::path::MAIN_SEPARATOR == '/' {
-        text.into_owned()
-    } else {
-        text.replace(std::path::MAIN_SEPARATOR, "/")
     }
 }
 

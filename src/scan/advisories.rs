@@ -2,15 +2,17 @@
 //! RustSec advisory database, with rustsec's matching rules, reading only
 //! the advisories of the crates the lock files name.
 
-use crate::config::{format_duration, StaleAction};
+use crate::config::StaleAction;
 use crate::db::{FetchAge, FetchRecord};
+use crate::duration::format_duration;
+use crate::files::relative_path;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
 use crate::policy::AdvisorySettings;
 use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
 use crate::scan::graph::DependencyKind;
 use crate::scan::lockfiles::{self, UncheckedFile};
 use crate::scan::scope::{self, ScopeSettings};
-use crate::scan::{relative_path, ScanContext, ScanOutput};
+use crate::scan::{ScanContext, ScanOutput};
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
 use rustsec::package::Package;
@@ -183,7 +185,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         packages += checked.packages;
         let mut findings = checked.findings;
         if !findings.is_empty() {
-            let dir = crate::scan::directory_of(&lock.path);
+            let dir = crate::files::directory_of(&lock.path);
             if let Some(note) = classify_findings(context, dir, &mut findings) {
                 output.notes.push(note);
             }

@@ -125,7 +125,7 @@ fn read_files(root: &Path, pattern: &str) -> Result<Vec<(String, Vec<u8>)>, Stri
                     pending.push(path);
                 }
             } else if kind.is_file() {
-                let relative = super::relative_path(root, &path);
+                let relative = crate::files::relative_path(root, &path);
                 if matcher.is_match(&relative) {
                     matches.push(relative);
                 }

@@ -3,8 +3,9 @@
 //! when cargo cannot run.
 
 use crate::error::ScanError;
+use crate::files::relative_path;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The default registry, as Cargo writes it in lock files and metadata.
 pub const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -651,24 +652,6 @@ fn semver_key(version: &str) -> Vec<u64> {
         .collect()
 }
 
-/// `path` relative to `base`, with `/`; `..` steps when outside it.
-pub fn relative_path(base: &Path, path: &Path) -> String {
-    let base: Vec<Component> = base.components().collect();
-    let path: Vec<Component> = path.components().collect();
-    let common = base.iter().zip(&path).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec!["..".to_string(); base.len() - common];
-    parts.extend(
-        path[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    if parts.is_empty() {
-        ".".to_string()
-    } else {
-        parts.join("/")
-    }
-}
-
 /// One `[[package]]` of a `Cargo.lock`.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct LockPackage {
@@ -689,7 +672,7 @@ struct LockFile {
 /// Reads a lock file, refusing what is not a regular file of sane size
 /// (a FIFO would block, a link to /dev/zero would read forever).
 pub fn read_lock(path: &Path) -> Result<String, ScanError> {
-    if let Some(why) = crate::scan::unsafe_to_read(path) {
+    if let Some(why) = crate::files::unsafe_to_read(path) {
         return Err(ScanError::BadInput {
             path: path.to_path_buf(),
             message: why,
@@ -1033,16 +1016,6 @@ mod tests {
                 "itoa@1.0.19"
             ]
         );
-    }
-
-    #[test]
-    fn relative_paths_never_absolute() {
-        assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/b")), ".");
-        assert_eq!(
-            relative_path(Path::new("/a/b"), Path::new("/a/b/c/d")),
-            "c/d"
-        );
-        assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/x")), "../x");
     }
 
     #[test]

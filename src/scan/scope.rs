@@ -7,7 +7,7 @@
 //! out is reported, never dropped silently.
 
 use crate::error::ScopeError;
-use crate::scan::{relative_path, walker_hazard};
+use crate::files::{relative_path, walker_hazard};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

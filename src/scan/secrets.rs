@@ -7,9 +7,10 @@ pub mod matcher;
 pub mod rules;
 
 use crate::config::UnreadableAction;
+use crate::files::relative_path;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
 use crate::scan::scope::{self, ScopeSettings, Source};
-use crate::scan::{relative_path, ScanContext, ScanOutput};
+use crate::scan::{ScanContext, ScanOutput};
 use rules::{Rule, RuleSet};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
