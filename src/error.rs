@@ -50,11 +50,13 @@ pub enum ScanError {
     },
     #[error("{path}: {message}")]
     BadInput { path: PathBuf, message: String },
-    /// `file:line: message`, the form editors and terminals link.
-    #[error("{}:{line}: {message}", path.display())]
+    /// `file:line: message` or `file:line:column: message`, the forms
+    /// editors and terminals link.
+    #[error("{}:{line}{}: {message}", path.display(), column.map(|c| format!(":{c}")).unwrap_or_default())]
     BadInputAt {
         path: PathBuf,
         line: usize,
+        column: Option<usize>,
         message: String,
     },
     #[error("advisory database {path}: {message}")]

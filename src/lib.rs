@@ -11,6 +11,7 @@ pub mod files;
 pub mod finding;
 pub mod git;
 pub mod hook;
+pub mod inventory;
 pub mod policy;
 pub mod policy_diff;
 pub mod process;

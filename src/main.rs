@@ -468,7 +468,7 @@ fn base_fingerprints(
     base_context.root = snapshot.path().to_path_buf();
     base_context.offline = true;
     base_context.git_scope = None;
-    base_context.graphs = Default::default();
+    base_context.inventories = Default::default();
     let output = scan::run_one(Scanner::Advisories, &base_context);
     if let Some(error) = &output.error {
         notices.push(format!(
@@ -1187,7 +1187,7 @@ fn gate_pushed(
             at.root = snapshot.path().to_path_buf();
             at.git_scope = None;
             at.offline = true;
-            at.graphs = Default::default();
+            at.inventories = Default::default();
             Ok(scan::run_one(Scanner::Advisories, &at))
         };
         for range in ranges.iter().filter(|r| !r.commits.is_empty()) {

@@ -3,15 +3,15 @@
 
 pub mod advisories;
 pub mod external;
-pub mod graph;
 pub mod lockfiles;
 pub mod sbom;
 pub mod scope;
 pub mod secrets;
 
 use crate::finding::{Finding, RuleInfo, Scanner};
+use crate::inventory::cargo::{self as cargo_reader, MetadataFailure, MetadataOptions};
+use crate::inventory::Inventory;
 use crate::policy::Policy;
-use graph::{MetadataFailure, MetadataOptions, PackageGraph};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -30,18 +30,18 @@ pub struct ScanContext {
     /// Restrict dependency resolution to one platform (a target triple).
     pub target: Option<String>,
     pub sbom: SbomOptions,
-    /// One dependency graph per workspace, shared by the scanners.
-    pub graphs: GraphCache,
+    /// One package inventory per workspace, shared by the scanners.
+    pub inventories: InventoryCache,
     /// secgate's own output files, never scanned.
     pub own_outputs: scope::OwnOutputs,
 }
 
-type GraphSlot = Arc<OnceLock<Result<Arc<PackageGraph>, String>>>;
+type InventorySlot = Arc<OnceLock<Result<Arc<Inventory>, String>>>;
 
 /// Lazily filled, keyed by workspace directory: the first scanner to ask
 /// runs `cargo metadata`, the others wait for its result.
 #[derive(Clone, Debug, Default)]
-pub struct GraphCache(Arc<Mutex<HashMap<PathBuf, GraphSlot>>>);
+pub struct InventoryCache(Arc<Mutex<HashMap<PathBuf, InventorySlot>>>);
 
 impl ScanContext {
     pub fn new(root: PathBuf, policy: Arc<Policy>) -> ScanContext {
@@ -53,31 +53,31 @@ impl ScanContext {
             git_scope: None,
             target: None,
             sbom: SbomOptions::default(),
-            graphs: GraphCache::default(),
+            inventories: InventoryCache::default(),
             own_outputs: scope::OwnOutputs::default(),
         }
     }
 
-    /// The dependency graph of the workspace in `dir`, from `cargo metadata`
-    /// or, when that cannot run, from `Cargo.lock` alone (with the reason).
-    /// Computed once per directory however many scanners ask.
-    pub fn package_graph(&self, dir: &Path) -> Result<Arc<PackageGraph>, String> {
+    /// The package inventory of the Cargo workspace in `dir`, from `cargo
+    /// metadata` or, when that cannot run, from `Cargo.lock` alone (with the
+    /// reason). Read once per directory however many scanners ask.
+    pub fn inventory(&self, dir: &Path) -> Result<Arc<Inventory>, String> {
         let dir = crate::files::or_current(dir);
         let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         let slot = {
-            let mut slots = self.graphs.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slots = self.inventories.0.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(slots.entry(key).or_default())
         };
-        slot.get_or_init(|| self.load_graph(dir).map(Arc::new))
+        slot.get_or_init(|| self.load_inventory(dir).map(Arc::new))
             .clone()
     }
 
-    /// Why `dir` can only have a lock-file graph, known without reading it.
-    pub fn graph_is_lockfile_only(&self, dir: &Path) -> Option<&'static str> {
+    /// Why `dir` can only have a lock-file inventory, known without reading it.
+    pub fn inventory_is_lockfile_only(&self, dir: &Path) -> Option<&'static str> {
         (!dir.join("Cargo.toml").is_file()).then_some(NO_MANIFEST)
     }
 
-    fn load_graph(&self, dir: &Path) -> Result<PackageGraph, String> {
+    fn load_inventory(&self, dir: &Path) -> Result<Inventory, String> {
         let lock = dir.join("Cargo.lock");
         // cargo would block on a FIFO or read a device without end.
         for file in [dir.join("Cargo.toml"), lock.clone()] {
@@ -85,24 +85,24 @@ impl ScanContext {
                 return Err(format!("{}: {why}", file.display()));
             }
         }
-        if let Some(reason) = self.graph_is_lockfile_only(dir) {
-            return PackageGraph::from_lockfile(&lock, reason).map_err(|e| e.to_string());
+        if let Some(reason) = self.inventory_is_lockfile_only(dir) {
+            return cargo_reader::from_lockfile(&lock, reason).map_err(|e| e.to_string());
         }
         let options = MetadataOptions {
             offline: self.offline,
             target: self.target.clone(),
         };
-        match PackageGraph::from_cargo_metadata(dir, &options) {
-            Ok(graph) => Ok(graph),
+        match cargo_reader::from_cargo_metadata(dir, &options) {
+            Ok(inventory) => Ok(inventory),
             Err(MetadataFailure::Unavailable(reason)) => {
-                PackageGraph::from_lockfile(&lock, reason).map_err(|e| e.to_string())
+                cargo_reader::from_lockfile(&lock, reason).map_err(|e| e.to_string())
             }
             Err(MetadataFailure::Failed(error)) => Err(error.to_string()),
         }
     }
 }
 
-/// Why a lock file alone describes a package graph: there is no manifest.
+/// Why a lock file alone describes the packages: there is no manifest.
 const NO_MANIFEST: &str = "no Cargo.toml beside Cargo.lock";
 
 /// The SBOM file formats offered (what cyclonedx-bom 0.8 can write).
@@ -390,20 +390,20 @@ mod tests {
     }
 
     #[test]
-    fn package_graph_is_computed_once_per_workspace() {
+    fn the_inventory_is_read_once_per_workspace() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects/single");
         let mut context = ScanContext::new(dir.clone(), Arc::new(Policy::builtin()));
         context.offline = true;
         // Concurrent askers share one result (the second waits for the first).
         let graphs: Vec<_> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..2)
-                .map(|_| scope.spawn(|| context.package_graph(&dir).unwrap()))
+                .map(|_| scope.spawn(|| context.inventory(&dir).unwrap()))
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(Arc::ptr_eq(&graphs[0], &graphs[1]));
         // Another spelling of the same directory hits the same entry.
-        let again = context.package_graph(&dir.join(".")).unwrap();
+        let again = context.inventory(&dir.join(".")).unwrap();
         assert!(Arc::ptr_eq(&graphs[0], &again));
         assert!(graphs[0].fallback_reason.is_none());
     }

@@ -360,7 +360,7 @@ fn a_multi_line_parser_error_is_one_located_line_everywhere() {
         &[("GITHUB_STEP_SUMMARY", &summary)],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let expected = "Cargo.lock:5:11: not a valid Cargo.lock: unexpected character 'a' while parsing major version number";
+    let expected = "Cargo.lock:5:12: not a valid Cargo.lock: package x version `abc`: unexpected character 'a' while parsing major version number";
     let line = run
         .stderr
         .lines()
@@ -380,7 +380,7 @@ fn a_multi_line_parser_error_is_one_located_line_everywhere() {
         .lines()
         .find(|l| l.starts_with("| advisories |"))
         .unwrap();
-    assert!(row.contains("Cargo.lock:5:11:"), "{markdown}");
+    assert!(row.contains("Cargo.lock:5:12:"), "{markdown}");
 
     // Under on-scanner-error = "warn" it is a warning, not a reason under PASS.
     write(&root.join("secgate.toml"), "on-scanner-error = \"warn\"\n");

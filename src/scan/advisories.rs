@@ -7,9 +7,9 @@ use crate::db::{FetchAge, FetchRecord};
 use crate::duration::format_duration;
 use crate::files::relative_path;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
+use crate::inventory::DependencyKind;
 use crate::policy::AdvisorySettings;
 use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
-use crate::scan::graph::DependencyKind;
 use crate::scan::lockfiles::{self, UncheckedFile};
 use crate::scan::scope::{self, ScopeSettings};
 use crate::scan::{ScanContext, ScanOutput};
@@ -83,7 +83,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut texts = Vec::new();
     let mut lock_errors = Vec::new();
     for path in &lockfiles {
-        match crate::scan::graph::read_lock(path) {
+        match crate::inventory::cargo::read_lock(path) {
             Ok(text) => texts.push((path.clone(), text)),
             // One broken lock file does not hide the others' findings.
             Err(error) => lock_errors.push(error.to_string()),
@@ -743,12 +743,12 @@ fn names_of(packages: &BTreeSet<yanked::PackageKey>) -> BTreeSet<&str> {
 fn parse_lockfile(path: &Path, text: String) -> Result<ParsedLockfile, String> {
     // One parse on the common path; the slower parser that names lines
     // runs only to explain a broken or duplicated lock file.
-    let explain = |fallback: String| match crate::scan::graph::parse_lock(path, &text) {
+    let explain = |fallback: String| match crate::inventory::cargo::parse_lock(path, &text) {
         Err(precise) => precise.to_string(),
         Ok(_) => fallback,
     };
     let lockfile: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
-        explain(crate::scan::graph::located_toml_error(
+        explain(crate::inventory::cargo::located_toml_error(
             path,
             "not a valid Cargo.lock",
             &e.to_string(),
@@ -792,10 +792,10 @@ fn classify_findings(
         format!("{shown}: dev-only and platform-only dependencies not told apart ({reason}); every package counted as shipped")
     };
     // Building a lock-file graph would only say this, after a second parse.
-    if let Some(reason) = context.graph_is_lockfile_only(dir) {
+    if let Some(reason) = context.inventory_is_lockfile_only(dir) {
         return Some(not_told_apart(reason));
     }
-    let graph = match context.package_graph(dir) {
+    let graph = match context.inventory(dir) {
         Ok(graph) => graph,
         Err(error) => {
             return Some(format!(

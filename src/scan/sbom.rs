@@ -3,7 +3,7 @@
 //! `scope: excluded`, byte-identical under `SOURCE_DATE_EPOCH`.
 
 use crate::finding::Scanner;
-use crate::scan::graph::{DependencyKind, EdgeKind, GraphPackage, PackageGraph, PackageSource};
+use crate::inventory::{DependencyKind, EdgeKind, Inventory, Package, PackageSource};
 use crate::scan::{SbomDocument, SbomFormat, ScanContext, ScanOutput};
 use cyclonedx_bom::external_models::date_time::DateTime;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
@@ -31,7 +31,10 @@ const WORKSPACE_REF: &str = "workspace";
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Sbom);
     let graph = if context.root.is_file() {
-        match PackageGraph::from_lockfile(&context.root, "a lock file was given, not a project") {
+        match crate::inventory::cargo::from_lockfile(
+            &context.root,
+            "a lock file was given, not a project",
+        ) {
             Ok(graph) => std::sync::Arc::new(graph),
             Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
         }
@@ -43,7 +46,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
                 .push("no Cargo.lock at the root: no SBOM written".to_string());
             return output;
         }
-        match context.package_graph(&context.root) {
+        match context.inventory(&context.root) {
             Ok(graph) => graph,
             Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
         }
@@ -92,7 +95,7 @@ struct Counts {
     without_license: usize,
 }
 
-fn describe(graph: &PackageGraph, context: &ScanContext, counts: &Counts) -> String {
+fn describe(graph: &Inventory, context: &ScanContext, counts: &Counts) -> String {
     let platforms = match &graph.target {
         Some(target) => format!("platform {target}"),
         None => format!("all platforms ({} platform-specific)", counts.platform_only),
@@ -140,12 +143,14 @@ fn timestamp() -> Result<DateTime, String> {
 /// A package URL, with the qualifiers the purl spec defines for every type:
 /// `repository_url` for other registries, `vcs_url` (SPDX download location
 /// form) for git, `download_url` with a workspace-relative path for paths.
-pub fn purl(package: &GraphPackage) -> Result<String, String> {
-    let mut builder =
-        purl::GenericPurlBuilder::<String>::new("cargo".to_string(), package.name.as_str())
-            .with_version(package.version.as_str());
+pub fn purl(package: &Package) -> Result<String, String> {
+    let mut builder = purl::GenericPurlBuilder::<String>::new(
+        package.ecosystem.purl_type().to_string(),
+        package.name.as_str(),
+    )
+    .with_version(package.version.as_str());
     let qualifier = match &package.source {
-        PackageSource::Registry { url } if !package.source.is_crates_io() => Some((
+        PackageSource::Registry { url, public: false } => Some((
             "repository_url",
             url.split_once('+')
                 .map(|(_, u)| u)
@@ -191,7 +196,7 @@ fn reference(kind: ExternalReferenceType, url: Option<&str>) -> Option<ExternalR
 }
 
 fn component(
-    package: &GraphPackage,
+    package: &Package,
     kind: Option<DependencyKind>,
     platform_only: Option<&Vec<String>>,
 ) -> Result<Component, String> {
@@ -237,7 +242,7 @@ fn component(
     .into_iter()
     .flatten()
     .collect();
-    if package.source.is_crates_io() {
+    if package.source.is_public_registry() {
         references.push(ExternalReference::new(
             ExternalReferenceType::Distribution,
             Uri::new(&format!(
@@ -270,7 +275,7 @@ struct Built {
 
 /// The document for the whole workspace (`member` = None) or one member.
 fn build(
-    graph: &PackageGraph,
+    graph: &Inventory,
     member: Option<usize>,
     context: &ScanContext,
     timestamp: &DateTime,
@@ -477,26 +482,23 @@ pub fn member_path(main: &Path, member: &str, format: SbomFormat) -> std::path::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::graph::CRATES_IO;
+    use crate::inventory::cargo::{source_of, CRATES_IO};
+    use crate::inventory::Ecosystem;
 
-    fn package(source: PackageSource) -> GraphPackage {
-        GraphPackage::bare("foo", "1.2.3", source)
+    fn package(source: PackageSource) -> Package {
+        Package::bare(Ecosystem::CratesIo, "foo", "1.2.3", source)
     }
 
     #[test]
     fn purls_carry_source_qualifiers() {
-        let registry = package(PackageSource::Registry {
-            url: CRATES_IO.to_string(),
-        });
+        let registry = package(source_of(CRATES_IO));
         assert_eq!(purl(&registry).unwrap(), "pkg:cargo/foo@1.2.3");
-        let other = package(PackageSource::Registry {
-            url: "sparse+https://reg.example/index/".to_string(),
-        });
+        let other = package(source_of("sparse+https://reg.example/index/"));
         assert_eq!(
             purl(&other).unwrap(),
             "pkg:cargo/foo@1.2.3?repository_url=https://reg.example/index/"
         );
-        let git = package(PackageSource::parse(
+        let git = package(source_of(
             "git+https://github.com/example/foo?branch=main#0123abcd",
         ));
         assert_eq!(

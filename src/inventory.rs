@@ -1,0 +1,427 @@
+//! The packages a project depends on, whatever its ecosystem: each package
+//! (name, version, source, checksum, where the lock file lists it), the
+//! dependency edges, and how each package is reached from the project's
+//! own members (normal, build, dev-only, platform-only). One reader per
+//! lock format fills it (`cargo`: from `cargo metadata`, or `Cargo.lock`
+//! alone); the advisory check and the SBOM read only this.
+
+pub mod cargo;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+
+/// A package ecosystem, as OSV names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Ecosystem {
+    CratesIo,
+}
+
+impl Ecosystem {
+    /// OSV's name (`crates.io`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::CratesIo => "crates.io",
+        }
+    }
+
+    /// The package-URL type (`pkg:cargo/…`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::CratesIo => "cargo",
+        }
+    }
+}
+
+/// Where a package comes from, as data.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PackageSource {
+    /// A registry; `url` as the lock file spells it. `public`: the
+    /// ecosystem's own public registry (crates.io), the one advisory
+    /// databases speak of.
+    Registry {
+        url: String,
+        public: bool,
+    },
+    /// `url` without query or fragment; `reference` is the branch, tag or
+    /// revision asked for; `rev` the locked commit.
+    Git {
+        url: String,
+        reference: Option<String>,
+        rev: String,
+    },
+    /// Relative to the project root with `/` separators; unknown when the
+    /// inventory comes from the lock file alone.
+    Path {
+        relative: Option<String>,
+    },
+    Other {
+        repr: String,
+    },
+}
+
+impl PackageSource {
+    /// From the ecosystem's public registry.
+    pub fn is_public_registry(&self) -> bool {
+        matches!(self, PackageSource::Registry { public: true, .. })
+    }
+}
+
+/// How a package is reached from the project's members. Ordered from the
+/// most to the least shipped, so the minimum over all paths wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DependencyKind {
+    Normal,
+    Build,
+    DevOnly,
+}
+
+impl DependencyKind {
+    /// As findings and SBOMs say it: `normal`, `build`, `dev-only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependencyKind::Normal => "normal",
+            DependencyKind::Build => "build",
+            DependencyKind::DevOnly => "dev-only",
+        }
+    }
+}
+
+/// The kind of one edge, as the manifest declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EdgeKind {
+    Normal,
+    Build,
+    Dev,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub to: usize,
+    pub kind: EdgeKind,
+    /// The condition (`cfg(…)`, a target triple) of a platform-specific edge.
+    pub target: Option<String>,
+}
+
+/// Where a package sits relative to the members that were classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classification {
+    /// `None`: unreachable from the roots, or unknown (lock file only).
+    pub kind: Option<DependencyKind>,
+    /// The conditions when every path of that kind goes through a
+    /// platform-specific edge; `None` when some path is unconditional.
+    pub platform_only: Option<Vec<String>>,
+}
+
+/// The lines of the lock file that list a package (1-based, inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockLines {
+    pub start: u32,
+    pub end: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    pub version: String,
+    pub source: PackageSource,
+    /// The SHA-256 the lock file records (hex).
+    pub checksum: Option<String>,
+    /// Where the lock file lists it, when read from one.
+    pub lines: Option<LockLines>,
+    pub license: Option<String>,
+    /// As the manifest writes it: relative to the package's directory.
+    pub license_file: Option<String>,
+    pub description: Option<String>,
+    pub repository: Option<String>,
+    pub documentation: Option<String>,
+    pub homepage: Option<String>,
+    /// Has an executable target.
+    pub is_application: bool,
+    /// One of the project's own packages (a workspace member).
+    pub is_member: bool,
+    /// Classification from all members.
+    pub kind: Option<DependencyKind>,
+    pub platform_only: Option<Vec<String>>,
+}
+
+impl Package {
+    /// A package known only by name, version and source: what a lock file
+    /// says; no manifest metadata, not a member, not classified.
+    pub fn bare(ecosystem: Ecosystem, name: &str, version: &str, source: PackageSource) -> Package {
+        Package {
+            ecosystem,
+            name: name.to_string(),
+            version: version.to_string(),
+            source,
+            checksum: None,
+            lines: None,
+            license: None,
+            license_file: None,
+            description: None,
+            repository: None,
+            documentation: None,
+            homepage: None,
+            is_application: false,
+            is_member: false,
+            kind: None,
+            platform_only: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    /// Sorted by name, version and source.
+    pub packages: Vec<Package>,
+    /// Outgoing edges of each package, sorted.
+    pub depends_on: Vec<Vec<Edge>>,
+    /// Indexes into `packages`, sorted.
+    pub workspace_members: Vec<usize>,
+    /// The root package when the project is one package (not a virtual workspace).
+    pub root: Option<usize>,
+    /// The platform the resolve was filtered to, if any.
+    pub target: Option<String>,
+    /// Set when built from the lock file alone: why the manifests were not read
+    /// (then dependency kinds are unknown).
+    pub fallback_reason: Option<String>,
+    /// The lock file it was read from.
+    pub lock_file: Option<PathBuf>,
+}
+
+impl Inventory {
+    pub fn empty(target: Option<String>) -> Inventory {
+        Inventory {
+            packages: Vec::new(),
+            depends_on: Vec::new(),
+            workspace_members: Vec::new(),
+            root: None,
+            target,
+            fallback_reason: None,
+            lock_file: None,
+        }
+    }
+
+    /// Sorts edges, records members, classifies from all members.
+    pub fn finish(&mut self) {
+        for edges in &mut self.depends_on {
+            edges.sort_by(|a, b| (a.to, a.kind, &a.target).cmp(&(b.to, b.kind, &b.target)));
+            edges.dedup();
+        }
+        self.workspace_members = (0..self.packages.len())
+            .filter(|&i| self.packages[i].is_member)
+            .collect();
+        let members = self.workspace_members.clone();
+        let classes = self.classify(&members);
+        for (package, class) in self.packages.iter_mut().zip(classes) {
+            package.kind = class.kind;
+            package.platform_only = class.platform_only;
+        }
+    }
+
+    /// Whether an edge counts: dev-dependencies only of members (a
+    /// resolver does not resolve those of other packages anyway).
+    fn follows(&self, from: usize, edge: &Edge) -> bool {
+        edge.kind != EdgeKind::Dev || self.packages[from].is_member
+    }
+
+    /// Classifies every package by its paths from `roots`: the kind is the
+    /// most shipped over all paths (a path is as weak as its weakest edge:
+    /// below a build edge everything is build, below a dev edge dev-only);
+    /// the platform conditions are those of the paths of that kind.
+    pub fn classify(&self, roots: &[usize]) -> Vec<Classification> {
+        // States are (package, kind, outermost condition).
+        let mut seen: HashSet<(usize, DependencyKind, Option<String>)> = HashSet::new();
+        let mut queue = VecDeque::new();
+        for &root in roots {
+            let state = (root, DependencyKind::Normal, None);
+            if seen.insert(state.clone()) {
+                queue.push_back(state);
+            }
+        }
+        while let Some((from, kind, condition)) = queue.pop_front() {
+            for edge in &self.depends_on[from] {
+                if !self.follows(from, edge) {
+                    continue;
+                }
+                let edge_kind = match edge.kind {
+                    EdgeKind::Normal => DependencyKind::Normal,
+                    EdgeKind::Build => DependencyKind::Build,
+                    EdgeKind::Dev => DependencyKind::DevOnly,
+                };
+                let state = (
+                    edge.to,
+                    kind.max(edge_kind),
+                    condition.clone().or_else(|| edge.target.clone()),
+                );
+                if seen.insert(state.clone()) {
+                    queue.push_back(state);
+                }
+            }
+        }
+        let mut reached: Vec<BTreeMap<DependencyKind, BTreeSet<Option<String>>>> =
+            vec![BTreeMap::new(); self.packages.len()];
+        for (package, kind, condition) in seen {
+            reached[package].entry(kind).or_default().insert(condition);
+        }
+        reached
+            .into_iter()
+            .map(|kinds| match kinds.into_iter().next() {
+                None => Classification {
+                    kind: None,
+                    platform_only: None,
+                },
+                Some((kind, conditions)) => Classification {
+                    kind: Some(kind),
+                    platform_only: if conditions.contains(&None) {
+                        None
+                    } else {
+                        Some(conditions.into_iter().flatten().collect())
+                    },
+                },
+            })
+            .collect()
+    }
+
+    /// Packages reachable from `roots` through edges that count.
+    pub fn reachable(&self, roots: &[usize]) -> BTreeSet<usize> {
+        let mut seen: BTreeSet<usize> = roots.iter().copied().collect();
+        let mut queue: VecDeque<usize> = roots.iter().copied().collect();
+        while let Some(from) = queue.pop_front() {
+            for edge in &self.depends_on[from] {
+                if self.follows(from, edge) && seen.insert(edge.to) {
+                    queue.push_back(edge.to);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The first package named `name` (at `version` when given).
+    pub fn find(&self, name: &str, version: Option<&str>) -> Option<usize> {
+        self.packages
+            .iter()
+            .position(|p| p.name == name && version.is_none_or(|v| p.version == v))
+    }
+
+    /// A shortest chain from a member to `package`, both ends included, as
+    /// (name, version); empty when unreachable. Among equally short chains,
+    /// the one through the packages first in order (by name).
+    pub fn shortest_path(&self, package: usize) -> Vec<(String, String)> {
+        self.shortest_paths(&[package])
+            .remove(&package)
+            .unwrap_or_default()
+    }
+
+    /// `shortest_path` for each of `packages`, from one search.
+    pub fn shortest_paths(&self, packages: &[usize]) -> HashMap<usize, Vec<(String, String)>> {
+        let mut parent: HashMap<usize, Option<usize>> = HashMap::new();
+        let mut queue = VecDeque::new();
+        for &member in &self.workspace_members {
+            parent.insert(member, None);
+            queue.push_back(member);
+        }
+        while let Some(from) = queue.pop_front() {
+            for edge in &self.depends_on[from] {
+                if self.follows(from, edge) && !parent.contains_key(&edge.to) {
+                    parent.insert(edge.to, Some(from));
+                    queue.push_back(edge.to);
+                }
+            }
+        }
+        let mut paths = HashMap::new();
+        for &package in packages {
+            if !parent.contains_key(&package) {
+                continue;
+            }
+            let mut chain = Vec::new();
+            let mut current = Some(package);
+            while let Some(index) = current {
+                let p = &self.packages[index];
+                chain.push((p.name.clone(), p.version.clone()));
+                current = parent[&index];
+            }
+            chain.reverse();
+            paths.insert(package, chain);
+        }
+        paths
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitive_nesting_below_dev_and_build_edges() {
+        // app -dev-> a -> b ; app -build-> c -> d ; app -> d
+        let package = |name: &str, member: bool| Package {
+            is_member: member,
+            ..Package::bare(
+                Ecosystem::CratesIo,
+                name,
+                "1.0.0",
+                PackageSource::Registry {
+                    url: "registry+https://example.invalid/index".to_string(),
+                    public: true,
+                },
+            )
+        };
+        let edge = |to, kind, target: Option<&str>| Edge {
+            to,
+            kind,
+            target: target.map(str::to_string),
+        };
+        let mut inventory = Inventory {
+            packages: vec![
+                package("a", false),
+                package("app", true),
+                package("b", false),
+                package("c", false),
+                package("d", false),
+                package("e", false),
+            ],
+            depends_on: vec![
+                vec![edge(2, EdgeKind::Normal, None)],
+                vec![
+                    edge(0, EdgeKind::Dev, None),
+                    edge(3, EdgeKind::Build, None),
+                    edge(4, EdgeKind::Normal, Some("cfg(unix)")),
+                ],
+                // A dev edge of a non-member does not count.
+                vec![edge(5, EdgeKind::Dev, None)],
+                vec![edge(4, EdgeKind::Normal, None)],
+                vec![edge(5, EdgeKind::Normal, None)],
+                vec![],
+            ],
+            ..Inventory::empty(None)
+        };
+        inventory.finish();
+        let kinds: Vec<_> = inventory.packages.iter().map(|p| p.kind).collect();
+        use DependencyKind::*;
+        assert_eq!(
+            kinds,
+            [
+                Some(DevOnly),
+                Some(Normal),
+                Some(DevOnly),
+                Some(Build),
+                Some(Normal),
+                Some(Normal)
+            ]
+        );
+        // d and e ship normally only on unix; as build they are everywhere.
+        assert_eq!(
+            inventory.packages[4].platform_only,
+            Some(vec!["cfg(unix)".to_string()])
+        );
+        assert_eq!(
+            inventory.packages[5].platform_only,
+            Some(vec!["cfg(unix)".to_string()])
+        );
+        assert_eq!(inventory.shortest_path(2).len(), 3);
+        assert!(inventory
+            .shortest_path(2)
+            .starts_with(&[("app".into(), "1.0.0".into())]));
+    }
+}
