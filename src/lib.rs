@@ -2,6 +2,7 @@
 //! turns them into a verdict, writers render it; only the binary prints
 //! and exits.
 
+pub mod advisory;
 pub mod baseline;
 pub mod config;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod finding;
 pub mod git;
 pub mod hook;
 pub mod inventory;
+pub mod parallel;
 pub mod policy;
 pub mod policy_diff;
 pub mod process;

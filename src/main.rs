@@ -3,9 +3,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use secgate::advisory::rustsec::checkout::{self, FetchAge};
 use secgate::baseline::Baseline;
 use secgate::config::Threshold;
-use secgate::db::{self, Cache, FetchAge, UpdateOutcome};
+use secgate::db::{self, Cache, UpdateOutcome};
 use secgate::duration::format_duration;
 use secgate::error::DbError;
 use secgate::files::{check_writable, write_atomically};
@@ -13,7 +14,7 @@ use secgate::finding::Scanner;
 use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
 use secgate::report::{gate, github, sarif, summary};
 use secgate::scan::secrets::history::GitScope;
-use secgate::scan::{self, advisories, SbomFormat, ScanContext};
+use secgate::scan::{self, SbomFormat, ScanContext};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -562,7 +563,7 @@ fn run_db(command: DbCommand) -> Result<u8> {
             let dir = match db {
                 Some(dir) => {
                     // Checked first: a wrong --db is named, not reported as a missing crates/.
-                    db::check_checkout(&dir)?;
+                    checkout::check_checkout(&dir)?;
                     println!("path:       {}", dir.display());
                     println!("source:     --db / SECGATE_DB (a local checkout, never fetched)");
                     dir
@@ -595,11 +596,11 @@ fn run_db(command: DbCommand) -> Result<u8> {
                     cache.dir().to_path_buf()
                 }
             };
-            let guard = db::read_guard(&dir);
+            let guard = checkout::read_guard(&dir);
             let database = rustsec::Database::open(&dir)
                 .with_context(|| format!("advisory database {} does not load", dir.display()))?;
             drop(guard);
-            let freshness = db::freshness(&database, &dir, now);
+            let freshness = checkout::freshness(&database, &dir, now);
             println!(
                 "advisories: {}, newest {}",
                 freshness.advisories,
@@ -629,9 +630,9 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 None => println!("age:        unknown"),
             }
             // As `check` verifies it: a check on this database would fail.
-            let counted = advisories::count_advisories(&dir);
-            let short =
-                db::fetch_record(&dir).and_then(|record| advisories::shortfall(&counted, &record));
+            let counted = secgate::advisory::rustsec::count_advisories(&dir);
+            let short = checkout::fetch_record(&dir)
+                .and_then(|record| secgate::advisory::rustsec::shortfall(&counted, &record));
             let problem = match short {
                 _ if counted.advisories == 0 => Some("it holds no advisories".to_string()),
                 Some(short) => Some(format!(
@@ -680,7 +681,7 @@ async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
             "secgate: warning: fetch record {}: fetched-at {} is in the future (more than {} ahead of this clock): refreshing the advisory database",
             cache.record_path().display(),
             cache.record().map(|r| r.fetched_at).unwrap_or_default(),
-            format_duration(db::CLOCK_SKEW)
+            format_duration(checkout::CLOCK_SKEW)
         );
     }
     match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {

@@ -181,7 +181,7 @@ pub struct ScanOutput {
     /// The workspace document first, then per-member ones when asked.
     pub sbom: Vec<SbomDocument>,
     /// The advisory database checked against (advisories scanner).
-    pub database: Option<DatabaseInfo>,
+    pub database: Option<crate::advisory::DatabaseInfo>,
     /// For `Scanner::External`: which tool's run this is.
     pub tool: Option<ExternalRun>,
     /// How long the scanner ran (set by `run_all`; never in the SARIF,
@@ -209,20 +209,6 @@ pub struct ExternalRun {
     pub key: String,
     /// The run's `tool.driver` as the tool wrote it (`null` when it failed).
     pub driver: serde_json::Value,
-}
-
-/// Which advisory database a check used, for the gate report.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct DatabaseInfo {
-    /// The `--db` directory, or the URL the cache was fetched from.
-    pub source: String,
-    pub path: String,
-    pub advisories: usize,
-    /// The newest advisory's date, `YYYY-MM-DD`.
-    pub newest_advisory: Option<String>,
-    /// When secgate fetched it (RFC 3339), for the cache.
-    pub fetched_at: Option<String>,
 }
 
 impl ScanOutput {
@@ -339,16 +325,6 @@ pub async fn run_all(scanners: &[Scanner], context: ScanContext) -> Vec<ScanOutp
         }
     }
     outputs
-}
-
-/// How many threads to split `items` over: one per `per_thread` items, at
-/// most one per core and never more than `cap`.
-pub fn worker_threads(items: usize, per_thread: usize, cap: usize) -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, cap.max(1))
-        .min(items.div_ceil(per_thread.max(1)).max(1))
 }
 
 /// What a crashed scanner reports. Not the JoinError's Display: it quotes

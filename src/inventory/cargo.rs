@@ -413,7 +413,7 @@ pub struct LockPackage {
     pub source: Option<String>,
     pub checksum: Option<String>,
     pub dependencies: Vec<String>,
-    /// From its `[[package]]` header to its last line.
+    /// From its `[[package]]` header to its `version` line.
     pub lines: LockLines,
 }
 
@@ -502,8 +502,8 @@ pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError
                 ),
             });
         }
-        // The entry's span ends after its last value: the line it ends on.
-        let end = lines.line_of(span.end.saturating_sub(1)).max(start);
+        // Header to version: the lines that name the package.
+        let end = lines.line_of(package.version.span().start).max(start);
         packages.push(LockPackage {
             name: package.name,
             version: package.version,
@@ -792,6 +792,36 @@ mod tests {
                 "itoa@1.0.19"
             ]
         );
+    }
+
+    #[test]
+    fn lock_entries_know_their_lines_and_versions_must_be_semver() {
+        let text = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.2.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        let lock = parse_lock(Path::new("Cargo.lock"), text).unwrap();
+        let lines: Vec<(u32, u32)> = lock.iter().map(|p| (p.lines.start, p.lines.end)).collect();
+        assert_eq!(lines, [(3, 5), (7, 9)]);
+        let bad = text.replace("0.2.1", "0.2.x");
+        let error = parse_lock(Path::new("Cargo.lock"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "Cargo.lock:9:12: not a valid Cargo.lock: package b version `0.2.x`: unexpected character 'x' while parsing patch version number"
+        );
+        let error = parse_lock(Path::new("Cargo.lock"), "version = \"four\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("Cargo.lock:1:11: not a valid Cargo.lock: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn path_packages_in_a_cycle_are_all_members() {
+        let text = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\"b\"]\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\ndependencies = [\"a\"]\n";
+        let inventory = from_lock_text(Path::new("Cargo.lock"), text, "test").unwrap();
+        assert_eq!(inventory.workspace_members, [0, 1]);
     }
 
     #[test]

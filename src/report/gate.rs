@@ -3,10 +3,11 @@
 //! Renders only: the exit code is given, never decided, here. No secret
 //! values: findings appear by rule, fingerprint and location.
 
+use crate::advisory::DatabaseInfo;
 use crate::finding::{Scanner, Severity};
 use crate::policy::{Outcome, SuppressionKind, Verdict};
 use crate::scan::lockfiles::UncheckedFile;
-use crate::scan::{DatabaseInfo, ScanOutput};
+use crate::scan::ScanOutput;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

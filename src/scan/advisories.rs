@@ -1,31 +1,24 @@
-//! Dependency advisories: every `Cargo.lock` under the root against the
-//! RustSec advisory database, with rustsec's matching rules, reading only
-//! the advisories of the crates the lock files name.
+//! Dependency advisories: every `Cargo.lock` under the root, read into a
+//! package inventory, matched against an advisory source (the RustSec
+//! database) that reads only the advisories of the crates present.
 
+use crate::advisory::rustsec::checkout::{default_db_path, FetchAge};
+use crate::advisory::rustsec::RustSecSource;
+use crate::advisory::{Advisory, AdvisoryKind, AdvisorySource, DatabaseInfo, Loaded, SourceReport};
 use crate::config::StaleAction;
-use crate::db::{FetchAge, FetchRecord};
 use crate::duration::format_duration;
 use crate::files::relative_path;
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
-use crate::inventory::DependencyKind;
+use crate::inventory::{DependencyKind, Inventory, Package, PackageSource};
 use crate::policy::AdvisorySettings;
 use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
 use crate::scan::lockfiles::{self, UncheckedFile};
 use crate::scan::scope::{self, ScopeSettings};
 use crate::scan::{ScanContext, ScanOutput};
-use rustsec::advisory::Informational;
-use rustsec::database::Query;
-use rustsec::package::Package;
-use rustsec::{Advisory, Collection, Lockfile, SourceId};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-mod paths;
-mod stats;
 mod yanked;
-
-pub use stats::DbStats;
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Advisories);
@@ -60,25 +53,10 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             }
         },
     };
-    let database = match AdvisoryDb::open(&db_path) {
-        Ok(db) => db,
+    let source = match RustSecSource::open(&db_path, context.advisory_db.is_some()) {
+        Ok(source) => Box::new(source),
         Err(error) => return fail(output, error),
     };
-    // The record's figures are used only where what is on disk agrees: a
-    // cache can be primed with a record that vouches for a gutted database.
-    // Its per-folder counts let the folders this check reads (listed
-    // anyway) be verified for free; without them every folder is counted,
-    // the slowest read here, beside everything else.
-    let record = crate::db::read_fetch_record(&db_path);
-    let fingerprinted = match &record {
-        Ok(Some(record)) if record.crate_folders.is_some() => Some(record),
-        _ => None,
-    };
-    let counting = fingerprinted.is_none().then(|| {
-        let path = database.path.clone();
-        let crate_folders = Arc::clone(&database.crate_folders);
-        std::thread::spawn(move || stats::read(&path, &crate_folders))
-    });
     // Lock files first: the crates they name decide which advisories to read.
     let mut texts = Vec::new();
     let mut lock_errors = Vec::new();
@@ -96,27 +74,30 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         .flat_map(|(_, text)| registry_packages_by_lines(text))
         .collect();
     let mut index = yanked::YankedIndex::locate();
-    let (parse_results, loaded, yanked) = std::thread::scope(|scope| {
+    let (read, loaded, yanked) = std::thread::scope(|scope| {
         let yanked = scope.spawn(|| index.yanked_among(&guessed));
-        let loaded = scope.spawn(|| database.load(&names_of(&guessed)));
-        let parse_results: Vec<_> = texts
-            .into_iter()
-            .map(|(path, text)| parse_lockfile(&path, text))
+        let loaded = scope.spawn(|| source.load(&names_of(&guessed)));
+        let read: Vec<_> = texts
+            .iter()
+            .map(|(path, text)| {
+                crate::inventory::cargo::from_lock_text(path, text, LOCK_ONLY)
+                    .map_err(|e| e.to_string())
+            })
             .collect();
-        (parse_results, loaded.join(), yanked.join())
+        (read, loaded.join(), yanked.join())
     });
-    let mut parsed = Vec::new();
-    for result in parse_results {
+    let mut inventories = Vec::new();
+    for result in read {
         match result {
-            Ok(lock) => parsed.push(lock),
+            Ok(inventory) => inventories.push(inventory),
             Err(error) => lock_errors.push(error),
         }
     }
-    let registry_packages: BTreeSet<yanked::PackageKey> = parsed
+    let registry_packages: BTreeSet<yanked::PackageKey> = inventories
         .iter()
-        .flat_map(|lock| lock.lockfile.packages.iter())
-        .filter(|p| is_crates_io(p))
-        .map(|p| (p.name.as_str().to_string(), p.version.to_string()))
+        .flat_map(|inventory| inventory.packages.iter())
+        .filter(|p| p.source.is_public_registry())
+        .map(|p| (p.name.clone(), p.version.clone()))
         .collect();
     let names = names_of(&registry_packages);
     let (loaded, yanked) = match (loaded, yanked) {
@@ -128,64 +109,41 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             let yanked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 index.yanked_among(&registry_packages)
             }));
-            (database.load(&names), yanked)
+            (source.load(&names), yanked)
         }
     };
-    let (advisories, listed) = match loaded {
-        Ok(loaded) => loaded,
+    let advisories = match loaded {
+        Ok(advisories) => advisories,
         Err(error) => return fail(output, error),
     };
-    let counted = match (counting, fingerprinted) {
-        (Some(counting), _) => counting.join().map(Counted::OnDisk),
-        (None, Some(record)) if database.agrees_with(record, &listed) => {
-            Ok(Counted::AsRecorded(stats::DbStats {
-                advisories: record.advisories,
-                newest: record.newest_advisory.clone(),
-                crate_folders: BTreeMap::new(),
-            }))
-        }
-        // Something differs: count it all to say what.
-        (None, _) => Ok(Counted::OnDisk(stats::read(
-            &database.path,
-            &database.crate_folders,
-        ))),
+    let Ok(yanked) = yanked else {
+        return fail(output, "reading the index cache crashed".to_string());
     };
-    let (Ok(yanked), Ok(counted)) = (yanked, counted) else {
-        return fail(
-            output,
-            "reading the database or the index cache crashed".to_string(),
-        );
+    let report: SourceReport = match source.finish() {
+        Ok(report) => report,
+        Err(error) => return fail(output, error),
     };
-    let (stats, record) =
-        match verify_counts(counted, record, &db_path, context.advisory_db.is_some()) {
-            Ok((stats, record, warning)) => {
-                output.warnings.extend(warning);
-                (stats, record)
-            }
-            Err(error) => return fail(output, error),
-        };
-    report_freshness(
-        &mut output,
-        &stats,
-        record.as_ref(),
-        &db_path,
-        &context.policy.advisories,
-        context.advisory_db.is_some(),
-    );
+    output.warnings.extend(report.warnings);
+    report_freshness(&mut output, &report.database, &context.policy.advisories);
+    output.database = Some(report.database);
     let mut rules = BTreeMap::new();
     let mut packages = 0;
-    for lock in &parsed {
-        let checked = check_lockfile(
+    for inventory in &inventories {
+        let checked = check_inventory(
             context,
             &advisories,
             &yanked,
             &context.policy.advisories,
-            lock,
+            inventory,
         );
-        packages += checked.packages;
+        packages += inventory.packages.len();
         let mut findings = checked.findings;
         if !findings.is_empty() {
-            let dir = crate::files::directory_of(&lock.path);
+            let lock = inventory
+                .lock_file
+                .as_deref()
+                .unwrap_or(Path::new("Cargo.lock"));
+            let dir = crate::files::directory_of(lock);
             if let Some(note) = classify_findings(context, dir, &mut findings) {
                 output.notes.push(note);
             }
@@ -204,7 +162,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         "{} lock file{}, {packages} packages, {} advisories read for {} crates in {}",
         lockfiles.len(),
         if lockfiles.len() == 1 { "" } else { "s" },
-        advisories.values().map(Vec::len).sum::<usize>(),
+        advisories.count(),
         names.len(),
         db_path.display()
     ));
@@ -212,179 +170,300 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     output
 }
 
-/// How the scan knows the database's size.
-enum Counted {
-    /// Every folder listed.
-    OnDisk(stats::DbStats),
-    /// The fetch record's figures: the list of folders and every folder the
-    /// check read agree with it.
-    AsRecorded(stats::DbStats),
+/// The reason a lock file's own inventory gives for lacking kinds: the
+/// scanner reads the lock file for matching, and asks the workspace's
+/// inventory (`cargo metadata`) for kinds only when something matched.
+const LOCK_ONLY: &str = "read from the lock file for matching";
+
+struct Checked {
+    findings: Vec<Finding>,
+    rules: BTreeMap<String, RuleInfo>,
 }
 
-/// Checks the database's size against its fetch record: no advisories at
-/// all is an error, and so is fewer than were fetched (deleted after the
-/// fetch), in all or in one crate's folder. Returns the figures to report,
-/// the record, and a warning when the record is missing from the cache,
-/// garbled, or short of what is there.
-fn verify_counts(
-    counted: Counted,
-    record: Result<Option<FetchRecord>, crate::error::DbError>,
-    db_path: &Path,
-    explicit_db: bool,
-) -> Result<(stats::DbStats, Option<FetchRecord>, Option<String>), String> {
-    let empty = || {
-        format!(
-            "advisory database {}: holds no advisories (an empty database cannot vouch for anything)",
-            db_path.display()
-        )
+/// Matches the registry packages of one lock file's inventory.
+fn check_inventory(
+    context: &ScanContext,
+    advisories: &Loaded,
+    yanked: &BTreeSet<yanked::PackageKey>,
+    grades: &AdvisorySettings,
+    inventory: &Inventory,
+) -> Checked {
+    let path = inventory
+        .lock_file
+        .as_deref()
+        .unwrap_or(Path::new("Cargo.lock"));
+    let relative = if context.root.is_file() {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        relative_path(&context.root, path)
     };
-    let (stats, on_disk) = match counted {
-        Counted::OnDisk(stats) => (stats, true),
-        Counted::AsRecorded(stats) => (stats, false),
+    let locate = |package: &Package| match package.lines {
+        Some(lines) => Location {
+            path: relative.clone(),
+            start_line: lines.start,
+            start_column: 0,
+            end_line: lines.end,
+            end_column: 0,
+        },
+        None => Location::line(relative.clone(), 1),
     };
-    if stats.advisories == 0 {
-        return Err(empty());
-    }
-    let counted_figures = |stats: stats::DbStats, warning: String| {
-        let warning = format!(
-            "{warning}: using the {} advisories counted",
-            stats.advisories
-        );
-        Ok((stats, None, Some(warning)))
-    };
-    let record = match record {
-        Ok(Some(record)) => record,
-        // A --db checkout has no record; the cache always has one.
-        Ok(None) if explicit_db => return Ok((stats, None, None)),
-        Ok(None) => {
-            let warning = format!(
-                "advisory database {}: no fetch record ({} is missing)",
-                db_path.display(),
-                crate::db::record_path(db_path).display()
-            );
-            return counted_figures(stats, warning);
+    // What matched, first: the dependency paths come from one search.
+    let mut matched: Vec<(usize, Option<&Advisory>)> = Vec::new();
+    for (index, package) in inventory.packages.iter().enumerate() {
+        if !package.source.is_public_registry() {
+            continue;
         }
-        Err(error) => return counted_figures(stats, error.to_string()),
-    };
-    if !on_disk {
-        return Ok((stats, Some(record), None));
+        if yanked.contains(&(package.name.clone(), package.version.clone())) {
+            matched.push((index, None));
+        }
+        let mut seen = BTreeSet::new();
+        for advisory in advisories.affecting(&package.name, &package.version) {
+            if seen.insert(advisory.id.as_str()) {
+                matched.push((index, Some(advisory)));
+            }
+        }
     }
-    let record_path = crate::db::record_path(db_path);
-    if let Some(short) = shortfall(&stats, &record) {
-        let what = match short.folder {
-            Some(name) => format!("crates/{name} holds"),
-            None => "holds".to_string(),
-        };
-        return Err(format!(
-            "advisory database {}: {what} {}, but its fetch record {} counted {} at the fetch: advisories were deleted since (run `secgate db update` to fetch it again)",
-            db_path.display(),
-            advisories(short.on_disk),
-            record_path.display(),
-            short.fetched
-        ));
+    let indexes: Vec<usize> = matched.iter().map(|(index, _)| *index).collect();
+    let paths = inventory.shortest_paths(&indexes);
+    let mut findings = Vec::new();
+    let mut rules = BTreeMap::new();
+    for (index, advisory) in matched {
+        let package = &inventory.packages[index];
+        let via = via(inventory, paths.get(&index), package);
+        match advisory {
+            None => findings.push(yanked::finding(
+                &package.name,
+                &package.version,
+                grades.yanked,
+                locate(package),
+                &relative,
+                &via,
+            )),
+            Some(advisory) => {
+                findings.push(finding(
+                    advisory,
+                    package,
+                    &via,
+                    grades,
+                    locate(package),
+                    &relative,
+                ));
+                rules
+                    .entry(advisory.id.clone())
+                    .or_insert_with(|| rule_info(advisory, grades));
+            }
+        }
     }
-    let warning = (stats.advisories > record.advisories
-        || record
-            .crate_folders
-            .as_ref()
-            .is_some_and(|folders| *folders != stats.crate_folders))
-    .then(|| {
-        format!(
-            "advisory database {}: holds {}, but its fetch record {} counted {} at the fetch: files were added since; the advisories on disk are used",
-            db_path.display(),
-            advisories(stats.advisories),
-            record_path.display(),
-            record.advisories
-        )
-    });
-    Ok((stats, Some(record), warning))
+    Checked { findings, rules }
 }
 
-/// `1 advisory`, `2 advisories`.
-fn advisories(count: usize) -> String {
-    match count {
-        1 => "1 advisory".to_string(),
-        _ => format!("{count} advisories"),
-    }
-}
-
-/// Where a database holds fewer advisories than its fetch record says
-/// were fetched: in all (`folder` none), or in one crate's folder.
-pub struct Shortfall {
-    pub folder: Option<String>,
-    pub on_disk: usize,
-    pub fetched: usize,
-}
-
-/// The first shortfall of `stats` (counted on disk) against `record`.
-pub fn shortfall(stats: &DbStats, record: &FetchRecord) -> Option<Shortfall> {
-    if stats.advisories < record.advisories {
-        return Some(Shortfall {
-            folder: None,
-            on_disk: stats.advisories,
-            fetched: record.advisories,
+/// `["app", "hyper 0.14.1", "h2 0.3.0"]`: a member by name, the others by
+/// name and version; a package no member reaches stands alone.
+fn via(
+    inventory: &Inventory,
+    path: Option<&Vec<(String, String)>>,
+    package: &Package,
+) -> Vec<String> {
+    let label = |name: &str, version: &str| {
+        let member = inventory.packages.iter().any(|p| {
+            p.name == name && p.version == version && matches!(p.source, PackageSource::Path { .. })
         });
+        if member {
+            name.to_string()
+        } else {
+            format!("{name} {version}")
+        }
+    };
+    match path {
+        Some(path) => path.iter().map(|(n, v)| label(n, v)).collect(),
+        None => vec![label(&package.name, &package.version)],
     }
-    // As many in all, but fewer in one folder: deleted there, added elsewhere.
-    record
-        .crate_folders
-        .iter()
-        .flatten()
-        .find_map(|(name, &fetched)| {
-            let on_disk = stats.crate_folders.get(name).copied().unwrap_or(0);
-            (on_disk < fetched).then(|| Shortfall {
-                folder: Some(name.clone()),
-                on_disk,
-                fetched,
-            })
-        })
+}
+
+/// One finding: `advisory` affects `package` (at `location` in the lock
+/// file `relative`), reached through `via`.
+fn finding(
+    advisory: &Advisory,
+    package: &Package,
+    via: &[String],
+    grades: &AdvisorySettings,
+    location: Location,
+    relative: &str,
+) -> Finding {
+    let id = advisory.id.as_str();
+    let name = package.name.as_str();
+    let version = package.version.as_str();
+    let kind = advisory.kind.as_str();
+    let patched = advisory.versions.patched();
+    let upgrade = advisory.versions.smallest_fix(version);
+    let (os, arch) = (&advisory.affected_os, &advisory.affected_arch);
+
+    let mut message = format!("{name}@{version}: {} ({id}", advisory.title);
+    if !advisory.aliases.is_empty() {
+        message.push_str(&format!(", {}", advisory.aliases.join(", ")));
+    }
+    message.push_str(&format!("; {kind})"));
+    if via.len() > 1 {
+        message.push_str(&format!("; via {}", via.join(" → ")));
+    }
+    match &upgrade {
+        Some(fix) => message.push_str(&format!(
+            "; fix: upgrade to {name} {fix} (patched: {})",
+            patched.join(", ")
+        )),
+        None if patched.is_empty() => message.push_str("; no fixed version"),
+        None => message.push_str(&format!(
+            "; no fixed version at or above {version} (patched: {})",
+            patched.join(", ")
+        )),
+    }
+    if !os.is_empty() || !arch.is_empty() {
+        let platforms: Vec<&str> = os.iter().chain(arch).map(String::as_str).collect();
+        message.push_str(&format!("; only on {}", platforms.join(", ")));
+    }
+
+    let mut properties = BTreeMap::new();
+    properties.insert("version".to_string(), serde_json::json!(version));
+    properties.insert(
+        "package-version".to_string(),
+        serde_json::json!(format!("{name}@{version}")),
+    );
+    properties.insert("kind".to_string(), serde_json::json!(kind));
+    properties.insert("patched".to_string(), serde_json::json!(patched));
+    properties.insert("smallest-fix".to_string(), serde_json::json!(upgrade));
+    properties.insert("dependency-path".to_string(), serde_json::json!(via));
+    if !os.is_empty() {
+        properties.insert("affected-os".to_string(), serde_json::json!(os));
+    }
+    if !arch.is_empty() {
+        properties.insert("affected-arch".to_string(), serde_json::json!(arch));
+    }
+    if let Some(cvss) = &advisory.cvss {
+        properties.insert("cvss".to_string(), serde_json::json!(cvss.score));
+    }
+    Finding {
+        scanner: Scanner::Advisories,
+        tool: None,
+        rule_id: id.to_string(),
+        severity: severity_of(advisory, grades),
+        title: advisory.title.clone(),
+        message,
+        location: Some(location),
+        fingerprint: fingerprint(&[
+            b"advisories",
+            id.as_bytes(),
+            relative.as_bytes(),
+            name.as_bytes(),
+            version.as_bytes(),
+        ]),
+        content_fingerprint: None,
+        package: Some(name.to_string()),
+        aliases: advisory.aliases.clone(),
+        suppression_hint: None,
+        properties,
+    }
+}
+
+fn rule_info(advisory: &Advisory, grades: &AdvisorySettings) -> RuleInfo {
+    let id = advisory.id.as_str();
+    let url = &advisory.url;
+    let first_paragraph = advisory
+        .description
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .replace('\n', " ");
+    let mut tags = vec![
+        "security".to_string(),
+        "dependency".to_string(),
+        advisory.source_tag.to_string(),
+        advisory.kind.as_str().to_string(),
+    ];
+    tags.extend(advisory.categories.iter().cloned());
+    tags.dedup();
+    let mut properties = BTreeMap::new();
+    properties.insert("package".to_string(), serde_json::json!(advisory.package));
+    properties.insert("aliases".to_string(), serde_json::json!(advisory.aliases));
+    if let Some(cvss) = &advisory.cvss {
+        properties.insert("cvss-vector".to_string(), serde_json::json!(cvss.vector));
+    }
+    if !advisory.affected_os.is_empty() {
+        properties.insert(
+            "affected-os".to_string(),
+            serde_json::json!(advisory.affected_os),
+        );
+    }
+    if !advisory.affected_arch.is_empty() {
+        properties.insert(
+            "affected-arch".to_string(),
+            serde_json::json!(advisory.affected_arch),
+        );
+    }
+    RuleInfo {
+        id: id.to_string(),
+        name: id.to_string(),
+        short_description: format!("{}: {}", advisory.package, advisory.title),
+        full_description: if first_paragraph.is_empty() {
+            advisory.title.clone()
+        } else {
+            first_paragraph
+        },
+        help_text: format!(
+            "{}\n\n{}\n\nSee {url}",
+            advisory.title,
+            advisory.description.trim()
+        ),
+        help_markdown: format!(
+            "# {}\n\n{}\n\n[{id}]({url})",
+            advisory.title,
+            advisory.description.trim()
+        ),
+        help_uri: Some(url.clone()),
+        tags,
+        precision: "very-high",
+        score: advisory.cvss.as_ref().map(|c| c.score),
+        severity: severity_of(advisory, grades),
+        properties,
+    }
+}
+
+/// The severity an advisory gets: informational kinds by the policy's
+/// grades, vulnerabilities by their CVSS (3.x or 4.0) score, else unknown.
+fn severity_of(advisory: &Advisory, grades: &AdvisorySettings) -> Option<Severity> {
+    match &advisory.kind {
+        AdvisoryKind::Informational(kind) if kind == "unsound" => Some(grades.unsound),
+        AdvisoryKind::Informational(kind) if kind == "unmaintained" => Some(grades.unmaintained),
+        AdvisoryKind::Informational(_) => Some(grades.notice),
+        AdvisoryKind::Vulnerability => advisory
+            .cvss
+            .as_ref()
+            .map(|c| Severity::from_score(c.score)),
+    }
 }
 
 /// Notes the database's size and age; a database older than `db.max-age`
 /// is a warning, or an error where the policy says `stale = "fail"`, and
 /// so is one whose fetch record is dated in the future.
-fn report_freshness(
-    output: &mut ScanOutput,
-    stats: &stats::DbStats,
-    record: Option<&FetchRecord>,
-    db_path: &Path,
-    settings: &AdvisorySettings,
-    explicit_db: bool,
-) {
-    let fresh = crate::db::freshness_of(
-        stats.advisories,
-        stats.newest.as_deref(),
-        record,
-        time::OffsetDateTime::now_utc(),
-    );
-    let newest = fresh.newest.as_deref().unwrap_or("unknown");
-    let fetched = match (record, fresh.age) {
+fn report_freshness(output: &mut ScanOutput, database: &DatabaseInfo, settings: &AdvisorySettings) {
+    let newest = database.newest_advisory.as_deref().unwrap_or("unknown");
+    let fetched = match (&database.fetched_at, database.age) {
         (Some(_), Some(FetchAge::Ago(age))) => format!("fetched {} ago", format_duration(age)),
-        (Some(record), _) => format!("fetched at {}, in the future", record.fetched_at),
+        (Some(fetched_at), _) => format!("fetched at {fetched_at}, in the future"),
         _ => "no fetch record (age counted from the newest advisory)".to_string(),
     };
     output.notes.push(format!(
         "advisory database: {} advisories, newest {newest}, {fetched}",
-        fresh.advisories
+        database.advisories
     ));
-    output.database = Some(crate::scan::DatabaseInfo {
-        source: match (&record, explicit_db) {
-            (Some(record), false) => record.url.clone(),
-            _ => db_path.display().to_string(),
-        },
-        path: db_path.display().to_string(),
-        advisories: fresh.advisories,
-        newest_advisory: fresh.newest.clone(),
-        fetched_at: record.map(|r| r.fetched_at.clone()),
-    });
     let max_age = format_duration(settings.db_max_age);
-    let age = match (fresh.age, record) {
+    let age = match (database.age, &database.fetched_at) {
         (None, _) => return,
-        (Some(FetchAge::Future), Some(record)) => {
+        (Some(FetchAge::Future), Some(fetched_at)) => {
             let problem = format!(
-                "the fetch record {} says the advisory database was fetched at {}, in the future: counted as stale (db.max-age = {max_age}): run `secgate db update`",
-                crate::db::record_path(db_path).display(),
-                record.fetched_at
+                "the fetch record {} says the advisory database was fetched at {fetched_at}, in the future: counted as stale (db.max-age = {max_age}): run `secgate db update`",
+                database.record_path.as_deref().unwrap_or("")
             );
             return stale(output, settings, problem);
         }
@@ -395,7 +474,7 @@ fn report_freshness(
         return;
     }
     // Without a fetch record the date, not a running age, keeps the SARIF reproducible.
-    let problem = if fresh.fetched_at.is_some() {
+    let problem = if database.fetched_at.is_some() {
         format!(
             "the advisory database was fetched {} ago, more than db.max-age = {max_age}: run `secgate db update`",
             format_duration(age)
@@ -403,7 +482,7 @@ fn report_freshness(
     } else {
         format!(
             "the advisory database's newest advisory is from {newest}, more than db.max-age = {max_age} ago: {}",
-            if explicit_db {
+            if database.explicit {
                 "update the --db checkout"
             } else {
                 "run `secgate db update`"
@@ -418,15 +497,6 @@ fn stale(output: &mut ScanOutput, settings: &AdvisorySettings, problem: String) 
         StaleAction::Warn => output.warnings.push(problem),
         StaleAction::Fail => output.error = Some(format!("stale database: {problem}")),
     }
-}
-
-/// `~/.cache/secgate/advisory-db` (or under `$XDG_CACHE_HOME`).
-pub fn default_db_path() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(cache.join("secgate").join("advisory-db"))
 }
 
 /// What the lock-file search found.
@@ -501,206 +571,6 @@ fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
     })
 }
 
-/// The advisory database directory, read one crate folder at a time
-/// (`crates/<name>/RUSTSEC-*.md`): a lock file of 300 packages needs a few
-/// dozen of its ~1,200 advisories.
-struct AdvisoryDb {
-    path: PathBuf,
-    /// The folders of `crates/`, listed once: most locked crates have none,
-    /// and a name not listed here is not worth a failed open.
-    crate_folders: Arc<BTreeSet<String>>,
-    /// Held for the whole scan: advisories are read lazily, and an update
-    /// must not swap the directory out mid-read.
-    _guard: Option<std::fs::File>,
-}
-
-impl AdvisoryDb {
-    fn open(path: &Path) -> Result<AdvisoryDb, String> {
-        crate::db::check_checkout(path).map_err(|e| e.to_string())?;
-        let guard = crate::db::read_guard(path);
-        let crates = path.join("crates");
-        let listing_error =
-            |e: std::io::Error| format!("advisory database {}: {e}", crates.display());
-        let mut crate_folders = BTreeSet::new();
-        for entry in std::fs::read_dir(&crates).map_err(listing_error)? {
-            let entry = entry.map_err(listing_error)?;
-            // A crate folder is named after its crate: ASCII, no dotfiles.
-            if let Ok(name) = entry.file_name().into_string() {
-                if !name.starts_with('.') {
-                    crate_folders.insert(name);
-                }
-            }
-        }
-        // One advisory file is enough to tell a database from an empty one.
-        let any = crate_folders
-            .iter()
-            .any(|name| advisory_files(&crates.join(name)).is_ok_and(|files| !files.is_empty()));
-        if !any {
-            return Err(format!(
-                "advisory database {}: holds no advisories (an empty database cannot vouch for anything)",
-                path.display()
-            ));
-        }
-        Ok(AdvisoryDb {
-            path: path.to_path_buf(),
-            crate_folders: Arc::new(crate_folders),
-            _guard: guard,
-        })
-    }
-
-    /// Parses the advisories of `names` (crates.io crates), in parallel;
-    /// also returns how many advisory files each folder it read holds.
-    /// An advisory that does not load fails the scan, as it would fail
-    /// `rustsec::Database::open`.
-    fn load(&self, names: &BTreeSet<&str>) -> Result<Loaded, String> {
-        let crates = self.path.join("crates");
-        let mut files = Vec::new();
-        let mut listed = BTreeMap::new();
-        // Only listed folder names are joined, so a lock file's names
-        // cannot lead out of crates/.
-        for &name in names.iter().filter(|n| self.crate_folders.contains(**n)) {
-            match advisory_files(&crates.join(name)) {
-                Ok(found) => {
-                    let counted = found.iter().filter(|file| {
-                        let name = file.file_name().unwrap_or_default();
-                        stats::is_counted(&name.to_string_lossy())
-                    });
-                    listed.insert(name.to_string(), counted.count());
-                    files.extend(found);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("advisory database {}: {e}", crates.display())),
-            }
-        }
-        let threads = crate::scan::worker_threads(files.len(), 16, 8);
-        let chunk = files.len().div_ceil(threads).max(1);
-        let results: Vec<Result<Vec<Advisory>, String>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|f| load_advisory(f)).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("loading advisories crashed".to_string()))
-                })
-                .collect()
-        });
-        let mut by_crate: BTreeMap<String, Vec<Advisory>> = BTreeMap::new();
-        for result in results {
-            for advisory in result? {
-                if advisory.metadata.id.is_placeholder() {
-                    continue;
-                }
-                by_crate
-                    .entry(advisory.metadata.package.as_str().to_string())
-                    .or_default()
-                    .push(advisory);
-            }
-        }
-        for list in by_crate.values_mut() {
-            list.sort_by(|a, b| a.metadata.id.cmp(&b.metadata.id));
-        }
-        Ok((by_crate, listed))
-    }
-
-    /// Whether the folders of `crates/`, and the advisory files of those
-    /// `listed`, are as the fetch record counted them.
-    fn agrees_with(&self, record: &FetchRecord, listed: &BTreeMap<String, usize>) -> bool {
-        let Some(recorded) = &record.crate_folders else {
-            return false;
-        };
-        // A record at odds with itself vouches for nothing.
-        recorded.values().sum::<usize>() <= record.advisories
-            && recorded.keys().eq(self.crate_folders.iter())
-            && listed
-                .iter()
-                .all(|(name, count)| recorded.get(name) == Some(count))
-    }
-}
-
-/// The advisories read, by crate, and the advisory files in each folder read.
-type Loaded = (BTreeMap<String, Vec<Advisory>>, BTreeMap<String, usize>);
-
-/// How many advisories the database at `dir` holds, in all and in each
-/// crate's folder, counted as a check counts them (files, not parsed);
-/// none when `crates/` cannot be listed.
-pub fn count_advisories(dir: &Path) -> DbStats {
-    let crate_folders = match std::fs::read_dir(dir.join("crates")) {
-        Ok(listing) => listing
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .filter(|name| !name.starts_with('.'))
-            .collect(),
-        Err(_) => BTreeSet::new(),
-    };
-    stats::read(dir, &crate_folders)
-}
-
-/// The advisory files in one crate's folder (what `Database::open` reads:
-/// everything but dotfiles), sorted.
-fn advisory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        files.push(entry.path());
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// One advisory, with the checks `rustsec::Database::open` makes: the file
-/// is named after its id, sits in its crate's folder, in `crates/`.
-fn load_advisory(path: &Path) -> Result<Advisory, String> {
-    let shown = || path.display().to_string();
-    let mut advisory =
-        Advisory::load_file(path).map_err(|e| format!("advisory {}: {e}", shown()))?;
-    if path.extension().and_then(|e| e.to_str()) != Some("md") {
-        return Err(format!("advisory {}: unexpected file extension", shown()));
-    }
-    let expected = format!("{}.md", advisory.metadata.id);
-    if path.file_name().is_some_and(|n| *n != *expected) && !Advisory::is_draft(path) {
-        return Err(format!(
-            "advisory {}: expected it named {expected}",
-            shown()
-        ));
-    }
-    let dir = path.parent().and_then(|p| p.file_name());
-    if dir.is_none_or(|d| *d != *advisory.metadata.package.as_str()) {
-        return Err(format!(
-            "advisory {}: not in the folder of its package `{}`",
-            shown(),
-            advisory.metadata.package
-        ));
-    }
-    match advisory.metadata.collection {
-        None => advisory.metadata.collection = Some(Collection::Crates),
-        Some(Collection::Crates) => {}
-        Some(_) => return Err(format!("advisory {}: collection mismatch", shown())),
-    }
-    Ok(advisory)
-}
-
-/// Only crates.io packages are matched, as in `Database::query_vulnerabilities`,
-/// but through either index protocol (git or sparse).
-fn is_crates_io(package: &Package) -> bool {
-    package
-        .source
-        .as_ref()
-        .is_some_and(|source| source.is_default_registry())
-}
-
-struct ParsedLockfile {
-    path: PathBuf,
-    text: String,
-    lockfile: Lockfile,
-}
-
 /// The crates.io packages of a lock file as cargo writes it (`name`,
 /// `version`, `source` lines in each `[[package]]`), without parsing it:
 /// a guess, checked against the parse.
@@ -734,42 +604,6 @@ fn registry_packages_by_lines(text: &str) -> Vec<yanked::PackageKey> {
         }
     }
     found
-}
-
-fn names_of(packages: &BTreeSet<yanked::PackageKey>) -> BTreeSet<&str> {
-    packages.iter().map(|(name, _)| name.as_str()).collect()
-}
-
-fn parse_lockfile(path: &Path, text: String) -> Result<ParsedLockfile, String> {
-    // One parse on the common path; the slower parser that names lines
-    // runs only to explain a broken or duplicated lock file.
-    let explain = |fallback: String| match crate::inventory::cargo::parse_lock(path, &text) {
-        Err(precise) => precise.to_string(),
-        Ok(_) => fallback,
-    };
-    let lockfile: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
-        explain(crate::inventory::cargo::located_toml_error(
-            path,
-            "not a valid Cargo.lock",
-            &e.to_string(),
-        ))
-    })?;
-    let mut seen = HashSet::with_capacity(lockfile.packages.len());
-    for package in &lockfile.packages {
-        if !seen.insert((&package.name, &package.version, &package.source)) {
-            return Err(explain(format!(
-                "{}: package {} {} is listed twice",
-                path.display(),
-                package.name,
-                package.version
-            )));
-        }
-    }
-    Ok(ParsedLockfile {
-        path: path.to_path_buf(),
-        text,
-        lockfile,
-    })
 }
 
 /// Marks each finding with how its package is reached from the workspace
@@ -823,11 +657,8 @@ fn classify_findings(
         else {
             continue;
         };
-        let kind = match package.kind {
-            Some(DependencyKind::Normal) => "normal",
-            Some(DependencyKind::Build) => "build",
-            Some(DependencyKind::DevOnly) => DEV_ONLY,
-            None => continue,
+        let Some(kind) = package.kind.map(DependencyKind::as_str) else {
+            continue;
         };
         finding
             .properties
@@ -849,374 +680,13 @@ fn classify_findings(
     None
 }
 
-struct CheckedLockfile {
-    packages: usize,
-    findings: Vec<Finding>,
-    rules: BTreeMap<String, RuleInfo>,
-}
-
-fn check_lockfile(
-    context: &ScanContext,
-    advisories: &BTreeMap<String, Vec<Advisory>>,
-    yanked: &BTreeSet<yanked::PackageKey>,
-    grades: &AdvisorySettings,
-    lock: &ParsedLockfile,
-) -> CheckedLockfile {
-    let path = &lock.path;
-    let lockfile = &lock.lockfile;
-    let lines = package_lines(&lock.text);
-    let relative = if context.root.is_file() {
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        relative_path(&context.root, path)
-    };
-    let graph = paths::Graph::new(lockfile);
-    let locate = |name: &str, version: &str| {
-        lines
-            .get(&(name.to_string(), version.to_string()))
-            .map(|&(start, end)| Location {
-                path: relative.clone(),
-                start_line: start,
-                start_column: 0,
-                end_line: end,
-                end_column: 0,
-            })
-            .unwrap_or_else(|| Location::line(relative.clone(), 1))
-    };
-    let mut findings = Vec::new();
-    let mut rules = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    for (position, package) in lockfile.packages.iter().enumerate() {
-        if !is_crates_io(package) {
-            continue;
-        }
-        let name = package.name.as_str().to_string();
-        let version = package.version.to_string();
-        let via = graph.path_to(position);
-        if yanked.contains(&(name.clone(), version.clone())) {
-            findings.push(yanked::finding(
-                &name,
-                &version,
-                grades.yanked,
-                locate(&name, &version),
-                &relative,
-                &via,
-            ));
-        }
-        let Some(candidates) = advisories.get(&name) else {
-            continue;
-        };
-        // rustsec's own predicate: collection, name, version ranges, source,
-        // withdrawn; no platform filter, so every platform is reported.
-        // Its source test compares URLs, so crates.io through the sparse
-        // protocol (`sparse+https://index.crates.io/`) would never match an
-        // advisory: it is crates.io, and is matched as crates.io.
-        let as_crates_io;
-        let queried = if package.source.as_ref() == Some(&SourceId::default()) {
-            package
-        } else {
-            as_crates_io = Package {
-                source: Some(SourceId::default()),
-                ..package.clone()
-            };
-            &as_crates_io
-        };
-        let query = Query::new()
-            .collection(Collection::Crates)
-            .withdrawn(false)
-            .package(queried);
-        for advisory in candidates.iter().filter(|a| query.matches(a)) {
-            let id = advisory.metadata.id.to_string();
-            if !seen.insert((id.clone(), name.clone(), version.clone())) {
-                continue;
-            }
-            let matched = Matched {
-                advisory,
-                package,
-                via: &via,
-            };
-            findings.push(matched.finding(grades, locate(&name, &version), &relative));
-            rules
-                .entry(id)
-                .or_insert_with(|| rule_info(advisory, grades));
-        }
-    }
-    CheckedLockfile {
-        packages: lockfile.packages.len(),
-        findings,
-        rules,
-    }
-}
-
-/// The severity an advisory gets: informational kinds by the policy's
-/// grades, vulnerabilities by their CVSS (3.x or 4.0) score, else unknown.
-fn severity_of(advisory: &Advisory, grades: &AdvisorySettings) -> Option<Severity> {
-    match &advisory.metadata.informational {
-        Some(Informational::Unsound) => Some(grades.unsound),
-        Some(Informational::Unmaintained) => Some(grades.unmaintained),
-        Some(_) => Some(grades.notice),
-        None => advisory
-            .metadata
-            .cvss
-            .as_ref()
-            .map(|c| Severity::from_score(c.score())),
-    }
-}
-
-fn kind_of(advisory: &Advisory) -> String {
-    match &advisory.metadata.informational {
-        None => "vulnerability".to_string(),
-        Some(info) => info.as_str().to_string(),
-    }
-}
-
-/// The platforms an advisory is limited to (empty: all).
-fn affected_platforms(advisory: &Advisory) -> (Vec<String>, Vec<String>) {
-    match &advisory.affected {
-        None => (Vec::new(), Vec::new()),
-        Some(affected) => (
-            affected.os.iter().map(|os| os.to_string()).collect(),
-            affected.arch.iter().map(|arch| arch.to_string()).collect(),
-        ),
-    }
-}
-
-struct Matched<'a> {
-    advisory: &'a Advisory,
-    package: &'a Package,
-    via: &'a [String],
-}
-
-impl Matched<'_> {
-    fn finding(&self, grades: &AdvisorySettings, location: Location, relative: &str) -> Finding {
-        let metadata = &self.advisory.metadata;
-        let id = metadata.id.to_string();
-        let name = self.package.name.as_str();
-        let version = self.package.version.to_string();
-        let score = metadata.cvss.as_ref().map(|c| c.score());
-        let kind = kind_of(self.advisory);
-        let patched: Vec<String> = self
-            .advisory
-            .versions
-            .patched()
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        let upgrade = paths::smallest_upgrade(&self.advisory.versions, &self.package.version);
-        let aliases: Vec<String> = metadata.aliases.iter().map(|a| a.to_string()).collect();
-        let (os, arch) = affected_platforms(self.advisory);
-
-        let mut message = format!("{name}@{version}: {} ({id}", metadata.title);
-        if !aliases.is_empty() {
-            message.push_str(&format!(", {}", aliases.join(", ")));
-        }
-        message.push_str(&format!("; {kind})"));
-        if self.via.len() > 1 {
-            message.push_str(&format!("; via {}", self.via.join(" → ")));
-        }
-        match &upgrade {
-            Some(fix) => message.push_str(&format!(
-                "; fix: upgrade to {name} {fix} (patched: {})",
-                patched.join(", ")
-            )),
-            None if patched.is_empty() => message.push_str("; no fixed version"),
-            None => message.push_str(&format!(
-                "; no fixed version at or above {version} (patched: {})",
-                patched.join(", ")
-            )),
-        }
-        if !os.is_empty() || !arch.is_empty() {
-            let platforms: Vec<&str> = os.iter().chain(&arch).map(String::as_str).collect();
-            message.push_str(&format!("; only on {}", platforms.join(", ")));
-        }
-
-        let mut properties = BTreeMap::new();
-        properties.insert("version".to_string(), serde_json::json!(version));
-        properties.insert(
-            "package-version".to_string(),
-            serde_json::json!(format!("{name}@{version}")),
-        );
-        properties.insert("kind".to_string(), serde_json::json!(kind));
-        properties.insert("patched".to_string(), serde_json::json!(patched));
-        properties.insert(
-            "smallest-fix".to_string(),
-            serde_json::json!(upgrade.map(|v| v.to_string())),
-        );
-        properties.insert("dependency-path".to_string(), serde_json::json!(self.via));
-        if !os.is_empty() {
-            properties.insert("affected-os".to_string(), serde_json::json!(os));
-        }
-        if !arch.is_empty() {
-            properties.insert("affected-arch".to_string(), serde_json::json!(arch));
-        }
-        if let Some(score) = score {
-            properties.insert("cvss".to_string(), serde_json::json!(score));
-        }
-        Finding {
-            scanner: Scanner::Advisories,
-            tool: None,
-            rule_id: id.clone(),
-            severity: severity_of(self.advisory, grades),
-            title: metadata.title.clone(),
-            message,
-            location: Some(location),
-            fingerprint: fingerprint(&[
-                b"advisories",
-                id.as_bytes(),
-                relative.as_bytes(),
-                name.as_bytes(),
-                version.as_bytes(),
-            ]),
-            content_fingerprint: None,
-            package: Some(name.to_string()),
-            aliases,
-            suppression_hint: None,
-            properties,
-        }
-    }
-}
-
-fn rule_info(full: &Advisory, grades: &AdvisorySettings) -> RuleInfo {
-    let advisory = &full.metadata;
-    let score = advisory.cvss.as_ref().map(|c| c.score());
-    let severity = severity_of(full, grades);
-    let kind = &kind_of(full);
-    let id = advisory.id.to_string();
-    let url = format!("https://rustsec.org/advisories/{id}.html");
-    let first_paragraph = advisory
-        .description
-        .split("\n\n")
-        .next()
-        .unwrap_or("")
-        .replace('\n', " ");
-    let mut tags = vec![
-        "security".to_string(),
-        "dependency".to_string(),
-        "rustsec".to_string(),
-        kind.to_string(),
-    ];
-    tags.extend(advisory.categories.iter().map(|c| c.to_string()));
-    tags.dedup();
-    let mut properties = BTreeMap::new();
-    properties.insert(
-        "package".to_string(),
-        serde_json::json!(advisory.package.as_str()),
-    );
-    properties.insert(
-        "aliases".to_string(),
-        serde_json::json!(advisory
-            .aliases
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()),
-    );
-    if let Some(cvss) = &advisory.cvss {
-        properties.insert(
-            "cvss-vector".to_string(),
-            serde_json::json!(cvss.to_string()),
-        );
-    }
-    let (os, arch) = affected_platforms(full);
-    if !os.is_empty() {
-        properties.insert("affected-os".to_string(), serde_json::json!(os));
-    }
-    if !arch.is_empty() {
-        properties.insert("affected-arch".to_string(), serde_json::json!(arch));
-    }
-    RuleInfo {
-        id: id.clone(),
-        name: id.clone(),
-        short_description: format!("{}: {}", advisory.package.as_str(), advisory.title),
-        full_description: if first_paragraph.is_empty() {
-            advisory.title.clone()
-        } else {
-            first_paragraph
-        },
-        help_text: format!(
-            "{}\n\n{}\n\nSee {url}",
-            advisory.title,
-            advisory.description.trim()
-        ),
-        help_markdown: format!(
-            "# {}\n\n{}\n\n[{id}]({url})",
-            advisory.title,
-            advisory.description.trim()
-        ),
-        help_uri: Some(url),
-        tags,
-        precision: "very-high",
-        score,
-        severity,
-        properties,
-    }
-}
-
-/// (name, version) → the lines of its `[[package]]` entry (header to version line).
-fn package_lines(text: &str) -> HashMap<(String, String), (u32, u32)> {
-    let mut map = HashMap::new();
-    let mut header = 0u32;
-    let mut name: Option<String> = None;
-    for (index, line) in text.lines().enumerate() {
-        let number = index as u32 + 1;
-        let line = line.trim();
-        if line == "[[package]]" {
-            header = number;
-            name = None;
-        } else if let Some(value) = line.strip_prefix("name = ") {
-            name = Some(value.trim_matches('"').to_string());
-        } else if let Some(value) = line.strip_prefix("version = ") {
-            if let Some(name) = name.take() {
-                map.entry((name, value.trim_matches('"').to_string()))
-                    .or_insert((header.max(1), number));
-            }
-        }
-    }
-    map
+fn names_of(packages: &BTreeSet<yanked::PackageKey>) -> BTreeSet<&str> {
+    packages.iter().map(|(name, _)| name.as_str()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture_advisory(path: &str) -> Advisory {
-        load_advisory(
-            &Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/advisory-db/crates")
-                .join(path),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn cvss_4_vectors_score() {
-        let grades = crate::policy::Policy::default().advisories;
-        let v4 = fixture_advisory("lz4_flex/RUSTSEC-2026-0041.md");
-        let vector = v4.metadata.cvss.as_ref().unwrap().to_string();
-        assert!(vector.starts_with("CVSS:4.0/"), "{vector}");
-        assert!(v4.metadata.cvss.as_ref().unwrap().score() > 0.0);
-        assert!(severity_of(&v4, &grades).is_some());
-        let v3 = fixture_advisory("smallvec/RUSTSEC-2021-0003.md");
-        assert_eq!(severity_of(&v3, &grades), Some(Severity::Critical));
-        let none = fixture_advisory("h2/RUSTSEC-2024-0003.md");
-        assert_eq!(severity_of(&none, &grades), None, "no CVSS: unknown");
-        let unsound = fixture_advisory("atty/RUSTSEC-2021-0145.md");
-        assert_eq!(severity_of(&unsound, &grades), Some(grades.unsound));
-        assert_eq!(affected_platforms(&unsound).0, ["windows"]);
-    }
-
-    #[test]
-    fn a_misplaced_advisory_fails_to_load() {
-        let dir = tempfile::tempdir().unwrap();
-        let wrong = dir.path().join("crates/not-h2");
-        std::fs::create_dir_all(&wrong).unwrap();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/advisory-db/crates/h2/RUSTSEC-2024-0003.md");
-        std::fs::copy(source, wrong.join("RUSTSEC-2024-0003.md")).unwrap();
-        let error = load_advisory(&wrong.join("RUSTSEC-2024-0003.md")).unwrap_err();
-        assert!(error.contains("folder of its package"), "{error}");
-    }
 
     /// The line scan is only a head start, but a wrong guess costs a second
     /// lookup: on every lock file in the repository it equals the parse.
@@ -1231,17 +701,16 @@ mod tests {
             {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let Ok(lock) = parse_lockfile(&path, text.clone()) else {
+            let Ok(inventory) = crate::inventory::cargo::from_lockfile(&path, LOCK_ONLY) else {
                 continue;
             };
-            let parsed: BTreeSet<yanked::PackageKey> = lock
-                .lockfile
+            let parsed: BTreeSet<yanked::PackageKey> = inventory
                 .packages
                 .iter()
-                .filter(|p| is_crates_io(p))
-                .map(|p| (p.name.as_str().to_string(), p.version.to_string()))
+                .filter(|p| p.source.is_public_registry())
+                .map(|p| (p.name.clone(), p.version.clone()))
                 .collect();
+            let text = std::fs::read_to_string(&path).unwrap();
             let guessed: BTreeSet<_> = registry_packages_by_lines(&text).into_iter().collect();
             assert_eq!(guessed, parsed, "{}", path.display());
             checked += 1;
@@ -1249,12 +718,76 @@ mod tests {
         assert!(checked >= 8, "lock files checked: {checked}");
     }
 
+    const SOURCE: &str = "source = \"registry+https://github.com/rust-lang/crates.io-index\"";
+
+    /// Each package's dependency path, as findings show it.
+    fn paths(text: &str) -> BTreeMap<String, Vec<String>> {
+        let inventory =
+            crate::inventory::cargo::from_lock_text(Path::new("Cargo.lock"), text, LOCK_ONLY)
+                .unwrap();
+        let all: Vec<usize> = (0..inventory.packages.len()).collect();
+        let found = inventory.shortest_paths(&all);
+        inventory
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), via(&inventory, found.get(&i), p)))
+            .collect()
+    }
+
     #[test]
-    fn package_lines_span_header_to_version() {
-        let text = "version = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.2.1\"\nsource = \"x\"\n";
-        let lines = package_lines(text);
-        assert_eq!(lines[&("a".to_string(), "1.0.0".to_string())], (3, 5));
-        assert_eq!(lines[&("b".to_string(), "0.2.1".to_string())], (7, 9));
-        assert_eq!(lines.len(), 2);
+    fn shortest_path_from_the_workspace_member() {
+        let text = format!(
+            "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"hyper\", \"tower\", \"h2\"]\n\n[[package]]\nname = \"h2\"\nversion = \"0.3.0\"\n{SOURCE}\n\n[[package]]\nname = \"hyper\"\nversion = \"0.14.1\"\n{SOURCE}\ndependencies = [\"h2\"]\n\n[[package]]\nname = \"tower\"\nversion = \"0.4.0\"\n{SOURCE}\ndependencies = [\"hyper\"]\n"
+        );
+        let paths = paths(&text);
+        assert_eq!(paths["h2"], ["app", "h2 0.3.0"]);
+        assert_eq!(paths["tower"], ["app", "tower 0.4.0"]);
+        assert_eq!(paths["app"], ["app"]);
+    }
+
+    #[test]
+    fn ties_break_by_name_and_orphans_stand_alone() {
+        let text = format!(
+            "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"zeta\", \"alpha\"]\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0.0\"\n{SOURCE}\ndependencies = [\"leaf\"]\n\n[[package]]\nname = \"leaf\"\nversion = \"1.0.0\"\n{SOURCE}\n\n[[package]]\nname = \"orphan\"\nversion = \"2.0.0\"\n{SOURCE}\n\n[[package]]\nname = \"zeta\"\nversion = \"1.0.0\"\n{SOURCE}\ndependencies = [\"leaf\"]\n"
+        );
+        let paths = paths(&text);
+        assert_eq!(paths["leaf"], ["app", "alpha 1.0.0", "leaf 1.0.0"]);
+        assert_eq!(paths["orphan"], ["orphan 2.0.0"]);
+    }
+
+    #[test]
+    fn cvss_scores_grade_vulnerabilities_and_the_policy_the_rest() {
+        let grades = crate::policy::Policy::default().advisories;
+        let source = RustSecSource::open(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db"),
+            true,
+        )
+        .unwrap();
+        let loaded = source
+            .load(&["smallvec", "h2", "atty"].into_iter().collect())
+            .unwrap();
+        let by_id = |id: &str| {
+            loaded
+                .by_package
+                .values()
+                .flatten()
+                .find(|a| a.id == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            severity_of(&by_id("RUSTSEC-2021-0003"), &grades),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            severity_of(&by_id("RUSTSEC-2024-0003"), &grades),
+            None,
+            "no CVSS: unknown"
+        );
+        assert_eq!(
+            severity_of(&by_id("RUSTSEC-2021-0145"), &grades),
+            Some(grades.unsound)
+        );
     }
 }

@@ -56,7 +56,7 @@ impl YankedIndex {
     /// cache. Hundreds of small file reads: spread over a few threads.
     pub fn yanked_among(&mut self, packages: &BTreeSet<PackageKey>) -> BTreeSet<PackageKey> {
         let packages: Vec<&PackageKey> = packages.iter().collect();
-        let threads = crate::scan::worker_threads(packages.len(), 32, 4);
+        let threads = crate::parallel::worker_threads(packages.len(), 32, 4);
         let chunk = packages.len().div_ceil(threads).max(1);
         let caches = &self.caches;
         let answers: Vec<Option<bool>> = std::thread::scope(|scope| {

@@ -29,7 +29,7 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
     let mut per_crate = BTreeMap::new();
     for (crate_name, folder) in folders {
         // A file where a folder should be: not counted.
-        let Ok(files_here) = super::advisory_files(&folder) else {
+        let Ok(files_here) = advisory_files(&folder) else {
             continue;
         };
         let before = files.len();
@@ -103,6 +103,22 @@ fn advisory_date(path: &Path) -> Option<String> {
         let text = std::fs::read_to_string(path).ok()?;
         find(&text)
     })
+}
+
+/// The advisory files in one crate's folder (what `Database::open` reads:
+/// everything but dotfiles), sorted.
+pub fn advisory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        files.push(entry.path());
+    }
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]
