@@ -243,7 +243,7 @@ fn from_metadata(
             (&p.id, package)
         })
         .collect();
-    packages.sort_by(|a, b| package_order(&a.1, &b.1));
+    sort_packages(&mut packages);
     let index: HashMap<&cargo_metadata::PackageId, usize> = packages
         .iter()
         .enumerate()
@@ -317,7 +317,7 @@ pub fn from_lock_text(
             )
         })
         .collect();
-    packages.sort_by(|a, b| package_order(&a.1, &b.1));
+    sort_packages(&mut packages);
     let position: Vec<usize> = {
         let mut position = vec![0; packages.len()];
         for (sorted, (original, _)) in packages.iter().enumerate() {
@@ -385,13 +385,23 @@ pub fn from_lock_text(
     Ok(inventory)
 }
 
-fn package_order(a: &Package, b: &Package) -> std::cmp::Ordering {
-    (&a.name, semver_key(&a.version), &a.version, &a.source).cmp(&(
-        &b.name,
-        semver_key(&b.version),
-        &b.version,
-        &b.source,
-    ))
+/// By name, version (0.9 before 0.10) and source; each key computed once
+/// (a comparison that parsed versions would cost more than the sort).
+fn sort_packages<T>(packages: &mut Vec<(T, Package)>) {
+    let mut keyed: Vec<((Vec<u64>, usize), (T, Package))> = packages
+        .drain(..)
+        .enumerate()
+        .map(|(i, entry)| ((semver_key(&entry.1.version), i), entry))
+        .collect();
+    keyed.sort_by(|(a_key, a), (b_key, b)| {
+        (&a.1.name, &a_key.0, &a.1.version, &a.1.source).cmp(&(
+            &b.1.name,
+            &b_key.0,
+            &b.1.version,
+            &b.1.source,
+        ))
+    });
+    packages.extend(keyed.into_iter().map(|(_, entry)| entry));
 }
 
 /// Orders 0.9 before 0.10; pre-release tags compare as text.
