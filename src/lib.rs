@@ -19,3 +19,4 @@ pub mod policy_diff;
 pub mod process;
 pub mod report;
 pub mod scan;
+pub mod text;

@@ -472,7 +472,7 @@ pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError
             path: path.to_path_buf(),
             line: lines.line_of(offset),
             column: Some(lines.column_of(text, offset)),
-            message: format!("not a valid Cargo.lock: {}", one_line(e.message())),
+            message: format!("not a valid Cargo.lock: {}", crate::text::one_line(e.message())),
         }
     })?;
     let mut seen = HashMap::new();
@@ -552,12 +552,6 @@ impl LineStarts {
     }
 }
 
-/// A parser's message as one line: a lock file's error is printed in a
-/// terminal line, a SARIF notification and a markdown table cell.
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// An error from a TOML parser as `path:line:column: message`, without the
 /// source snippet toml's Display adds (it quotes the file's lines, which
 /// could hold a credential in a git source URL, and spans several lines).
@@ -584,7 +578,7 @@ pub fn located_toml_error(path: &Path, context: &str, error: &str) -> String {
             words.push(trimmed.to_string());
         }
     }
-    let message = one_line(&words.join(" "));
+    let message = crate::text::one_line(&words.join(" "));
     match position {
         Some((line, Some(column))) => {
             format!("{}:{line}:{column}: {context}: {message}", path.display())

@@ -1,7 +1,7 @@
 //! SARIF 2.1.0 for GitHub code scanning: one run per scanner, each with its
 //! own `automationDetails.id` so GitHub keeps their alerts apart.
 
-use super::one_line;
+use crate::text::one_line;
 use crate::finding::{RuleInfo, Severity};
 use crate::policy::{EvaluatedFinding, SuppressionKind, Verdict};
 use crate::scan::lockfiles::FileKind;

@@ -1,6 +1,6 @@
 //! The short human summary printed on stderr.
 
-use super::one_line;
+use crate::text::one_line;
 use crate::finding::{Scanner, Severity};
 use crate::policy::{EvaluatedFinding, Outcome, SuppressionKind, Verdict, BASELINE_SUPPRESSION};
 use crate::scan::ScanOutput;

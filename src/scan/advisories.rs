@@ -560,7 +560,7 @@ fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
     if !listing.skipped_dirs.is_empty() {
         notes.push(format!(
             "not searched for lock files (build output, third-party sources): {}",
-            scope::abbreviate(&listing.skipped_dirs)
+            crate::text::abbreviate(&listing.skipped_dirs)
         ));
     }
     Ok(LockSearch {

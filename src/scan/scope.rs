@@ -143,7 +143,7 @@ impl Listing {
                 "{} path{} excluded by {key}: {}",
                 self.excluded.len(),
                 if self.excluded.len() == 1 { "" } else { "s" },
-                abbreviate(&self.excluded)
+                crate::text::abbreviate(&self.excluded)
             )
         })
     }
@@ -161,7 +161,7 @@ impl Listing {
             notes.push(format!(
                 "secgate's own output{} not scanned: {}",
                 if self.own_outputs.len() == 1 { "" } else { "s" },
-                abbreviate(&self.own_outputs)
+                crate::text::abbreviate(&self.own_outputs)
             ));
         }
         if self.absent > 0 {
@@ -173,21 +173,6 @@ impl Listing {
         }
         notes
     }
-}
-
-/// At most five items, then how many more.
-pub fn abbreviate(items: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = items
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > SHOWN {
-        text.push_str(&format!(" and {} more", items.len() - SHOWN));
-    }
-    text
 }
 
 /// A path the listing found, handed over as soon as it is known.
@@ -320,22 +305,18 @@ fn is_ignored_by_git(root: &Path) -> Result<bool, ScopeError> {
         _ => Err(ScopeError::Git {
             dir: root.to_path_buf(),
             command: args.join(" "),
-            message: one_line(&done.stderr),
+            message: stderr_line(&done.stderr),
         }),
     }
 }
 
-fn one_line(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if lines.is_empty() {
+/// A child's stderr as one line for a message.
+fn stderr_line(bytes: &[u8]) -> String {
+    let line = crate::text::one_line(String::from_utf8_lossy(bytes).trim());
+    if line.is_empty() {
         "failed without a message".to_string()
     } else {
-        lines.join(" ")
+        line
     }
 }
 
@@ -389,7 +370,7 @@ fn list_git(
         return Err(ScopeError::Git {
             dir: dir.to_path_buf(),
             command: args.join(" "),
-            message: one_line(&done.stderr),
+            message: stderr_line(&done.stderr),
         });
     }
     failure.map_or(Ok(()), Err)

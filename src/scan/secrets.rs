@@ -267,13 +267,13 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
             "{} file(s) over max-file-size ({} bytes) not scanned: {}",
             skipped.len(),
             settings.max_file_size,
-            scope::abbreviate(&skipped)
+            crate::text::abbreviate(&skipped)
         ));
     }
     if !listing.ignore_file_errors.is_empty() {
         output.warnings.push(format!(
             "ignore file problem(s), patterns skipped: {}",
-            scope::abbreviate(&listing.ignore_file_errors)
+            crate::text::abbreviate(&listing.ignore_file_errors)
         ));
     }
     if !tally.unreadable.is_empty() {
@@ -282,7 +282,7 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
         let problem = format!(
             "{} path(s) could not be read: {}",
             unreadable.len(),
-            scope::abbreviate(&unreadable)
+            crate::text::abbreviate(&unreadable)
         );
         match settings.on_unreadable {
             UnreadableAction::Warn => output.warnings.push(problem),
