@@ -3,7 +3,7 @@
 //! secret values: fingerprints are hashes, paths and rule ids are not secret.
 
 use crate::error::BaselineError;
-use crate::policy::{EvaluatedFinding, Verdict};
+use crate::gate::verdict::{EvaluatedFinding, SuppressionKind, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -111,7 +111,7 @@ pub fn render(verdict: &Verdict) -> Vec<u8> {
         .filter(|f| {
             f.suppression
                 .as_ref()
-                .is_none_or(|s| s.kind == crate::policy::SuppressionKind::Baseline)
+                .is_none_or(|s| s.kind == SuppressionKind::Baseline)
         })
         .map(entry)
         .collect();

@@ -5,6 +5,13 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The finding property that says what an advisory finding is about
+/// (`vulnerability`, `unsound`, `yanked`...): the gate grades by it.
+pub const KIND: &str = "kind";
+/// The finding property the advisory check sets from the package
+/// inventory: `normal`, `build` or `dev-only`.
+pub const DEPENDENCY_KIND: &str = "dependency-kind";
+
 /// Severity of a finding, ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod error;
 pub mod files;
 pub mod finding;
+pub mod gate;
 pub mod git;
 pub mod hook;
 pub mod inventory;

@@ -11,10 +11,13 @@ use secgate::duration::format_duration;
 use secgate::error::DbError;
 use secgate::files::{check_writable, write_atomically};
 use secgate::finding::Scanner;
-use secgate::policy::{Outcome, Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
+use secgate::gate::verdict::Outcome;
+use secgate::policy::{Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
 use secgate::report::{gate, github, sarif, summary};
-use secgate::scan::secrets::history::GitScope;
-use secgate::scan::{self, SbomFormat, ScanContext};
+use secgate::scan::context::ScanContext;
+use secgate::scan::output::ScanOutput;
+use secgate::scan::settings::{GitScope, SbomFormat};
+use secgate::scan::{self};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -606,7 +609,7 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 freshness.advisories,
                 freshness.newest.as_deref().unwrap_or("unknown")
             );
-            let max_age = policy.advisories.db_max_age;
+            let max_age = policy.gate.db_max_age;
             // As `check` counts it: since the fetch, else since the newest advisory.
             let since = match freshness.fetched_at {
                 Some(_) => "",
@@ -748,7 +751,7 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
     if let (Some(path), None) = (&args.report, baseline_output) {
         check_writable(path)?;
     }
-    let mut context = ScanContext::new(root.clone(), Arc::clone(&policy));
+    let mut context = ScanContext::new(root.clone(), Arc::new(policy.scan.clone()));
     context.advisory_db = args.db.clone();
     context.offline = args.offline;
     context.target = args.target.clone();
@@ -796,11 +799,13 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
     }
 
     let today = time::OffsetDateTime::now_utc().date();
-    let mut verdict = policy.evaluate_against(&outputs, today, baseline.as_ref());
+    let mut verdict = policy
+        .gate
+        .evaluate_against(&outputs, today, baseline.as_ref());
     if let Selection::Chosen(scanners) = selection {
         verdict
             .warnings
-            .extend(policy.unselected_external(scanners));
+            .extend(policy.gate.unselected_external(scanners));
     }
 
     if let Some(output) = baseline_output {
@@ -951,11 +956,7 @@ fn own_outputs(
 
 /// `--verbose`: what ran, against which policy, and how long each part took.
 /// Counts and times only: a finding's text is in the summary and the SARIF.
-fn verbose_report(
-    policy: &Policy,
-    outputs: &[scan::ScanOutput],
-    total: std::time::Duration,
-) -> String {
+fn verbose_report(policy: &Policy, outputs: &[ScanOutput], total: std::time::Duration) -> String {
     let mut text = format!("secgate: verbose: policy: {}\n", policy.source);
     for output in outputs {
         let took = output
@@ -1124,7 +1125,7 @@ fn run_hook(command: HookCommand) -> Result<u8> {
                 ),
                 ((None, None), None) => {
                     let policy = Arc::new(read_policy(options.config.as_deref(), &top, None)?);
-                    let mut context = ScanContext::new(top.clone(), Arc::clone(&policy));
+                    let mut context = ScanContext::new(top.clone(), Arc::new(policy.scan.clone()));
                     context.git_scope = Some(GitScope::Staged);
                     let outputs = vec![scan::run_one(Scanner::Secrets, &context)];
                     let moved = with_moved_secrets(None, &outputs);
@@ -1164,7 +1165,7 @@ fn gate_pushed(
         return Ok(EXIT_PASS);
     }
     let policy = Arc::new(read_policy(options.config.as_deref(), top, None)?);
-    let mut context = ScanContext::new(top.to_path_buf(), Arc::clone(&policy));
+    let mut context = ScanContext::new(top.to_path_buf(), Arc::new(policy.scan.clone()));
     context.advisory_db = options.db.clone();
     context.offline = options.offline;
     context.git_scope = Some(GitScope::Commits(commits.clone()));
@@ -1181,8 +1182,8 @@ fn gate_pushed(
         if options.db.is_none() && !options.offline {
             new_runtime()?.block_on(refresh_cache(&policy, options.quiet))?;
         }
-        let mut merged = scan::ScanOutput::new(Scanner::Advisories);
-        let audit = |rev: &str| -> Result<scan::ScanOutput> {
+        let mut merged = ScanOutput::new(Scanner::Advisories);
+        let audit = |rev: &str| -> Result<ScanOutput> {
             let snapshot = secgate::git::lockfiles_at(top, rev, "")?;
             let mut at = context.clone();
             at.root = snapshot.path().to_path_buf();
@@ -1233,10 +1234,7 @@ fn gate_pushed(
 /// Adds to `baseline` the secrets the gated changes removed somewhere: the
 /// same secret added elsewhere in those changes was moved, and already
 /// existed before them.
-fn with_moved_secrets(
-    baseline: Option<Baseline>,
-    outputs: &[scan::ScanOutput],
-) -> Option<Baseline> {
+fn with_moved_secrets(baseline: Option<Baseline>, outputs: &[ScanOutput]) -> Option<Baseline> {
     let removed: Vec<&String> = outputs.iter().flat_map(|o| &o.removed_secrets).collect();
     if removed.is_empty() {
         return baseline;
@@ -1259,11 +1257,11 @@ fn gate_locally(
     options: &HookOptions,
     top: &Path,
     policy: &Policy,
-    outputs: &[scan::ScanOutput],
+    outputs: &[ScanOutput],
     existing: Option<&Baseline>,
 ) -> u8 {
     let today = time::OffsetDateTime::now_utc().date();
-    let verdict = policy.evaluate_against(outputs, today, existing);
+    let verdict = policy.gate.evaluate_against(outputs, today, existing);
     let sarif = secgate::git::git_dir(top)
         .ok()
         .map(|dir| dir.join("secgate").join("hook.sarif"))
@@ -1307,7 +1305,7 @@ fn gate_locally(
             };
             let blocked = summary::BlockedOptions {
                 policy_source: &policy_file,
-                allow_inline: policy.secrets.allow_inline,
+                allow_inline: policy.gate.allow_inline,
                 sarif: sarif.as_deref(),
             };
             eprint!("{}", summary::blocked(&verdict, &blocked));

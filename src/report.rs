@@ -4,4 +4,3 @@ pub mod gate;
 pub mod github;
 pub mod sarif;
 pub mod summary;
-

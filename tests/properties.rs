@@ -4,9 +4,10 @@
 use proptest::prelude::*;
 use secgate::config::Threshold;
 use secgate::finding::{Finding, Location, Scanner, Severity};
-use secgate::policy::{Outcome, Policy};
-use secgate::scan::secrets::SecretScanner;
-use secgate::scan::ScanOutput;
+use secgate::gate::verdict::Outcome;
+use secgate::policy::Policy;
+use secgate::scan::output::ScanOutput;
+use secgate::scan::secrets::scanner::SecretScanner;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -96,8 +97,8 @@ proptest! {
     ) {
         let (strict, lax) = if rank(a) <= rank(b) { (a, b) } else { (b, a) };
         let outputs = outputs(&findings);
-        let lax_verdict = policy(lax).evaluate(&outputs, TODAY);
-        let strict_verdict = policy(strict).evaluate(&outputs, TODAY);
+        let lax_verdict = policy(lax).gate.evaluate(&outputs, TODAY);
+        let strict_verdict = policy(strict).gate.evaluate(&outputs, TODAY);
         prop_assert!(strict_verdict.failing >= lax_verdict.failing);
         if lax_verdict.outcome != Outcome::Pass {
             prop_assert_ne!(strict_verdict.outcome, Outcome::Pass);
@@ -111,10 +112,10 @@ proptest! {
         fail_on in threshold(),
     ) {
         let policy = policy(fail_on);
-        let before = policy.evaluate(&outputs(&first), TODAY);
+        let before = policy.gate.evaluate(&outputs(&first), TODAY);
         let mut all = first.clone();
         all.extend(more);
-        let after = policy.evaluate(&outputs(&all), TODAY);
+        let after = policy.gate.evaluate(&outputs(&all), TODAY);
         prop_assert!(after.failing >= before.failing);
         if before.outcome != Outcome::Pass {
             prop_assert_ne!(after.outcome, Outcome::Pass);

@@ -8,8 +8,9 @@ use std::path::Path;
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let path = Path::new("Cargo.lock");
-        let _ = secgate::scan::graph::parse_lock(path, text);
-        let located = secgate::scan::graph::located_toml_error(path, "not a valid Cargo.lock", text);
+        let _ = secgate::inventory::cargo::parse_lock(path, text);
+        let _ = secgate::inventory::cargo::from_lock_text(path, text, "fuzz");
+        let located = secgate::inventory::cargo::located_toml_error(path, "not a valid Cargo.lock", text);
         assert!(!located.contains('\n'), "one line: {located:?}");
         let _ = secgate::scan::lockfiles::sort_out(text.lines());
     }

@@ -1,7 +1,7 @@
 #![no_main]
 //! The secret scanner with the built-in rules on any bytes.
 use libfuzzer_sys::fuzz_target;
-use secgate::scan::secrets::SecretScanner;
+use secgate::scan::secrets::scanner::SecretScanner;
 use std::sync::OnceLock;
 
 static SCANNER: OnceLock<SecretScanner> = OnceLock::new();

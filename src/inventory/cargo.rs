@@ -386,22 +386,16 @@ pub fn from_lock_text(
 }
 
 /// By name, version (0.9 before 0.10) and source; each key computed once
-/// (a comparison that parsed versions would cost more than the sort).
-fn sort_packages<T>(packages: &mut Vec<(T, Package)>) {
-    let mut keyed: Vec<((Vec<u64>, usize), (T, Package))> = packages
-        .drain(..)
-        .enumerate()
-        .map(|(i, entry)| ((semver_key(&entry.1.version), i), entry))
-        .collect();
-    keyed.sort_by(|(a_key, a), (b_key, b)| {
-        (&a.1.name, &a_key.0, &a.1.version, &a.1.source).cmp(&(
-            &b.1.name,
-            &b_key.0,
-            &b.1.version,
-            &b.1.source,
-        ))
+/// (a comparison that split versions would cost more than the sort).
+fn sort_packages<T>(packages: &mut [(T, Package)]) {
+    packages.sort_by_cached_key(|(_, p)| {
+        (
+            p.name.clone(),
+            semver_key(&p.version),
+            p.version.clone(),
+            p.source.clone(),
+        )
     });
-    packages.extend(keyed.into_iter().map(|(_, entry)| entry));
 }
 
 /// Orders 0.9 before 0.10; pre-release tags compare as text.
@@ -472,7 +466,10 @@ pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError
             path: path.to_path_buf(),
             line: lines.line_of(offset),
             column: Some(lines.column_of(text, offset)),
-            message: format!("not a valid Cargo.lock: {}", crate::text::one_line(e.message())),
+            message: format!(
+                "not a valid Cargo.lock: {}",
+                crate::text::one_line(e.message())
+            ),
         }
     })?;
     let mut seen = HashMap::new();

@@ -5,9 +5,9 @@
 
 use crate::advisory::DatabaseInfo;
 use crate::finding::{Scanner, Severity};
-use crate::policy::{Outcome, SuppressionKind, Verdict};
+use crate::gate::verdict::{Outcome, SuppressionKind, Verdict};
 use crate::scan::lockfiles::UncheckedFile;
-use crate::scan::ScanOutput;
+use crate::scan::output::ScanOutput;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -3,8 +3,8 @@
 //! binary prints and appends, and the verdict is decided by the policy.
 
 use crate::finding::{Scanner, Severity};
-use crate::policy::{EvaluatedFinding, Outcome, Verdict};
-use crate::scan::ScanOutput;
+use crate::gate::verdict::{EvaluatedFinding, Outcome, Verdict};
+use crate::scan::output::ScanOutput;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -270,7 +270,7 @@ pub fn step_summary(
 mod tests {
     use super::*;
     use crate::finding::{Finding, Location};
-    use crate::policy::Suppression;
+    use crate::gate::verdict::Suppression;
 
     fn evaluated(rule: &str, severity: Severity, fails: bool, message: &str) -> EvaluatedFinding {
         EvaluatedFinding {
@@ -301,7 +301,7 @@ mod tests {
             outcome: Outcome::Violated,
             failing: findings.iter().filter(|f| f.fails).count(),
             findings,
-            scanner_errors: vec![],
+            run_problems: vec![],
             warnings: vec![],
             reasons: vec!["1 secrets finding at or above fail-on = high".to_string()],
         }
@@ -329,7 +329,7 @@ mod tests {
         findings.push(medium);
         let mut quiet = evaluated("quiet", Severity::Critical, false, "m");
         quiet.suppression = Some(Suppression {
-            kind: crate::policy::SuppressionKind::Policy,
+            kind: crate::gate::verdict::SuppressionKind::Policy,
             justification: "r".into(),
         });
         findings.push(quiet);

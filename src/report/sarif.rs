@@ -1,11 +1,11 @@
 //! SARIF 2.1.0 for GitHub code scanning: one run per scanner, each with its
 //! own `automationDetails.id` so GitHub keeps their alerts apart.
 
-use crate::text::one_line;
 use crate::finding::{RuleInfo, Severity};
-use crate::policy::{EvaluatedFinding, SuppressionKind, Verdict};
+use crate::gate::verdict::{EvaluatedFinding, SuppressionKind, Verdict};
 use crate::scan::lockfiles::FileKind;
-use crate::scan::ScanOutput;
+use crate::scan::output::ScanOutput;
+use crate::text::one_line;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,10 +56,13 @@ fn run(output: &ScanOutput, verdict: &Verdict, max_results: usize) -> Value {
         .collect();
     let total = findings.len();
     let mut notifications = Vec::new();
-    if let Some(error) = &output.error {
+    // The gate's judgement of the run: an error that blocks, or one it
+    // tolerates (an optional tool, on-scanner-error = "warn"), a stale database.
+    let label = output.label();
+    for problem in verdict.run_problems.iter().filter(|p| p.label == label) {
         notifications.push(json!({
-            "level": "error",
-            "message": { "text": format!("{} could not check: {}", output.label(), one_line(error)) },
+            "level": if problem.blocking { "error" } else { "warning" },
+            "message": { "text": one_line(&problem.text) },
         }));
     }
     for warning in &output.warnings {
@@ -434,7 +437,7 @@ mod tests {
             Severity::High,
             Severity::Info,
         ];
-        let mut output = crate::scan::ScanOutput::new(Scanner::Secrets);
+        let mut output = crate::scan::output::ScanOutput::new(Scanner::Secrets);
         for (i, severity) in severities.iter().enumerate() {
             output.findings.push(Finding {
                 scanner: Scanner::Secrets,
@@ -453,7 +456,9 @@ mod tests {
             });
         }
         let outputs = [output];
-        let verdict = Policy::default().evaluate(&outputs, time::macros::date!(2026 - 01 - 01));
+        let verdict = Policy::default()
+            .gate
+            .evaluate(&outputs, time::macros::date!(2026 - 01 - 01));
         let document: Value =
             serde_json::from_slice(&render_with_limit(&outputs, &verdict, 3)).unwrap();
         let run = &document["runs"][0];

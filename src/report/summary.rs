@@ -1,9 +1,11 @@
 //! The short human summary printed on stderr.
 
-use crate::text::one_line;
 use crate::finding::{Scanner, Severity};
-use crate::policy::{EvaluatedFinding, Outcome, SuppressionKind, Verdict, BASELINE_SUPPRESSION};
-use crate::scan::ScanOutput;
+use crate::gate::verdict::{
+    EvaluatedFinding, Outcome, SuppressionKind, Verdict, BASELINE_SUPPRESSION,
+};
+use crate::scan::output::ScanOutput;
+use crate::text::one_line;
 use std::fmt::Write;
 use std::path::Path;
 

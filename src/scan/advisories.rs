@@ -5,16 +5,16 @@
 use crate::advisory::rustsec::checkout::{default_db_path, FetchAge};
 use crate::advisory::rustsec::RustSecSource;
 use crate::advisory::{Advisory, AdvisoryKind, AdvisorySource, DatabaseInfo, Loaded, SourceReport};
-use crate::config::StaleAction;
 use crate::duration::format_duration;
 use crate::files::relative_path;
-use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
+use crate::finding::{
+    fingerprint, Finding, Location, RuleInfo, Scanner, Severity, DEPENDENCY_KIND,
+};
 use crate::inventory::{DependencyKind, Inventory, Package, PackageSource};
-use crate::policy::AdvisorySettings;
-use crate::policy::{DEPENDENCY_KIND, DEV_ONLY};
+use crate::scan::context::ScanContext;
 use crate::scan::lockfiles::{self, UncheckedFile};
+use crate::scan::output::ScanOutput;
 use crate::scan::scope::{self, ScopeSettings};
-use crate::scan::{ScanContext, ScanOutput};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -124,18 +124,12 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Err(error) => return fail(output, error),
     };
     output.warnings.extend(report.warnings);
-    report_freshness(&mut output, &report.database, &context.policy.advisories);
+    output.notes.push(describe_database(&report.database));
     output.database = Some(report.database);
     let mut rules = BTreeMap::new();
     let mut packages = 0;
     for inventory in &inventories {
-        let checked = check_inventory(
-            context,
-            &advisories,
-            &yanked,
-            &context.policy.advisories,
-            inventory,
-        );
+        let checked = check_inventory(context, &advisories, &yanked, inventory);
         packages += inventory.packages.len();
         let mut findings = checked.findings;
         if !findings.is_empty() {
@@ -185,7 +179,6 @@ fn check_inventory(
     context: &ScanContext,
     advisories: &Loaded,
     yanked: &BTreeSet<yanked::PackageKey>,
-    grades: &AdvisorySettings,
     inventory: &Inventory,
 ) -> Checked {
     let path = inventory
@@ -236,23 +229,15 @@ fn check_inventory(
             None => findings.push(yanked::finding(
                 &package.name,
                 &package.version,
-                grades.yanked,
                 locate(package),
                 &relative,
                 &via,
             )),
             Some(advisory) => {
-                findings.push(finding(
-                    advisory,
-                    package,
-                    &via,
-                    grades,
-                    locate(package),
-                    &relative,
-                ));
+                findings.push(finding(advisory, package, &via, locate(package), &relative));
                 rules
                     .entry(advisory.id.clone())
-                    .or_insert_with(|| rule_info(advisory, grades));
+                    .or_insert_with(|| rule_info(advisory));
             }
         }
     }
@@ -288,7 +273,6 @@ fn finding(
     advisory: &Advisory,
     package: &Package,
     via: &[String],
-    grades: &AdvisorySettings,
     location: Location,
     relative: &str,
 ) -> Finding {
@@ -347,7 +331,7 @@ fn finding(
         scanner: Scanner::Advisories,
         tool: None,
         rule_id: id.to_string(),
-        severity: severity_of(advisory, grades),
+        severity: cvss_severity(advisory),
         title: advisory.title.clone(),
         message,
         location: Some(location),
@@ -366,7 +350,7 @@ fn finding(
     }
 }
 
-fn rule_info(advisory: &Advisory, grades: &AdvisorySettings) -> RuleInfo {
+fn rule_info(advisory: &Advisory) -> RuleInfo {
     let id = advisory.id.as_str();
     let url = &advisory.url;
     let first_paragraph = advisory
@@ -424,79 +408,36 @@ fn rule_info(advisory: &Advisory, grades: &AdvisorySettings) -> RuleInfo {
         tags,
         precision: "very-high",
         score: advisory.cvss.as_ref().map(|c| c.score),
-        severity: severity_of(advisory, grades),
+        severity: cvss_severity(advisory),
         properties,
     }
 }
 
-/// The severity an advisory gets: informational kinds by the policy's
-/// grades, vulnerabilities by their CVSS (3.x or 4.0) score, else unknown.
-fn severity_of(advisory: &Advisory, grades: &AdvisorySettings) -> Option<Severity> {
-    match &advisory.kind {
-        AdvisoryKind::Informational(kind) if kind == "unsound" => Some(grades.unsound),
-        AdvisoryKind::Informational(kind) if kind == "unmaintained" => Some(grades.unmaintained),
-        AdvisoryKind::Informational(_) => Some(grades.notice),
+/// A vulnerability's severity, from its CVSS (3.x or 4.0) score. None for
+/// an unscored one and for informational kinds: the gate grades those.
+fn cvss_severity(advisory: &Advisory) -> Option<Severity> {
+    match advisory.kind {
         AdvisoryKind::Vulnerability => advisory
             .cvss
             .as_ref()
             .map(|c| Severity::from_score(c.score)),
+        AdvisoryKind::Informational(_) => None,
     }
 }
 
-/// Notes the database's size and age; a database older than `db.max-age`
-/// is a warning, or an error where the policy says `stale = "fail"`, and
-/// so is one whose fetch record is dated in the future.
-fn report_freshness(output: &mut ScanOutput, database: &DatabaseInfo, settings: &AdvisorySettings) {
+/// The summary's note on the database checked against: its size, newest
+/// advisory and age (whether it is too old is the gate's to say).
+fn describe_database(database: &DatabaseInfo) -> String {
     let newest = database.newest_advisory.as_deref().unwrap_or("unknown");
     let fetched = match (&database.fetched_at, database.age) {
         (Some(_), Some(FetchAge::Ago(age))) => format!("fetched {} ago", format_duration(age)),
         (Some(fetched_at), _) => format!("fetched at {fetched_at}, in the future"),
         _ => "no fetch record (age counted from the newest advisory)".to_string(),
     };
-    output.notes.push(format!(
+    format!(
         "advisory database: {} advisories, newest {newest}, {fetched}",
         database.advisories
-    ));
-    let max_age = format_duration(settings.db_max_age);
-    let age = match (database.age, &database.fetched_at) {
-        (None, _) => return,
-        (Some(FetchAge::Future), Some(fetched_at)) => {
-            let problem = format!(
-                "the fetch record {} says the advisory database was fetched at {fetched_at}, in the future: counted as stale (db.max-age = {max_age}): run `secgate db update`",
-                database.record_path.as_deref().unwrap_or("")
-            );
-            return stale(output, settings, problem);
-        }
-        (Some(FetchAge::Future), None) => return,
-        (Some(FetchAge::Ago(age)), _) => age,
-    };
-    if age <= settings.db_max_age {
-        return;
-    }
-    // Without a fetch record the date, not a running age, keeps the SARIF reproducible.
-    let problem = if database.fetched_at.is_some() {
-        format!(
-            "the advisory database was fetched {} ago, more than db.max-age = {max_age}: run `secgate db update`",
-            format_duration(age)
-        )
-    } else {
-        format!(
-            "the advisory database's newest advisory is from {newest}, more than db.max-age = {max_age} ago: {}",
-            if database.explicit {
-                "update the --db checkout"
-            } else {
-                "run `secgate db update`"
-            }
-        )
-    };
-    stale(output, settings, problem)
-}
-
-fn stale(output: &mut ScanOutput, settings: &AdvisorySettings, problem: String) {
-    match settings.db_stale {
-        StaleAction::Warn => output.warnings.push(problem),
-        StaleAction::Fail => output.error = Some(format!("stale database: {problem}")),
-    }
+    )
 }
 
 /// What the lock-file search found.
@@ -515,7 +456,7 @@ const NOT_THE_PROJECTS: [&str; 5] = ["target", "vendor", "node_modules", ".venv"
 pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
     ScopeSettings {
         exclude_key: "advisories.exclude",
-        exclude: context.policy.advisories.exclude.clone(),
+        exclude: context.settings.advisories.exclude.clone(),
         skip_dirs: NOT_THE_PROJECTS.to_vec(),
         // Libraries list Cargo.lock in .gitignore; on disk outside git it is checked.
         gitignore_outside_git: false,
@@ -663,7 +604,7 @@ fn classify_findings(
         finding
             .properties
             .insert(DEPENDENCY_KIND.to_string(), serde_json::json!(kind));
-        if kind == DEV_ONLY {
+        if kind == DependencyKind::DevOnly.as_str() {
             finding
                 .message
                 .push_str("; dev-only dependency (built for tests, never shipped)");
@@ -757,8 +698,7 @@ mod tests {
     }
 
     #[test]
-    fn cvss_scores_grade_vulnerabilities_and_the_policy_the_rest() {
-        let grades = crate::policy::Policy::default().advisories;
+    fn vulnerabilities_are_graded_by_cvss_and_the_rest_left_to_the_gate() {
         let source = RustSecSource::open(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db"),
             true,
@@ -777,17 +717,18 @@ mod tests {
                 .clone()
         };
         assert_eq!(
-            severity_of(&by_id("RUSTSEC-2021-0003"), &grades),
+            cvss_severity(&by_id("RUSTSEC-2021-0003")),
             Some(Severity::Critical)
         );
         assert_eq!(
-            severity_of(&by_id("RUSTSEC-2024-0003"), &grades),
+            cvss_severity(&by_id("RUSTSEC-2024-0003")),
             None,
             "no CVSS: unknown"
         );
         assert_eq!(
-            severity_of(&by_id("RUSTSEC-2021-0145"), &grades),
-            Some(grades.unsound)
+            cvss_severity(&by_id("RUSTSEC-2021-0145")),
+            None,
+            "unsound: graded by the gate"
         );
     }
 }

@@ -4,9 +4,10 @@
 //! results as findings: severities normalized, paths rebased to the scanned
 //! root, fingerprints kept or computed. No thresholds here.
 
-use super::{ExternalRun, ScanContext, ScanOutput};
 use crate::finding::{fingerprint, Finding, Location, Scanner, Severity};
-use crate::policy::{ExternalSource, ExternalTool};
+use crate::scan::context::ScanContext;
+use crate::scan::output::{ExternalRun, ScanOutput};
+use crate::scan::settings::{ExternalSource, ExternalTool};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -17,7 +18,7 @@ use std::time::Duration;
 pub const OUT_PLACEHOLDER: &str = "{out}";
 
 /// Runs or reads one `[[external]]` entry: one output per SARIF run, or one
-/// failed output (an error, or a warning when the entry is optional).
+/// failed output (its error: the gate decides what an optional tool's does).
 pub fn scan(tool: &ExternalTool, context: &ScanContext) -> Vec<ScanOutput> {
     let documents = match &tool.source {
         ExternalSource::Files(pattern) => read_files(&context.root, pattern),
@@ -87,13 +88,8 @@ fn failed(tool: &ExternalTool, message: String) -> ScanOutput {
         key: tool.name.clone(),
         driver: Value::Null,
     });
-    if tool.optional {
-        output
-            .warnings
-            .push(format!("{message} (optional = true: not a scanner error)"));
-    } else {
-        output.error = Some(format!("{}: {message}", tool.name));
-    }
+    // Whether an optional tool's failure blocks is the gate's call.
+    output.error = Some(format!("{}: {message}", tool.name));
     output
 }
 
@@ -528,8 +524,6 @@ mod tests {
             name: "t".into(),
             source: ExternalSource::Files("x.sarif".into()),
             timeout: Duration::from_secs(1),
-            optional: false,
-            fail_on: None,
             levels: Default::default(),
             rules: BTreeMap::new(),
         };

@@ -4,7 +4,9 @@
 
 use crate::finding::Scanner;
 use crate::inventory::{DependencyKind, EdgeKind, Inventory, Package, PackageSource};
-use crate::scan::{SbomDocument, SbomFormat, ScanContext, ScanOutput};
+use crate::scan::context::ScanContext;
+use crate::scan::output::{SbomDocument, ScanOutput};
+use crate::scan::settings::SbomFormat;
 use cyclonedx_bom::external_models::date_time::DateTime;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
 use cyclonedx_bom::external_models::spdx::SpdxExpression;

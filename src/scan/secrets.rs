@@ -5,28 +5,23 @@ pub mod encoded;
 pub mod history;
 pub mod matcher;
 pub mod rules;
+pub mod scanner;
 
-use crate::config::UnreadableAction;
 use crate::files::relative_path;
-use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
+use crate::finding::{Finding, Scanner};
+use crate::scan::context::ScanContext;
+use crate::scan::output::ScanOutput;
 use crate::scan::scope::{self, ScopeSettings, Source};
-use crate::scan::{ScanContext, ScanOutput};
-use rules::{Rule, RuleSet};
-use std::collections::{BTreeMap, HashSet};
+use crate::scan::settings::GitScope;
+use scanner::{rule_infos, SecretScanner};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Bytes looked at to decide whether a file is binary.
 const BINARY_SNIFF: usize = 8192;
-/// How a user marks a false positive, for every secret rule's help.
-const FALSE_POSITIVE_HELP: &str = "Not a secret (a test value, an example)? Put a `secgate:allow` comment on its line or the line above, or add an [[ignore]] entry with its fingerprint (the result's secgate/v1 partial fingerprint) and a reason to secgate.toml.";
-
-/// The comment that suppresses a finding on its line or the line below.
-const INLINE_ALLOW: &[u8] = b"secgate:allow";
-
 pub fn scan(context: &ScanContext) -> ScanOutput {
-    let scanner = match SecretScanner::for_policy(&context.policy.secrets) {
+    let scanner = match SecretScanner::for_settings(&context.settings.secrets) {
         Ok(scanner) => scanner,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
     };
@@ -36,11 +31,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     }
 }
 
-fn scan_history(
-    context: &ScanContext,
-    scope: &history::GitScope,
-    scanner: &SecretScanner,
-) -> ScanOutput {
+fn scan_history(context: &ScanContext, scope: &GitScope, scanner: &SecretScanner) -> ScanOutput {
     let scanned = match history::scan(&context.root, scope, scanner) {
         Ok(scanned) => scanned,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
@@ -51,157 +42,17 @@ fn scan_history(
     output.warnings = scanned.warnings;
     output.removed_secrets = scanned.removed_secrets;
     let what = match scope {
-        history::GitScope::Staged => "staged changes".to_string(),
-        history::GitScope::All => format!("{} commits (all history from HEAD)", scanned.commits),
-        history::GitScope::Since(base) => format!("{} commits since {base}", scanned.commits),
-        history::GitScope::Range(range) => format!("{} commits in {range}", scanned.commits),
-        history::GitScope::Commits(_) => format!("{} pushed commit(s)", scanned.commits),
+        GitScope::Staged => "staged changes".to_string(),
+        GitScope::All => format!("{} commits (all history from HEAD)", scanned.commits),
+        GitScope::Since(base) => format!("{} commits since {base}", scanned.commits),
+        GitScope::Range(range) => format!("{} commits in {range}", scanned.commits),
+        GitScope::Commits(_) => format!("{} pushed commit(s)", scanned.commits),
     };
     output.notes.push(format!(
         "git: added lines of {what} scanned with {} rules",
         scanner.rules.rules.len()
     ));
     output
-}
-
-/// The compiled rules plus the policy's value allowlist.
-pub struct SecretScanner {
-    pub rules: RuleSet,
-    allow_values: Option<regex::bytes::RegexSet>,
-    stopwords: Vec<Vec<u8>>,
-}
-
-impl SecretScanner {
-    pub fn builtin() -> SecretScanner {
-        SecretScanner::for_policy(&crate::policy::Policy::default().secrets)
-            .expect("built-in rules compile (tested)")
-    }
-
-    pub fn for_policy(settings: &crate::policy::SecretSettings) -> Result<SecretScanner, String> {
-        let rules = RuleSet::customized(&settings.custom_rules, &settings.disabled_rules)?;
-        let allow_values = if settings.allow_values.is_empty() {
-            None
-        } else {
-            Some(
-                regex::bytes::RegexSet::new(&settings.allow_values)
-                    .map_err(|e| format!("secrets.allowlist.values: {e}"))?,
-            )
-        };
-        Ok(SecretScanner {
-            rules,
-            allow_values,
-            stopwords: settings
-                .stopwords
-                .iter()
-                .map(|w| w.to_lowercase().into_bytes())
-                .collect(),
-        })
-    }
-
-    fn allowed(&self, secret: &[u8]) -> bool {
-        if self
-            .allow_values
-            .as_ref()
-            .is_some_and(|set| set.is_match(secret))
-        {
-            return true;
-        }
-        if self.stopwords.is_empty() {
-            return false;
-        }
-        let lower = secret.to_ascii_lowercase();
-        self.stopwords
-            .iter()
-            .any(|word| memchr::memmem::find(&lower, word).is_some())
-    }
-
-    /// Findings in one file's content; `path` is already relative to the root.
-    pub fn findings_in(&self, path: &str, content: &[u8]) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        let mut seen: HashSet<(usize, &[u8])> = HashSet::new();
-        let mut lines = LineIndex::new(content);
-        for found in matcher::find_secrets(&self.rules, content) {
-            let secret = &content[found.start..found.end];
-            if self.allowed(secret) || !seen.insert((found.rule, secret)) {
-                continue;
-            }
-            let start = lines.position(found.start);
-            let end = lines.position(found.end);
-            findings.push(self.finding(found.rule, path, secret, content, start, end, false));
-        }
-        let blobs = encoded::decoded_blobs(content);
-        for blob in &blobs {
-            let inner = matcher::find_secrets(&self.rules, &blob.text);
-            if inner.is_empty() {
-                continue;
-            }
-            let start = lines.position(blob.start);
-            let end = lines.position(blob.end);
-            for found in inner {
-                let secret = &blob.text[found.start..found.end];
-                if self.allowed(secret) || !seen.insert((found.rule, secret)) {
-                    continue;
-                }
-                findings.push(self.finding(found.rule, path, secret, content, start, end, true));
-            }
-        }
-        findings
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn finding(
-        &self,
-        rule_index: usize,
-        path: &str,
-        secret: &[u8],
-        content: &[u8],
-        (start_line, start_column, line_start): (u32, u32, usize),
-        (end_line, end_column, _): (u32, u32, usize),
-        base64_encoded: bool,
-    ) -> Finding {
-        let rule = &self.rules.rules[rule_index];
-        let redacted = redact(secret);
-        let mut properties = BTreeMap::new();
-        properties.insert("redacted".to_string(), serde_json::json!(redacted));
-        properties.insert("secret-length".to_string(), serde_json::json!(secret.len()));
-        if base64_encoded {
-            properties.insert("encoding".to_string(), serde_json::json!("base64"));
-        }
-        Finding {
-            scanner: Scanner::Secrets,
-            tool: None,
-            rule_id: rule.id.clone(),
-            severity: Some(rule.severity),
-            title: rule.title.clone(),
-            message: format!(
-                "{} found{}: {redacted}",
-                rule.title,
-                if base64_encoded {
-                    " (base64-encoded)"
-                } else {
-                    ""
-                }
-            ),
-            location: Some(Location {
-                path: path.to_string(),
-                start_line,
-                start_column,
-                end_line,
-                end_column,
-            }),
-            fingerprint: fingerprint(&[b"secrets", rule.id.as_bytes(), path.as_bytes(), secret]),
-            content_fingerprint: Some(fingerprint(&[
-                b"secrets-content",
-                rule.id.as_bytes(),
-                secret,
-            ])),
-            package: None,
-            aliases: Vec::new(),
-            suppression_hint: allows_inline(content, line_start)
-                .then_some(SuppressionHint::InlineAllow),
-            properties,
-        }
-    }
 }
 
 #[derive(Default)]
@@ -227,7 +78,7 @@ impl Tally {
 pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
     ScopeSettings {
         exclude_key: "secrets.exclude",
-        exclude: context.policy.secrets.exclude.clone(),
+        exclude: context.settings.secrets.exclude.clone(),
         skip_dirs: Vec::new(),
         // As other secret scanners do on a plain directory.
         gitignore_outside_git: true,
@@ -237,7 +88,7 @@ pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
 
 pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Secrets);
-    let settings = &context.policy.secrets;
+    let settings = &context.settings.secrets;
     let (listing, mut tally) = match scan_listed(context, scanner, settings.max_file_size) {
         Ok(done) => done,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
@@ -276,23 +127,9 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
             crate::text::abbreviate(&listing.ignore_file_errors)
         ));
     }
-    if !tally.unreadable.is_empty() {
-        let mut unreadable = tally.unreadable;
-        unreadable.sort();
-        let problem = format!(
-            "{} path(s) could not be read: {}",
-            unreadable.len(),
-            crate::text::abbreviate(&unreadable)
-        );
-        match settings.on_unreadable {
-            UnreadableAction::Warn => output.warnings.push(problem),
-            UnreadableAction::Fail => {
-                output.error = Some(format!(
-                "{problem} (secrets.on-unreadable = \"fail\"; \"warn\" lets the findings decide)"
-            ))
-            }
-        }
-    }
+    // Whether an unread file still lets the scan vouch for the tree is the gate's call.
+    tally.unreadable.sort();
+    output.unreadable = tally.unreadable;
     output
 }
 
@@ -381,238 +218,4 @@ fn scan_file(
     tally
         .findings
         .extend(scanner.findings_in(&relative, buffer));
-}
-
-/// `secgate:allow` on the finding's line or on the line above it.
-fn allows_inline(content: &[u8], line_start: usize) -> bool {
-    let line_end =
-        memchr::memchr(b'\n', &content[line_start..]).map_or(content.len(), |p| line_start + p);
-    let previous_start = if line_start == 0 {
-        0
-    } else {
-        memchr::memrchr(b'\n', &content[..line_start - 1]).map_or(0, |p| p + 1)
-    };
-    memchr::memmem::find(&content[previous_start..line_end], INLINE_ALLOW).is_some()
-}
-
-/// The first characters and the length, never the whole value: enough to
-/// find it, not enough to use it.
-pub fn redact(secret: &[u8]) -> String {
-    let text = String::from_utf8_lossy(secret);
-    let count = text.chars().count();
-    let shown = if count >= 16 { 4 } else { count / 4 };
-    let prefix: String = text.chars().take(shown).collect();
-    format!("{prefix}… ({count} chars, redacted)")
-}
-
-/// Turns byte offsets into 1-based lines and code-point columns, moving
-/// forward only (matches come sorted by offset).
-struct LineIndex<'a> {
-    content: &'a [u8],
-    offset: usize,
-    line: u32,
-    line_start: usize,
-}
-
-impl<'a> LineIndex<'a> {
-    fn new(content: &'a [u8]) -> Self {
-        LineIndex {
-            content,
-            offset: 0,
-            line: 1,
-            line_start: 0,
-        }
-    }
-
-    fn position(&mut self, offset: usize) -> (u32, u32, usize) {
-        if offset < self.offset {
-            *self = LineIndex::new(self.content);
-        }
-        for newline in memchr::memchr_iter(b'\n', &self.content[self.offset..offset]) {
-            self.line += 1;
-            self.line_start = self.offset + newline + 1;
-        }
-        self.offset = offset;
-        let column = String::from_utf8_lossy(&self.content[self.line_start..offset])
-            .chars()
-            .count() as u32
-            + 1;
-        (self.line, column, self.line_start)
-    }
-}
-
-fn rule_infos(rules: &RuleSet, findings: &[Finding]) -> Vec<RuleInfo> {
-    let used: std::collections::BTreeSet<&str> =
-        findings.iter().map(|f| f.rule_id.as_str()).collect();
-    rules
-        .rules
-        .iter()
-        .filter(|rule| used.contains(rule.id.as_str()))
-        .map(rule_info)
-        .collect()
-}
-
-fn rule_info(rule: &Rule) -> RuleInfo {
-    let references = rule
-        .references
-        .iter()
-        .map(|r| format!("- {r}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    RuleInfo {
-        id: rule.id.clone(),
-        name: rule.id.clone(),
-        short_description: rule.title.clone(),
-        full_description: format!("A {} committed to the repository.", rule.title),
-        help_text: format!(
-            "A {} was found in the scanned files. Revoke it with its issuer first (it is compromised once pushed), then remove it from the code and from git history, and load it from a secret store or the environment instead. {FALSE_POSITIVE_HELP}",
-            rule.title
-        ),
-        help_markdown: format!(
-            "A **{}** was found in the scanned files.\n\n1. Revoke or rotate it with its issuer: anyone who could read the repository may have it.\n2. Remove it from the code and from git history.\n3. Load it at run time from a secret store or the environment.\n\n**Not a secret** (a test value, an example, a false positive)? Mark it where it is with a `secgate:allow` comment on its line or the line above; or add to `secgate.toml` an `[[ignore]]` entry with the result's `secgate/v1` fingerprint as `id` and a `reason`; or allow the value's pattern under `[secrets.allowlist] values`. Dismissing the alert in code scanning alone does not stop the gate failing.\n\nFormat references:\n{references}",
-            rule.title
-        ),
-        help_uri: rule.references.first().cloned(),
-        tags: vec!["security".to_string(), "secret".to_string(), "credential".to_string()],
-        precision: if rule.min_entropy.is_some() { "medium" } else { "high" },
-        score: None,
-        severity: Some(rule.severity),
-        properties: BTreeMap::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::Policy;
-
-    #[test]
-    fn base64_wrapped_token_is_found_at_the_blob() {
-        use base64::Engine;
-        let scanner = SecretScanner::builtin();
-        let encoded = base64::engine::general_purpose::STANDARD
-            // secgate:allow: a made-up credential for this test
-            .encode("ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi");
-        let content = format!("apiVersion: v1\nkind: Secret\ndata:\n  token: {encoded}\n");
-        let findings = scanner.findings_in("k8s/secret.yaml", content.as_bytes());
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].location.as_ref().unwrap().start_line, 4);
-        assert!(
-            findings[0].message.contains("base64"),
-            "{}",
-            findings[0].message
-        );
-    }
-
-    #[test]
-    fn policy_allowlist_disable_and_custom_rules() {
-        let token = b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\nINTERNAL=acme_live_9f8e7d6c5b4a39281706\n";
-        let policy = Policy::from_toml(
-            "p.toml",
-            r#"
-[secrets]
-disable-rules = ["github-personal-access-token"]
-[[secrets.rules]]
-id = "acme-live-key"
-title = "ACME live key"
-severity = "critical"
-keywords = ["acme_live_"]
-regex = '\b(?P<secret>acme_live_[0-9a-f]{20})\b'
-examples = ["acme_live_9f8e7d6c5b4a39281706"]
-negative-examples = ["acme_live_123"]
-"#,
-        )
-        .unwrap();
-        let scanner = SecretScanner::for_policy(&policy.secrets).unwrap();
-        let ids: Vec<String> = scanner
-            .findings_in("a", token)
-            .into_iter()
-            .map(|f| f.rule_id)
-            .collect();
-        assert_eq!(ids, ["acme-live-key"]);
-
-        let allow =
-            Policy::from_toml("p.toml", "[secrets.allowlist]\nvalues = ['^ghp_R3kq']\n").unwrap();
-        let scanner = SecretScanner::for_policy(&allow.secrets).unwrap();
-        assert!(scanner.findings_in("a", token).is_empty());
-        let stop =
-            Policy::from_toml("p.toml", "[secrets.allowlist]\nstopwords = ['R3KQ9']\n").unwrap();
-        assert!(SecretScanner::for_policy(&stop.secrets)
-            .unwrap()
-            .findings_in("a", token)
-            .is_empty());
-    }
-
-    #[test]
-    fn bad_custom_rule_and_unknown_disable_are_located() {
-        let err = Policy::from_toml("p.toml", "[secrets]\nmax-file-size = 5\n\n[[secrets.rules]]\nid = \"x\"\ntitle = \"t\"\nseverity = \"high\"\nkeywords = [\"abc\"]\nregex = '(?P<secret>[a-'\n").unwrap_err();
-        assert_eq!(err.line, 4, "{err}");
-        assert!(err.message.contains("invalid regex"), "{err}");
-        let err = Policy::from_toml("p.toml", "[secrets]\ndisable-rules = [\"no-such-rule\"]\n")
-            .unwrap_err();
-        assert_eq!(err.line, 2, "{err}");
-        let err = Policy::from_toml("p.toml", "[secrets.allowlist]\nvalues = ['(']\n").unwrap_err();
-        assert_eq!(err.line, 2, "{err}");
-    }
-
-    #[test]
-    fn redaction_keeps_prefix_and_length_only() {
-        let token = b"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi";
-        let redacted = redact(token);
-        assert_eq!(redacted, "ghp_… (40 chars, redacted)");
-        assert_eq!(redact(b"hunter2!"), "hu… (8 chars, redacted)");
-    }
-
-    #[test]
-    fn findings_are_located_and_redacted() {
-        let scanner = SecretScanner::builtin();
-        let content = "line one\nconst T: &str = \"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\";\n";
-        let findings = scanner.findings_in("src/lib.rs", content.as_bytes());
-        assert_eq!(findings.len(), 1);
-        let location = findings[0].location.as_ref().unwrap();
-        assert_eq!((location.start_line, location.start_column), (2, 18));
-        assert_eq!((location.end_line, location.end_column), (2, 58));
-        let serialized = serde_json::to_string(&findings[0]).unwrap();
-        assert!(
-            !serialized.contains("R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi"),
-            "{serialized}"
-        );
-    }
-
-    #[test]
-    fn fingerprint_survives_moved_lines_but_not_new_values() {
-        let scanner = SecretScanner::builtin();
-        let a = scanner.findings_in("a.env", b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n");
-        let b = scanner.findings_in(
-            "a.env",
-            b"\n\n\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
-        );
-        // secgate:allow: a made-up credential for this test
-        let c = scanner.findings_in("a.env", b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKj\n");
-        assert_eq!(a[0].fingerprint, b[0].fingerprint);
-        assert_ne!(a[0].fingerprint, c[0].fingerprint);
-    }
-
-    #[test]
-    fn inline_allow_on_line_or_line_above() {
-        let scanner = SecretScanner::builtin();
-        let same = scanner.findings_in(
-            "a",
-            b"T=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi # secgate:allow\n",
-        );
-        let above = scanner.findings_in(
-            "a",
-            b"# secgate:allow test fixture\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
-        );
-        let two_above = scanner.findings_in(
-            "a",
-            b"# secgate:allow\n\nT=ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi\n",
-        );
-        assert_eq!(same[0].suppression_hint, Some(SuppressionHint::InlineAllow));
-        assert_eq!(
-            above[0].suppression_hint,
-            Some(SuppressionHint::InlineAllow)
-        );
-        assert_eq!(two_above[0].suppression_hint, None);
-    }
 }

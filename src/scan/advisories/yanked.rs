@@ -2,7 +2,7 @@
 //! scanner never fetches. A crate with no cache entry is counted as not
 //! checked, never guessed.
 
-use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, Severity};
+use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -250,10 +250,10 @@ fn yanked_flag(blob: &[u8]) -> Option<bool> {
         .map(|entry| entry.yanked)
 }
 
+/// A yanked version: no severity of its own, the gate grades it (`kind`).
 pub fn finding(
     name: &str,
     version: &str,
-    severity: Severity,
     location: Location,
     relative: &str,
     via: &[String],
@@ -274,7 +274,7 @@ pub fn finding(
     Finding {
         scanner: Scanner::Advisories,
         rule_id: RULE_ID.to_string(),
-        severity: Some(severity),
+        severity: None,
         title: format!("{name} {version} is yanked"),
         message,
         location: Some(location),

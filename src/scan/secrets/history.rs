@@ -2,27 +2,13 @@
 //! changes), read from `git log -p` / `git diff --cached` with the git on
 //! the machine. A secret committed and later deleted is still a leak.
 
-use super::SecretScanner;
 use crate::finding::Finding;
+use crate::scan::secrets::scanner::SecretScanner;
+use crate::scan::settings::GitScope;
 use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// Which changes to scan.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum GitScope {
-    /// Every commit reachable from HEAD.
-    All,
-    /// Commits reachable from HEAD but not from REF.
-    Since(String),
-    /// A revision range `A..B` (B's commits not in A).
-    Range(String),
-    /// The index: what `git commit` would record now.
-    Staged,
-    /// Exactly these commits (oldest first), e.g. the ones being pushed.
-    Commits(Vec<String>),
-}
 
 /// What a history scan found and what it could not see.
 #[derive(Debug, Default)]
