@@ -14,6 +14,7 @@ use std::path::PathBuf;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ecosystem {
     CratesIo,
+    PyPi,
 }
 
 impl Ecosystem {
@@ -21,6 +22,7 @@ impl Ecosystem {
     pub fn as_str(self) -> &'static str {
         match self {
             Ecosystem::CratesIo => "crates.io",
+            Ecosystem::PyPi => "PyPI",
         }
     }
 
@@ -28,6 +30,28 @@ impl Ecosystem {
     pub fn purl_type(self) -> &'static str {
         match self {
             Ecosystem::CratesIo => "cargo",
+            Ecosystem::PyPi => "pypi",
+        }
+    }
+
+    /// A package name as the ecosystem compares names: PyPI's PEP 503 form
+    /// (lower case, each run of `-`, `_`, `.` as one `-`); crates as written.
+    pub fn normalize_name(self, name: &str) -> String {
+        match self {
+            Ecosystem::CratesIo => name.to_string(),
+            Ecosystem::PyPi => {
+                let mut normalized = String::with_capacity(name.len());
+                for c in name.trim().chars() {
+                    if matches!(c, '-' | '_' | '.') {
+                        if !normalized.ends_with('-') {
+                            normalized.push('-');
+                        }
+                    } else {
+                        normalized.extend(c.to_lowercase());
+                    }
+                }
+                normalized
+            }
         }
     }
 }
@@ -350,6 +374,20 @@ impl Inventory {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pypi_names_compare_in_their_pep_503_form() {
+        for (name, normalized) in [
+            ("Django", "django"),
+            ("zope.interface", "zope-interface"),
+            ("typing_extensions", "typing-extensions"),
+            ("Foo-_.Bar", "foo-bar"),
+            ("-Leading", "-leading"),
+        ] {
+            assert_eq!(Ecosystem::PyPi.normalize_name(name), normalized, "{name}");
+        }
+        assert_eq!(Ecosystem::CratesIo.normalize_name("Serde_json"), "Serde_json");
+    }
     use super::*;
 
     #[test]
