@@ -3,7 +3,6 @@
 //! secret values: fingerprints are hashes, paths and rule ids are not secret.
 
 use crate::error::BaselineError;
-use crate::gate::verdict::{EvaluatedFinding, SuppressionKind, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -74,7 +73,7 @@ impl Baseline {
             for run in runs {
                 for result in run["results"].as_array().into_iter().flatten() {
                     let partial = &result["partialFingerprints"];
-                    for key in ["secgate/v1", crate::report::sarif::CONTENT_FINGERPRINT_KEY] {
+                    for key in ["secgate/v1", crate::finding::CONTENT_FINGERPRINT_KEY] {
                         if let Some(fp) = partial[key].as_str() {
                             fingerprints.insert(fp.to_string());
                         }
@@ -99,42 +98,5 @@ impl Baseline {
             source: path.display().to_string(),
             fingerprints,
         })
-    }
-}
-
-/// The baseline of a verdict: every finding not already suppressed by the
-/// policy or an inline comment (those need no baseline).
-pub fn render(verdict: &Verdict) -> Vec<u8> {
-    let mut findings: Vec<BaselineEntry> = verdict
-        .findings
-        .iter()
-        .filter(|f| {
-            f.suppression
-                .as_ref()
-                .is_none_or(|s| s.kind == SuppressionKind::Baseline)
-        })
-        .map(entry)
-        .collect();
-    findings.sort();
-    findings.dedup();
-    let file = BaselineFile {
-        version: FORMAT_VERSION,
-        tool: format!("secgate {}", env!("CARGO_PKG_VERSION")),
-        findings,
-    };
-    let mut bytes = serde_json::to_vec_pretty(&file).expect("baseline serializes");
-    bytes.push(b'\n');
-    bytes
-}
-
-fn entry(evaluated: &EvaluatedFinding) -> BaselineEntry {
-    let finding = &evaluated.finding;
-    BaselineEntry {
-        fingerprint: finding.fingerprint.clone(),
-        content_fingerprint: finding.content_fingerprint.clone(),
-        scanner: finding.scanner.as_str().to_string(),
-        rule: finding.rule_id.clone(),
-        path: finding.location.as_ref().map(|l| l.path.clone()),
-        line: finding.location.as_ref().map(|l| l.start_line),
     }
 }

@@ -11,6 +11,9 @@ pub const KIND: &str = "kind";
 /// The finding property the advisory check sets from the package
 /// inventory: `normal`, `build` or `dev-only`.
 pub const DEPENDENCY_KIND: &str = "dependency-kind";
+/// The SARIF `partialFingerprints` key (and baseline key) of
+/// `Finding::content_fingerprint`.
+pub const CONTENT_FINGERPRINT_KEY: &str = "secgate/content/v1";
 
 /// Severity of a finding, ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -375,6 +375,8 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
 
+    use super::*;
+
     #[test]
     fn pypi_names_compare_in_their_pep_503_form() {
         for (name, normalized) in [
@@ -386,9 +388,11 @@ mod tests {
         ] {
             assert_eq!(Ecosystem::PyPi.normalize_name(name), normalized, "{name}");
         }
-        assert_eq!(Ecosystem::CratesIo.normalize_name("Serde_json"), "Serde_json");
+        assert_eq!(
+            Ecosystem::CratesIo.normalize_name("Serde_json"),
+            "Serde_json"
+        );
     }
-    use super::*;
 
     #[test]
     fn transitive_nesting_below_dev_and_build_edges() {

@@ -815,7 +815,7 @@ fn run_check(args: &ScanArgs, selection: Selection, baseline_output: Option<&Pat
             }
             bail!("no baseline written: a scanner could not check");
         }
-        write_atomically(output, &secgate::baseline::render(&verdict))?;
+        write_atomically(output, &secgate::report::baseline::render(&verdict))?;
         let recorded = verdict
             .findings
             .iter()

@@ -1,5 +1,6 @@
 //! Writers: they render a verdict, they never decide it.
 
+pub mod baseline;
 pub mod gate;
 pub mod github;
 pub mod sarif;

@@ -1,7 +1,7 @@
 //! SARIF 2.1.0 for GitHub code scanning: one run per scanner, each with its
 //! own `automationDetails.id` so GitHub keeps their alerts apart.
 
-use crate::finding::{RuleInfo, Severity};
+use crate::finding::{RuleInfo, Severity, CONTENT_FINGERPRINT_KEY};
 use crate::gate::verdict::{EvaluatedFinding, SuppressionKind, Verdict};
 use crate::scan::lockfiles::FileKind;
 use crate::scan::output::ScanOutput;
@@ -11,8 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const INFORMATION_URI: &str = "https://github.com/secgate/secgate";
-/// The `partialFingerprints` key of `Finding::content_fingerprint`.
-pub const CONTENT_FINGERPRINT_KEY: &str = "secgate/content/v1";
 
 /// The rule tag of advisories counted at `unknown-severity` (no CVSS score).
 pub const UNSCORED_TAG: &str = "unscored";
