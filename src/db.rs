@@ -1,18 +1,20 @@
 //! The advisory database cache: `secgate db update` downloads a `.tar.gz` of
 //! the RustSec advisory-db repository, checks that it is a loadable database,
 //! and swaps it in atomically. Beside the database directory live its fetch
-//! record (`advisory-db.fetch.json`) and two lock files.
+//! record (`advisory-db.fetch.json`) and two lock files. The HTTP, the swap
+//! and the archive checks are submodules, shared by every database.
+
+pub mod download;
+pub mod rustsec_archive;
+pub mod swap;
 
 use crate::advisory::rustsec::checkout::{
     default_db_path, fetch_age, fetch_record, lock, record_path, sibling, FetchAge, FetchRecord,
     Lock,
 };
 use crate::error::DbError;
-use rustsec::Database;
-use std::ffi::OsString;
-use std::fs::File;
-use std::io::{BufReader, Write};
-use std::path::{Component, Path, PathBuf};
+use download::{Fetched, Validators};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -28,8 +30,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The real archive is a few MiB; anything this large is not it.
 const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
-/// Bounds what a small archive may expand to (a gzip bomb).
-const MAX_UNPACKED_BYTES: u64 = 1 << 30;
 
 /// A database URL checked by `parse_url`: only these are fetched.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,17 +121,7 @@ impl Cache {
     }
 
     fn parent(&self) -> PathBuf {
-        match self.dir.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    }
-
-    fn name(&self) -> String {
-        self.dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "advisory-db".to_string())
+        swap::parent_and_name(&self.dir).0
     }
 
     fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> DbError {
@@ -205,7 +195,7 @@ async fn update_locked(
                 source: std::io::Error::other(e.to_string()),
             })??
     };
-    recover_leftovers(cache)?;
+    swap::recover_leftovers(&cache.dir)?;
     if let Some(refresh) = refresh {
         if !cache.is_due(refresh, OffsetDateTime::now_utc()) {
             return Ok(UpdateOutcome::AlreadyFresh);
@@ -234,82 +224,31 @@ async fn update_locked(
                     && crate::advisory::rustsec::shortfall(cached, record).is_none()
             })
     });
-    let client = client(timeout).map_err(|e| fetch(error_chain(&e)))?;
-    let mut request = client.get(url);
-    if let Some(record) = &previous {
-        if let Some(etag) = &record.etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+    let validators = previous.as_ref().map(|record| Validators {
+        etag: record.etag.as_deref(),
+        last_modified: record.last_modified.as_deref(),
+    });
+    let name = swap::parent_and_name(&cache.dir).1;
+    let fetched =
+        download::get(url, timeout, validators, &parent, &name, MAX_ARCHIVE_BYTES).await?;
+    let (download, etag, last_modified) = match fetched {
+        Fetched::NotModified => {
+            let mut record = previous.expect("304 only to a conditional request");
+            record.fetched_at = now_rfc3339();
+            write_record(cache, &record)?;
+            return Ok(UpdateOutcome::NotModified);
         }
-        if let Some(modified) = &record.last_modified {
-            request = request.header(reqwest::header::IF_MODIFIED_SINCE, modified);
-        }
-    }
-    let mut response = request
-        .send()
-        .await
-        .map_err(|e| fetch(describe(e, timeout)))?;
-    let status = response.status();
-    if status == reqwest::StatusCode::NOT_MODIFIED {
-        let Some(mut record) = previous else {
-            return Err(fetch(
-                "HTTP 304 Not Modified to an unconditional request".to_string(),
-            ));
-        };
-        record.fetched_at = now_rfc3339();
-        write_record(cache, &record)?;
-        return Ok(UpdateOutcome::NotModified);
-    }
-    if !status.is_success() {
-        return Err(fetch(format!("HTTP {status}")));
-    }
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_ARCHIVE_BYTES)
-    {
-        return Err(fetch(format!(
-            "the archive is larger than {} MiB",
-            MAX_ARCHIVE_BYTES >> 20
-        )));
-    }
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-            .map(str::to_string)
+        Fetched::Body {
+            file,
+            etag,
+            last_modified,
+        } => (file, etag, last_modified),
     };
-    let etag = header(reqwest::header::ETAG);
-    let last_modified = header(reqwest::header::LAST_MODIFIED);
-
-    // Into a temporary file beside the cache, never into the cache itself.
-    let name = cache.name();
-    let mut download = tempfile::Builder::new()
-        .prefix(&format!(".{name}.download-"))
-        .tempfile_in(&parent)
-        .map_err(cache.io(&parent))?;
-    let mut received: u64 = 0;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| fetch(describe(e, timeout)))?
-    {
-        received += chunk.len() as u64;
-        if received > MAX_ARCHIVE_BYTES {
-            return Err(fetch(format!(
-                "the archive is larger than {} MiB",
-                MAX_ARCHIVE_BYTES >> 20
-            )));
-        }
-        download
-            .write_all(&chunk)
-            .map_err(cache.io(download.path()))?;
-    }
-    download.flush().map_err(cache.io(download.path()))?;
 
     let staged = {
         let (url, parent, name) = (url.to_string(), parent.clone(), name.clone());
         let archive = download.path().to_path_buf();
-        tokio::task::spawn_blocking(move || unpack(&archive, &parent, &name, &url))
+        tokio::task::spawn_blocking(move || rustsec_archive::unpack(&archive, &parent, &name, &url))
             .await
             .map_err(|e| fetch(format!("unpacking crashed: {e}")))??
     };
@@ -328,7 +267,7 @@ async fn update_locked(
         }
     }
     let cache_for_swap = cache.clone();
-    tokio::task::spawn_blocking(move || swap_in(&cache_for_swap, staged.dir))
+    tokio::task::spawn_blocking(move || swap::swap_in(&cache_for_swap.dir, &staged.dir.keep()))
         .await
         .map_err(|e| fetch(format!("swapping crashed: {e}")))??;
     write_record(
@@ -361,236 +300,9 @@ fn write_record(cache: &Cache, record: &FetchRecord) -> Result<(), DbError> {
     Ok(())
 }
 
-fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    // reqwest is built without a crypto provider (aws-lc-rs is a heavy C
-    // build): use ring. Err only means one is installed already.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(concat!("secgate/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(timeout)
-        // Per read, not for the whole download: a slow link is fine, a stall is not.
-        .read_timeout(timeout)
-        .build()
-}
-
-/// The error without reqwest's copy of the URL: `DbError` names it once.
-fn describe(error: reqwest::Error, timeout: Duration) -> String {
-    if error.is_timeout() {
-        format!("timed out after {}s without data", timeout.as_secs())
-    } else {
-        error_chain(&error.without_url())
-    }
-}
-
-/// `error: cause: cause`, skipping causes that repeat their parent's text.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-struct Staged {
-    dir: tempfile::TempDir,
-    /// Counted as a check counts them, for the record.
-    stats: crate::advisory::rustsec::DbStats,
-    newest: Option<String>,
-}
-
-/// Unpacks the archive into a fresh directory beside the cache (same file
-/// system, so the swap is a rename) and checks it is a loadable database.
-fn unpack(archive: &Path, parent: &Path, name: &str, url: &str) -> Result<Staged, DbError> {
-    let bad = |message: String| DbError::Archive {
-        url: url.to_string(),
-        message,
-    };
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DbError::Io {
-            path: path.clone(),
-            source,
-        }
-    };
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}.new-"))
-        .tempdir_in(parent)
-        .map_err(io(parent))?;
-    let file = File::open(archive).map_err(io(archive))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file)));
-    let mut top: Option<OsString> = None;
-    let mut unpacked: u64 = 0;
-    let entries = tar
-        .entries()
-        .map_err(|e| bad(format!("not a .tar.gz archive: {e}")))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| bad(format!("not a readable .tar.gz archive: {e}")))?;
-        let kind = entry.header().entry_type();
-        // GitHub archives start with a pax header holding the commit id.
-        if kind.is_pax_global_extensions() {
-            continue;
-        }
-        let path = entry
-            .path()
-            .map_err(|e| bad(format!("unreadable entry name: {e}")))?
-            .into_owned();
-        let shown = path.display().to_string();
-        let mut components = path.components();
-        let first = match components.next() {
-            Some(Component::Normal(first)) => first.to_os_string(),
-            _ => return Err(bad(format!("unsafe path in the archive: `{shown}`"))),
-        };
-        match &top {
-            None => top = Some(first),
-            Some(top) if *top == first => {}
-            Some(_) => {
-                return Err(bad(
-                    "more than one top-level directory (expected a repository archive)".to_string(),
-                ))
-            }
-        }
-        let mut relative = PathBuf::new();
-        for component in components {
-            match component {
-                Component::Normal(part) => relative.push(part),
-                Component::CurDir => {}
-                _ => return Err(bad(format!("unsafe path in the archive: `{shown}`"))),
-            }
-        }
-        let target = staging.path().join(&relative);
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target).map_err(io(&target))?;
-        } else if kind.is_file() {
-            if relative.as_os_str().is_empty() {
-                return Err(bad(format!("a file at the top level: `{shown}`")));
-            }
-            unpacked += entry.header().size().unwrap_or(u64::MAX);
-            if unpacked > MAX_UNPACKED_BYTES {
-                return Err(bad(format!(
-                    "unpacks to more than {} MiB",
-                    MAX_UNPACKED_BYTES >> 20
-                )));
-            }
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
-            }
-            let mut out = File::create(&target).map_err(io(&target))?;
-            std::io::copy(&mut entry, &mut out)
-                .map_err(|e| bad(format!("truncated or corrupt at `{shown}`: {e}")))?;
-        } else if kind.is_symlink() || kind.is_hard_link() {
-            return Err(bad(format!("the archive holds a link: `{shown}`")));
-        } else {
-            return Err(bad(format!(
-                "unsupported entry type in the archive: `{shown}`"
-            )));
-        }
-    }
-    if top.is_none() {
-        return Err(bad("an empty archive".to_string()));
-    }
-    let newest = check_database(staging.path()).map_err(bad)?;
-    let stats = crate::advisory::rustsec::count_advisories(staging.path());
-    Ok(Staged {
-        dir: staging,
-        stats,
-        newest,
-    })
-}
-
-/// Loads the database at `dir` and finds the newest advisory's date; an
-/// empty database cannot vouch for anything.
-fn check_database(dir: &Path) -> Result<Option<String>, String> {
-    if !dir.join("crates").is_dir() {
-        return Err("no crates/ directory: not a RustSec advisory-db archive".to_string());
-    }
-    let database = Database::open(dir).map_err(|e| format!("does not load: {e}"))?;
-    // ISO dates order as strings.
-    match database.iter().map(|a| a.metadata.date.as_str()).max() {
-        None => Err("it holds no advisories".to_string()),
-        newest => Ok(newest.map(str::to_string)),
-    }
-}
-
-/// Replaces the cached database by `staged`: old aside, new in, old deleted.
-/// Readers hold the swap lock shared while they load, so none sees the gap
-/// between the two renames or a half-deleted directory.
-fn swap_in(cache: &Cache, staged: tempfile::TempDir) -> Result<(), DbError> {
-    let parent = cache.parent();
-    let name = cache.name();
-    let aside = parent.join(format!(
-        ".{name}.old-{}-{}",
-        std::process::id(),
-        OffsetDateTime::now_utc().unix_timestamp_nanos()
-    ));
-    let swap_lock = lock(&sibling(&cache.dir, ".swap.lock"), Lock::Exclusive)?;
-    let had_old = cache.dir.exists();
-    if had_old {
-        std::fs::rename(&cache.dir, &aside).map_err(cache.io(&cache.dir))?;
-    }
-    let staged_path = staged.keep();
-    if let Err(source) = std::fs::rename(&staged_path, &cache.dir) {
-        if had_old {
-            let _ = std::fs::rename(&aside, &cache.dir);
-        }
-        let _ = std::fs::remove_dir_all(&staged_path);
-        return Err(DbError::Io {
-            path: cache.dir.clone(),
-            source,
-        });
-    }
-    drop(swap_lock);
-    if had_old {
-        // Best effort: a leftover is removed by the next update.
-        let _ = std::fs::remove_dir_all(&aside);
-    }
-    Ok(())
-}
-
-/// Cleans up after an update that was killed: partial downloads and staging
-/// directories go; a database renamed aside comes back if nothing replaced it.
-/// Called with the update lock held, so no other updater owns these.
-fn recover_leftovers(cache: &Cache) -> Result<(), DbError> {
-    let parent = cache.parent();
-    let name = cache.name();
-    let (new, old, download) = (
-        format!(".{name}.new-"),
-        format!(".{name}.old-"),
-        format!(".{name}.download-"),
-    );
-    let Ok(entries) = std::fs::read_dir(&parent) else {
-        return Ok(());
-    };
-    let mut asides = Vec::new();
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        if file_name.starts_with(&new) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        } else if file_name.starts_with(&download) {
-            let _ = std::fs::remove_file(entry.path());
-        } else if file_name.starts_with(&old) {
-            asides.push(entry.path());
-        }
-    }
-    asides.sort();
-    if !cache.dir.exists() {
-        if let Some(latest) = asides.pop() {
-            std::fs::rename(&latest, &cache.dir).map_err(cache.io(&cache.dir))?;
-        }
-    }
-    for aside in asides {
-        let _ = std::fs::remove_dir_all(aside);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::rustsec_archive::{unpack, Staged};
     use super::*;
     use flate2::write::GzEncoder;
 
@@ -783,7 +495,7 @@ mod tests {
         std::fs::create_dir(dir.path().join(".advisory-db.old-1-2")).unwrap();
         std::fs::create_dir(dir.path().join(".advisory-db.new-abc")).unwrap();
         std::fs::write(dir.path().join(".advisory-db.download-x"), b"partial").unwrap();
-        recover_leftovers(&cache).unwrap();
+        swap::recover_leftovers(cache.dir()).unwrap();
         assert!(cache.dir().is_dir(), "the database renamed aside is back");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(left.len(), 1, "{left:?}");
