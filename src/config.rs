@@ -68,6 +68,8 @@ impl RawPolicy {
         self.sbom.fail_on = over.sbom.fail_on.or(self.sbom.fail_on);
         let d = over.db;
         self.db.url = d.url.or(self.db.url);
+        self.db.osv_url = d.osv_url.or(self.db.osv_url);
+        self.db.osv_ecosystems = d.osv_ecosystems.or(self.db.osv_ecosystems);
         self.db.refresh = d.refresh.or(self.db.refresh);
         self.db.max_age = d.max_age.or(self.db.max_age);
         self.db.stale = d.stale.or(self.db.stale);
@@ -206,6 +208,10 @@ pub struct RawExternalDefaults {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawDb {
     pub url: Option<Spanned<String>>,
+    /// Where OSV's per-ecosystem archives are fetched from: `{osv-url}/{Ecosystem}/all.zip`.
+    pub osv_url: Option<Spanned<String>>,
+    /// The ecosystems whose OSV archives `db update` fetches.
+    pub osv_ecosystems: Option<Spanned<Vec<String>>>,
     /// `check` refreshes a cache older than this ("12h", "1d").
     pub refresh: Option<Spanned<String>>,
     /// A database older than this is stale.

@@ -5,6 +5,7 @@
 //! and the archive checks are submodules, shared by every database.
 
 pub mod download;
+pub mod osv;
 pub mod rustsec_archive;
 pub mod swap;
 
@@ -285,7 +286,7 @@ async fn update_locked(
     Ok(UpdateOutcome::Updated { advisories })
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc())

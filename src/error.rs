@@ -123,8 +123,13 @@ pub enum DbError {
     /// given (`--url`, `SECGATE_DB_URL`, `db.url`). No `problem` for a URL
     /// of another scheme: the rest of the message says it all.
     #[error(
-        "{origin} `{url}`: {}only http:// and https:// URLs are fetched (for a local advisory-db checkout, use --db DIR instead)",
-        problem.as_deref().map(|p| format!("{p}; ")).unwrap_or_default()
+        "{origin} `{url}`: {}only http:// and https:// URLs are fetched (for {})",
+        problem.as_deref().map(|p| format!("{p}; ")).unwrap_or_default(),
+        if origin.contains("osv") || origin.contains("OSV") {
+            "local OSV archives, DIR/<Ecosystem>/all.zip, use --osv-db DIR instead"
+        } else {
+            "a local advisory-db checkout, use --db DIR instead"
+        }
     )]
     BadUrl {
         origin: String,

@@ -18,6 +18,17 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Ecosystems whose advisories come from OSV archives (crates.io's
+    /// come from the RustSec database).
+    pub const OSV_SOURCED: &'static [Ecosystem] = &[Ecosystem::PyPi];
+
+    /// By OSV's name, as the policy and OSV's archive folders spell it.
+    pub fn from_osv_name(name: &str) -> Option<Ecosystem> {
+        [Ecosystem::CratesIo, Ecosystem::PyPi]
+            .into_iter()
+            .find(|ecosystem| ecosystem.as_str() == name)
+    }
+
     /// OSV's name (`crates.io`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -11,6 +11,7 @@ use crate::error::PolicyError;
 use crate::finding::{Scanner, Severity};
 use crate::gate::ignore::Ignore;
 use crate::gate::{AdvisoryGrades, ExternalRules, GateRules, RELEASE_PROFILE};
+use crate::inventory::Ecosystem;
 use crate::scan::secrets::rules::{self, RawRule};
 use crate::scan::settings::{
     AdvisorySettings, ExternalSource, ExternalTool, LevelMap, ScanSettings, SecretSettings,
@@ -49,6 +50,11 @@ pub struct DbSettings {
     /// `db.url` (the SECGATE_DB_URL environment variable still wins).
     pub url: String,
     pub refresh: Duration,
+    /// `db.osv-url`, the base of OSV's `<Ecosystem>/all.zip` archives
+    /// (the SECGATE_OSV_URL environment variable still wins).
+    pub osv_url: String,
+    /// `db.osv-ecosystems`: whose OSV archives `db update` fetches.
+    pub osv_ecosystems: Vec<Ecosystem>,
 }
 
 fn is_kebab_case(name: &str) -> bool {
@@ -196,6 +202,8 @@ impl Default for Policy {
             db: DbSettings {
                 url: crate::db::DEFAULT_URL.to_string(),
                 refresh: Duration::from_secs(86_400),
+                osv_url: crate::db::osv::DEFAULT_URL.to_string(),
+                osv_ecosystems: Ecosystem::OSV_SOURCED.to_vec(),
             },
         }
     }
@@ -300,6 +308,45 @@ impl Policy {
                 .map_err(|e| PolicyError::at(file, source, Some(url.span()), e.to_string()))?
                 .as_str()
                 .to_string(),
+        };
+        let osv_url = match raw.db.osv_url {
+            None => defaults.db.osv_url,
+            Some(url) => crate::db::parse_url("db.osv-url", url.get_ref())
+                .map_err(|e| PolicyError::at(file, source, Some(url.span()), e.to_string()))?
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+        };
+        let osv_ecosystems = match raw.db.osv_ecosystems {
+            None => defaults.db.osv_ecosystems,
+            Some(names) => {
+                let span = names.span();
+                let mut ecosystems = Vec::new();
+                for name in names.into_inner() {
+                    match Ecosystem::from_osv_name(&name)
+                        .filter(|e| Ecosystem::OSV_SOURCED.contains(e))
+                    {
+                        Some(ecosystem) if !ecosystems.contains(&ecosystem) => {
+                            ecosystems.push(ecosystem)
+                        }
+                        Some(_) => {}
+                        None => {
+                            let known: Vec<&str> =
+                                Ecosystem::OSV_SOURCED.iter().map(|e| e.as_str()).collect();
+                            return Err(PolicyError::at(
+                                file,
+                                source,
+                                Some(span),
+                                format!(
+                                    "db.osv-ecosystems: `{name}` is not an ecosystem secgate reads from OSV (known: {})",
+                                    known.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+                ecosystems
+            }
         };
 
         let (external, external_rules) = validate_external(file, source, raw.external)?;
@@ -440,6 +487,8 @@ impl Policy {
             db: DbSettings {
                 url: db_url,
                 refresh: db_refresh,
+                osv_url,
+                osv_ecosystems,
             },
         })
     }
@@ -645,6 +694,28 @@ mod tests {
         assert_eq!(defaults.db.url, crate::db::DEFAULT_URL);
         assert_eq!(defaults.db.refresh, Duration::from_secs(86_400));
         assert_eq!(defaults.gate.db_stale, StaleAction::Warn);
+        assert_eq!(defaults.db.osv_url, crate::db::osv::DEFAULT_URL);
+        assert_eq!(defaults.db.osv_ecosystems, [Ecosystem::PyPi]);
+    }
+
+    #[test]
+    fn db_osv_keys_are_checked() {
+        let p = policy("[db]\nosv-url = \"http://mirror.example/osv/\"\nosv-ecosystems = [\"PyPI\", \"PyPI\"]\n");
+        assert_eq!(p.db.osv_url, "http://mirror.example/osv");
+        assert_eq!(p.db.osv_ecosystems, [Ecosystem::PyPi]);
+        assert!(policy("[db]\nosv-ecosystems = []\n")
+            .db
+            .osv_ecosystems
+            .is_empty());
+        let err = Policy::from_toml("p.toml", "[db]\nosv-ecosystems = [\"Maven\"]\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(
+            err.message.contains("`Maven`") && err.message.contains("PyPI"),
+            "{err}"
+        );
+        let err = Policy::from_toml("p.toml", "[db]\nosv-url = \"file:///srv/osv\"\n").unwrap_err();
+        assert!(err.message.contains("db.osv-url"), "{err}");
+        assert!(err.message.contains("--osv-db DIR"), "{err}");
     }
 
     #[test]

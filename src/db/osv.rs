@@ -1,0 +1,274 @@
+//! OSV's per-ecosystem advisory archives (`<base>/<Ecosystem>/all.zip`) in
+//! secgate's cache, laid out as OSV publishes them so the cache and an
+//! `--osv-db` folder read alike. Fetched with the RustSec database's
+//! machinery: conditional and bounded download, checked to load before an
+//! atomic swap under the update lock, and a fetch record beside each archive.
+
+use super::download::{self, Fetched, Validators};
+use super::{now_rfc3339, shrink_allowance, swap, DbUrl, UpdateOutcome};
+use crate::advisory::rustsec::checkout::{
+    fetch_age, fetch_record, lock, record_path, sibling, FetchAge, FetchRecord, Lock,
+};
+use crate::error::DbError;
+use crate::inventory::Ecosystem;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Where OSV publishes its archives.
+pub const DEFAULT_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+/// Overrides the policy's `db.osv-url`.
+pub const URL_ENV: &str = "SECGATE_OSV_URL";
+/// npm's archive is about 200 MB today; PyPI's about 30 MB.
+const MAX_ARCHIVE_BYTES: u64 = 1 << 30;
+/// Every archive is called this inside its ecosystem's folder.
+pub const ARCHIVE_NAME: &str = "all.zip";
+
+/// The base URL to fetch from: the environment variable, else the policy's.
+pub fn resolve_url(policy_url: &str) -> Result<DbUrl, DbError> {
+    match std::env::var(URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => super::parse_url(URL_ENV, &url),
+        _ => super::parse_url("db.osv-url", policy_url),
+    }
+}
+
+/// `<base>/<Ecosystem>/all.zip`.
+pub fn archive_url(base: &DbUrl, ecosystem: Ecosystem) -> String {
+    format!(
+        "{}/{}/{ARCHIVE_NAME}",
+        base.as_str().trim_end_matches('/'),
+        ecosystem.as_str()
+    )
+}
+
+/// An archive as `db update` checked it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub advisories: usize,
+    /// The newest `modified` date, `YYYY-MM-DD`.
+    pub newest: Option<String>,
+}
+
+/// The folder of OSV archives in secgate's cache.
+#[derive(Clone, Debug)]
+pub struct OsvCache {
+    dir: PathBuf,
+}
+
+impl OsvCache {
+    pub fn new(dir: PathBuf) -> OsvCache {
+        OsvCache { dir }
+    }
+
+    /// `~/.cache/secgate/osv` (or under `$XDG_CACHE_HOME`).
+    pub fn default_location() -> Result<OsvCache, DbError> {
+        crate::advisory::rustsec::checkout::default_db_path()
+            .and_then(|db| db.parent().map(|secgate| secgate.join("osv")))
+            .map(OsvCache::new)
+            .ok_or(DbError::NoCacheDir)
+    }
+
+    /// The folder, as `--osv-db` would name it.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn archive(&self, ecosystem: Ecosystem) -> PathBuf {
+        self.dir.join(ecosystem.as_str()).join(ARCHIVE_NAME)
+    }
+
+    pub fn record(&self, ecosystem: Ecosystem) -> Option<FetchRecord> {
+        fetch_record(&self.archive(ecosystem))
+    }
+
+    pub fn record_path(&self, ecosystem: Ecosystem) -> PathBuf {
+        record_path(&self.archive(ecosystem))
+    }
+
+    /// Whether `check` should fetch before scanning: as for the RustSec cache.
+    pub fn is_due(&self, ecosystem: Ecosystem, refresh: Duration, now: OffsetDateTime) -> bool {
+        !self.archive(ecosystem).is_file()
+            || match self
+                .record(ecosystem)
+                .and_then(|record| record.fetched_at())
+                .map(|at| fetch_age(at, now))
+            {
+                Some(FetchAge::Ago(age)) => age >= refresh,
+                Some(FetchAge::Future) | None => true,
+            }
+    }
+}
+
+/// Fetches `ecosystem`'s archive from `base` into `cache` (conditionally
+/// when the cache has a record from the same URL, unless `force`), checks
+/// it with `verify` before it replaces anything, and records the fetch.
+/// With `refresh`, does nothing when the archive is younger than that once
+/// the lock is held (concurrent checks fetch once).
+pub async fn update<V>(
+    base: &DbUrl,
+    cache: &OsvCache,
+    ecosystem: Ecosystem,
+    timeout: Duration,
+    refresh: Option<Duration>,
+    force: bool,
+    verify: V,
+) -> Result<UpdateOutcome, DbError>
+where
+    V: FnOnce(&Path) -> Result<Verified, String> + Send + 'static,
+{
+    let url = archive_url(base, ecosystem);
+    let archive = cache.archive(ecosystem);
+    let (folder, name) = swap::parent_and_name(&archive);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DbError::Io {
+            path: path.clone(),
+            source,
+        }
+    };
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+    let lock_path = sibling(&archive, ".lock");
+    let _lock = {
+        let path = lock_path.clone();
+        tokio::task::spawn_blocking(move || lock(&path, Lock::Exclusive))
+            .await
+            .map_err(|e| DbError::Io {
+                path: lock_path,
+                source: std::io::Error::other(e.to_string()),
+            })??
+    };
+    swap::recover_leftovers(&archive)?;
+    let now = OffsetDateTime::now_utc();
+    if let Some(refresh) = refresh {
+        if !cache.is_due(ecosystem, refresh, now) {
+            return Ok(UpdateOutcome::AlreadyFresh);
+        }
+    }
+    let record = cache.record(ecosystem).filter(|_| archive.is_file());
+    let previous = record.clone().filter(|record| {
+        !force
+            && record.url == url
+            && record
+                .fetched_at()
+                .is_some_and(|at| fetch_age(at, now) != FetchAge::Future)
+    });
+    let validators = previous.as_ref().map(|record| Validators {
+        etag: record.etag.as_deref(),
+        last_modified: record.last_modified.as_deref(),
+    });
+    let fetched =
+        download::get(&url, timeout, validators, &folder, &name, MAX_ARCHIVE_BYTES).await?;
+    let (file, etag, last_modified) = match fetched {
+        Fetched::NotModified => {
+            let mut record = previous.expect("304 only to a conditional request");
+            record.fetched_at = now_rfc3339();
+            write_record(&archive, &record)?;
+            return Ok(UpdateOutcome::NotModified);
+        }
+        Fetched::Body {
+            file,
+            etag,
+            last_modified,
+        } => (file, etag, last_modified),
+    };
+    let staged = file.into_temp_path();
+    let verified = {
+        let path = staged.to_path_buf();
+        tokio::task::spawn_blocking(move || verify(&path))
+            .await
+            .map_err(|e| DbError::Archive {
+                url: url.clone(),
+                message: format!("checking crashed: {e}"),
+            })?
+            .map_err(|message| DbError::Archive {
+                url: url.clone(),
+                message,
+            })?
+    };
+    if verified.advisories == 0 {
+        return Err(DbError::Archive {
+            url,
+            message: "it holds no advisories".to_string(),
+        });
+    }
+    // A gutted archive would pass every check: keep the one there.
+    if let Some(cached) = record.map(|r| r.advisories).filter(|_| !force) {
+        if verified.advisories + shrink_allowance(cached) < cached {
+            return Err(DbError::Shrunk {
+                url,
+                fetched: verified.advisories,
+                cached,
+                path: archive,
+            });
+        }
+    }
+    let staged = staged.keep().map_err(|e| DbError::Io {
+        path: folder.clone(),
+        source: e.error,
+    })?;
+    {
+        let archive = archive.clone();
+        tokio::task::spawn_blocking(move || swap::swap_in(&archive, &staged))
+            .await
+            .map_err(|e| DbError::Io {
+                path: folder,
+                source: std::io::Error::other(format!("swapping crashed: {e}")),
+            })??;
+    }
+    write_record(
+        &archive,
+        &FetchRecord {
+            url,
+            etag,
+            last_modified,
+            fetched_at: now_rfc3339(),
+            advisories: verified.advisories,
+            newest_advisory: verified.newest,
+            crate_folders: None,
+        },
+    )?;
+    Ok(UpdateOutcome::Updated {
+        advisories: verified.advisories,
+    })
+}
+
+fn write_record(archive: &Path, record: &FetchRecord) -> Result<(), DbError> {
+    let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
+    json.push(b'\n');
+    crate::files::write_atomically(&record_path(archive), &json)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archives_are_named_as_osv_publishes_them() {
+        let base = super::super::parse_url("t", "https://mirror.example/osv/").unwrap();
+        assert_eq!(
+            archive_url(&base, Ecosystem::PyPi),
+            "https://mirror.example/osv/PyPI/all.zip"
+        );
+        let cache = OsvCache::new(PathBuf::from("/c/osv"));
+        assert_eq!(
+            cache.archive(Ecosystem::PyPi),
+            Path::new("/c/osv/PyPI/all.zip")
+        );
+        assert_eq!(
+            cache.record_path(Ecosystem::PyPi),
+            Path::new("/c/osv/PyPI/all.zip.fetch.json")
+        );
+    }
+
+    #[test]
+    fn a_missing_archive_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = OsvCache::new(dir.path().to_path_buf());
+        assert!(cache.is_due(
+            Ecosystem::PyPi,
+            Duration::from_secs(3600),
+            OffsetDateTime::now_utc()
+        ));
+    }
+}
