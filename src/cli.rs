@@ -1,0 +1,4 @@
+//! The binary's own modules: argument types, one module per subcommand
+//! flow, and the one place that prints. Only the binary uses `anyhow`.
+
+pub mod args;
