@@ -2,3 +2,4 @@
 //! flow, and the one place that prints. Only the binary uses `anyhow`.
 
 pub mod args;
+pub mod policy;
