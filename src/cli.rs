@@ -2,4 +2,5 @@
 //! flow, and the one place that prints. Only the binary uses `anyhow`.
 
 pub mod args;
+pub mod output;
 pub mod policy;

@@ -6,6 +6,7 @@ mod cli;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cli::args::{parse_scanners, Cli, Command, DbCommand, HookCommand, HookOptions, ScanArgs};
+use cli::output::{print_way_out, verbose_report, with_progress};
 use cli::policy::{load_policy, read_policy};
 use secgate::advisory::rustsec::checkout::{self, FetchAge};
 use secgate::baseline::Baseline;
@@ -254,13 +255,6 @@ fn run_db(command: DbCommand) -> Result<u8> {
                 None => Ok(EXIT_PASS),
             }
         }
-    }
-}
-
-/// The second line of a download failure: what to do instead.
-fn print_way_out(error: &DbError) {
-    if let Some(way_out) = error.way_out() {
-        eprintln!("secgate: ways out: {way_out}");
     }
 }
 
@@ -551,34 +545,6 @@ fn own_outputs(
     own
 }
 
-/// `--verbose`: what ran, against which policy, and how long each part took.
-/// Counts and times only: a finding's text is in the summary and the SARIF.
-fn verbose_report(policy: &Policy, outputs: &[ScanOutput], total: std::time::Duration) -> String {
-    let mut text = format!("secgate: verbose: policy: {}\n", policy.source);
-    for output in outputs {
-        let took = output
-            .elapsed
-            .map(|t| format!("{:.1} ms", t.as_secs_f64() * 1000.0))
-            .unwrap_or_else(|| "not timed".to_string());
-        let state = match &output.error {
-            Some(_) => "could not check",
-            None => "checked",
-        };
-        text.push_str(&format!(
-            "secgate: verbose: {}: {state}, {} finding(s), {} rule(s), {} note(s), {took}\n",
-            output.label(),
-            output.findings.len(),
-            output.rules.len(),
-            output.notes.len(),
-        ));
-    }
-    text.push_str(&format!(
-        "secgate: verbose: total {:.1} ms\n",
-        total.as_secs_f64() * 1000.0
-    ));
-    text
-}
-
 /// The scanned root as a prefix of finding paths relative to the current
 /// directory (the workspace in GitHub Actions): `sub/dir/`, or empty.
 fn path_prefix(root: &Path) -> String {
@@ -626,31 +592,6 @@ fn append(path: &Path, bytes: &[u8]) -> Result<()> {
         .open(path)
         .and_then(|mut file| file.write_all(bytes))
         .with_context(|| format!("cannot append to {}", path.display()))
-}
-
-/// A spinner on stderr while the scanners run (interactive terminals only).
-async fn with_progress<F: std::future::Future>(work: F, scanners: &[Scanner]) -> F::Output {
-    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
-    let names = scanners
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let started = std::time::Instant::now();
-    tokio::pin!(work);
-    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(120));
-    let mut frame = 0;
-    let output = loop {
-        tokio::select! {
-            output = &mut work => break output,
-            _ = ticker.tick() => {
-                eprint!("\r{} scanning ({names}) {:.1}s", FRAMES[frame % FRAMES.len()], started.elapsed().as_secs_f64());
-                frame += 1;
-            }
-        }
-    };
-    eprint!("\r\x1b[2K");
-    output
 }
 
 fn run_hook(command: HookCommand) -> Result<u8> {
