@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod db;
+pub mod init;
 pub mod output;
 pub mod policy;
 

@@ -15,7 +15,7 @@ use secgate::error::DbError;
 use secgate::files::{check_writable, write_atomically};
 use secgate::finding::Scanner;
 use secgate::gate::verdict::Outcome;
-use secgate::policy::{Policy, DEFAULT_POLICY_NAME, DEFAULT_POLICY_TOML};
+use secgate::policy::{Policy, DEFAULT_POLICY_NAME};
 use secgate::report::{gate, github, sarif, summary};
 use secgate::scan::context::ScanContext;
 use secgate::scan::output::ScanOutput;
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         },
         Command::Db { command } => run_db(command),
         Command::Hook { command } => run_hook(command),
-        Command::Init { path, force } => init(&path, force).map(|()| EXIT_PASS),
+        Command::Init { path, force } => cli::init::init(&path, force).map(|()| EXIT_PASS),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -661,20 +661,4 @@ fn gate_locally(
         }
         Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
     }
-}
-
-fn init(directory: &Path, force: bool) -> Result<()> {
-    if !directory.is_dir() {
-        bail!("{}: not a directory", directory.display());
-    }
-    let target = directory.join("secgate.toml");
-    if target.exists() && !force {
-        bail!(
-            "{} already exists (use --force to overwrite)",
-            target.display()
-        );
-    }
-    write_atomically(&target, DEFAULT_POLICY_TOML.as_bytes())?;
-    eprintln!("secgate: wrote {}", target.display());
-    Ok(())
 }
