@@ -2,6 +2,7 @@
 //! flow, and the one place that prints. Only the binary uses `anyhow`.
 
 pub mod args;
+pub mod check;
 pub mod db;
 pub mod init;
 pub mod output;

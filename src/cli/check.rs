@@ -1,0 +1,369 @@
+//! `secgate check` and its single-scanner and baseline variants: load the
+//! policy (the base's in pull-request mode), run the scanners, gate their
+//! findings, write the SARIF, SBOM and report, and hand the terminal output
+//! to `output`.
+
+use super::args::ScanArgs;
+use super::db::refresh_cache;
+use super::new_runtime;
+use super::output::{verbose_report, with_progress};
+use super::policy::load_policy;
+use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
+use anyhow::{bail, Context, Result};
+use secgate::baseline::Baseline;
+use secgate::files::{check_writable, write_atomically};
+use secgate::finding::Scanner;
+use secgate::gate::verdict::Outcome;
+use secgate::report::{gate, github, sarif, summary};
+use secgate::scan::context::ScanContext;
+use secgate::scan::output::ScanOutput;
+use secgate::scan::{self};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Pull-request mode: the fingerprints of the advisory findings at `base`
+/// (its `Cargo.lock` files checked against the same database), as a baseline.
+fn base_fingerprints(
+    root: &Path,
+    base: &str,
+    context: &ScanContext,
+    notices: &mut Vec<String>,
+) -> Result<Baseline> {
+    let top = secgate::git::top(root)?;
+    let prefix = secgate::git::prefix(root)?;
+    let snapshot = secgate::git::lockfiles_at(&top, base, &prefix)?;
+    let mut base_context = context.clone();
+    base_context.root = snapshot.path().to_path_buf();
+    base_context.offline = true;
+    base_context.git_scope = None;
+    base_context.inventories = Default::default();
+    let output = scan::run_one(Scanner::Advisories, &base_context);
+    if let Some(error) = &output.error {
+        notices.push(format!(
+            "pull-request mode: the advisory check of {base} failed ({error}); every advisory finding counts as new"
+        ));
+    }
+    Ok(Baseline {
+        source: format!("the base {base}"),
+        fingerprints: output.findings.into_iter().map(|f| f.fingerprint).collect(),
+    })
+}
+
+/// Which scanners a command runs: those `--scanners` chose, or the one a
+/// single-scanner subcommand (`audit`, `secrets`, `sbom`) is about.
+#[derive(Clone, Copy)]
+pub enum Selection<'a> {
+    Chosen(&'a [Scanner]),
+    Only(Scanner),
+}
+
+/// Scans and gates; with `baseline_output`, records a baseline instead.
+pub fn run_check(
+    args: &ScanArgs,
+    selection: Selection,
+    baseline_output: Option<&Path>,
+) -> Result<u8> {
+    let only;
+    let scanners = match selection {
+        Selection::Chosen(scanners) => scanners,
+        Selection::Only(scanner) => {
+            only = [scanner];
+            &only[..]
+        }
+    };
+    let started = std::time::Instant::now();
+    if !args.path.exists() {
+        bail!("{}: no such file or directory", args.path.display());
+    }
+    let root = args.path.clone();
+    let (policy, mut notices) = load_policy(args, &root)?;
+    let policy = Arc::new(policy);
+    let mut baseline = match &args.baseline {
+        Some(path) => Some(Baseline::load(path)?),
+        None => None,
+    };
+    let writes_sbom = baseline_output.is_none() && scanners.contains(&Scanner::Sbom);
+    // Unwritable outputs fail before minutes of scanning, not after.
+    if let Some(output) = baseline_output {
+        check_writable(output)?;
+    } else {
+        check_writable(&args.sarif)?;
+    }
+    if writes_sbom {
+        check_writable(&args.sbom)?;
+    }
+    if let (Some(path), None) = (&args.report, baseline_output) {
+        check_writable(path)?;
+    }
+    let mut context = ScanContext::new(root.clone(), Arc::new(policy.scan.clone()));
+    context.advisory_db = args.db.clone();
+    context.offline = args.offline;
+    context.target = args.target.clone();
+    context.sbom.format = args.sbom_format;
+    context.sbom.per_member = args.sbom_per_member;
+    context.sbom.build_dependencies = !args.sbom_no_build_deps;
+    context.git_scope = args.git_scope();
+    context.own_outputs = own_outputs(args, &root, baseline_output);
+    let pr_context = context.clone();
+
+    let interactive = !args.quiet
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
+        && std::env::var_os("NO_COLOR").is_none();
+    let runtime = new_runtime()?;
+    let uses_cache = scanners.contains(&Scanner::Advisories) && args.db.is_none();
+    let outputs = runtime.block_on(async {
+        if uses_cache && !args.offline {
+            refresh_cache(&policy, args.quiet).await?;
+        }
+        let scanning = scan::run_all(scanners, context);
+        anyhow::Ok(if interactive {
+            with_progress(scanning, scanners).await
+        } else {
+            scanning.await
+        })
+    })?;
+
+    if let Some(base) = &args.new_since {
+        if scanners.contains(&Scanner::Advisories) {
+            let at_base = base_fingerprints(&root, base, &pr_context, &mut notices)?;
+            baseline = Some(match baseline {
+                None => at_base,
+                Some(mut given) => {
+                    given.fingerprints.extend(at_base.fingerprints);
+                    given.source = format!("{} and {}", given.source, at_base.source);
+                    given
+                }
+            });
+        }
+    }
+
+    if args.new_since.is_some() {
+        baseline = with_moved_secrets(baseline, &outputs);
+    }
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut verdict = policy
+        .gate
+        .evaluate_against(&outputs, today, baseline.as_ref());
+    if let Selection::Chosen(scanners) = selection {
+        verdict
+            .warnings
+            .extend(policy.gate.unselected_external(scanners));
+    }
+
+    if let Some(output) = baseline_output {
+        if verdict.outcome == Outcome::CouldNotCheck {
+            for reason in &verdict.reasons {
+                eprintln!("secgate: {reason}");
+            }
+            bail!("no baseline written: a scanner could not check");
+        }
+        write_atomically(output, &secgate::baseline::render(&verdict))?;
+        let recorded = verdict
+            .findings
+            .iter()
+            .filter(|f| f.suppression.is_none())
+            .count();
+        eprintln!(
+            "secgate: recorded {recorded} finding(s) in {}",
+            output.display()
+        );
+        return Ok(EXIT_PASS);
+    }
+
+    write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
+    let mut sbom_written = None;
+    let mut sbom_bytes = None;
+    if writes_sbom {
+        for document in outputs.iter().flat_map(|o| &o.sbom) {
+            let path = match &document.member {
+                None => args.sbom.clone(),
+                Some(member) => {
+                    secgate::scan::sbom::member_path(&args.sbom, member, args.sbom_format)
+                }
+            };
+            write_atomically(&path, &document.bytes)?;
+            if document.member.is_none() {
+                sbom_written = Some(args.sbom.as_path());
+                sbom_bytes = Some(document.bytes.as_slice());
+            }
+        }
+    }
+
+    let code = match verdict.outcome {
+        Outcome::Pass => EXIT_PASS,
+        Outcome::Violated => EXIT_VIOLATED,
+        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
+    };
+    if let Some(path) = &args.report {
+        let sarif_path = args.sarif.display().to_string();
+        let sbom_path = args.sbom.display().to_string();
+        let context = gate::GateContext {
+            exit_code: code,
+            policy_source: &policy.source,
+            profile: policy.profile.as_deref(),
+            new_since: args.new_since.as_deref(),
+            sarif: Some(&sarif_path),
+            sbom: sbom_bytes.map(|bytes| (sbom_path.as_str(), bytes)),
+        };
+        write_atomically(path, &gate::render(&outputs, &verdict, &context))?;
+    }
+
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("CI").is_none();
+    if args.quiet {
+        let word = match verdict.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Violated => "FAIL",
+            Outcome::CouldNotCheck => "ERROR",
+        };
+        eprintln!(
+            "secgate: {word}: {} finding(s) fail the gate",
+            verdict.failing
+        );
+        for reason in verdict.reasons.iter().filter(|r| r.starts_with("scanner ")) {
+            eprintln!("  - {reason}");
+        }
+    } else {
+        let options = summary::SummaryOptions {
+            root: &root,
+            policy_source: &policy.source,
+            sarif: Some(&args.sarif),
+            sbom: sbom_written,
+            color,
+        };
+        eprint!("{}", summary::render(&outputs, &verdict, &options));
+    }
+    for notice in &notices {
+        eprintln!("secgate: note: {notice}");
+    }
+    if args.verbose {
+        eprint!("{}", verbose_report(&policy, &outputs, started.elapsed()));
+    }
+    if args.github_format() {
+        print!("{}", github::annotations(&verdict, &path_prefix(&root)));
+        if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|f| !f.is_empty()) {
+            let options = github::GithubSummaryOptions {
+                policy_source: &policy.source,
+                notices: &notices,
+                sarif: Some(&args.sarif),
+                sbom: sbom_written,
+                report: args.report.as_deref(),
+            };
+            append(
+                Path::new(&file),
+                github::step_summary(&outputs, &verdict, &options).as_bytes(),
+            )?;
+        }
+    }
+    Ok(code)
+}
+
+/// The files this run writes or reads as its own (SARIF, SBOM, report,
+/// baseline): never scanned for secrets, by this run or the next.
+fn own_outputs(
+    args: &ScanArgs,
+    root: &Path,
+    baseline_output: Option<&Path>,
+) -> secgate::scan::scope::OwnOutputs {
+    let mut own = secgate::scan::scope::OwnOutputs::default();
+    if root.is_file() {
+        return own;
+    }
+    for path in [Some(args.sarif.as_path()), Some(args.sbom.as_path())]
+        .into_iter()
+        .chain([
+            args.report.as_deref(),
+            args.baseline.as_deref(),
+            baseline_output,
+        ])
+        .flatten()
+    {
+        own.add(root, path);
+    }
+    if args.sbom_per_member {
+        // `<stem>.<member>.cdx.<ext>` beside the SBOM.
+        let example = secgate::scan::sbom::member_path(&args.sbom, "\u{0}", args.sbom_format);
+        let name = example
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some((prefix, suffix)) = name.split_once('\u{0}') {
+            let dir = secgate::files::directory_of(&args.sbom);
+            own.add_family(root, dir, prefix, suffix);
+        }
+    }
+    own
+}
+
+/// The scanned root as a prefix of finding paths relative to the current
+/// directory (the workspace in GitHub Actions): `sub/dir/`, or empty.
+fn path_prefix(root: &Path) -> String {
+    let root = if root.is_file() {
+        root.parent().unwrap_or(Path::new(""))
+    } else {
+        root
+    };
+    let cwd = std::env::current_dir().ok();
+    let relative = if root.is_absolute() {
+        match cwd.as_deref().and_then(|cwd| root.strip_prefix(cwd).ok()) {
+            Some(relative) => relative.to_path_buf(),
+            None => return String::new(),
+        }
+    } else {
+        root.to_path_buf()
+    };
+    if relative
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return String::new();
+    }
+    let parts: Vec<String> = relative
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", parts.join("/"))
+    }
+}
+
+/// Appends to a file GitHub reads after the step (`$GITHUB_STEP_SUMMARY`,
+/// `$GITHUB_OUTPUT`): appending, not replacing, is its protocol. One write.
+fn append(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .with_context(|| format!("cannot append to {}", path.display()))
+}
+
+/// Adds to `baseline` the secrets the gated changes removed somewhere: the
+/// same secret added elsewhere in those changes was moved, and already
+/// existed before them.
+pub fn with_moved_secrets(baseline: Option<Baseline>, outputs: &[ScanOutput]) -> Option<Baseline> {
+    let removed: Vec<&String> = outputs.iter().flat_map(|o| &o.removed_secrets).collect();
+    if removed.is_empty() {
+        return baseline;
+    }
+    const MOVED: &str = "secrets the same changes removed elsewhere (moved)";
+    let mut baseline = baseline.unwrap_or_else(|| Baseline {
+        source: MOVED.to_string(),
+        ..Baseline::default()
+    });
+    if baseline.source != MOVED {
+        baseline.source = format!("{} and {MOVED}", baseline.source);
+    }
+    baseline.fingerprints.extend(removed.into_iter().cloned());
+    Some(baseline)
+}
