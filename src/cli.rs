@@ -4,6 +4,7 @@
 pub mod args;
 pub mod check;
 pub mod db;
+pub mod hook;
 pub mod init;
 pub mod output;
 pub mod policy;
