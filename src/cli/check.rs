@@ -6,7 +6,7 @@
 use super::args::ScanArgs;
 use super::db::refresh_cache;
 use super::new_runtime;
-use super::output::{verbose_report, with_progress};
+use super::output::{verbose_report, with_progress, Terminal};
 use super::policy::load_policy;
 use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
 use anyhow::{bail, Context, Result};
@@ -18,7 +18,6 @@ use secgate::report::{gate, github, sarif, summary};
 use secgate::scan::context::ScanContext;
 use secgate::scan::output::ScanOutput;
 use secgate::scan::{self};
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -107,10 +106,7 @@ pub fn run_check(
     context.own_outputs = own_outputs(args, &root, baseline_output);
     let pr_context = context.clone();
 
-    let interactive = !args.quiet
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("CI").is_none()
-        && std::env::var_os("NO_COLOR").is_none();
+    let terminal = Terminal::detect();
     let runtime = new_runtime()?;
     let uses_cache = scanners.contains(&Scanner::Advisories) && args.db.is_none();
     let outputs = runtime.block_on(async {
@@ -118,7 +114,7 @@ pub fn run_check(
             refresh_cache(&policy, args.quiet).await?;
         }
         let scanning = scan::run_all(scanners, context);
-        anyhow::Ok(if interactive {
+        anyhow::Ok(if terminal.progress(args.quiet) {
             with_progress(scanning, scanners).await
         } else {
             scanning.await
@@ -211,9 +207,6 @@ pub fn run_check(
         write_atomically(path, &gate::render(&outputs, &verdict, &context))?;
     }
 
-    let color = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var_os("CI").is_none();
     if args.quiet {
         let word = match verdict.outcome {
             Outcome::Pass => "PASS",
@@ -233,7 +226,7 @@ pub fn run_check(
             policy_source: &policy.source,
             sarif: Some(&args.sarif),
             sbom: sbom_written,
-            color,
+            color: terminal.color(),
         };
         eprint!("{}", summary::render(&outputs, &verdict, &options));
     }

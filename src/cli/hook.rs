@@ -5,6 +5,7 @@ use super::args::{HookCommand, HookOptions};
 use super::check::with_moved_secrets;
 use super::db::refresh_cache;
 use super::new_runtime;
+use super::output::Terminal;
 use super::policy::read_policy;
 use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
 use anyhow::{bail, Context, Result};
@@ -18,7 +19,6 @@ use secgate::scan::context::ScanContext;
 use secgate::scan::output::ScanOutput;
 use secgate::scan::settings::GitScope;
 use secgate::scan::{self};
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -237,7 +237,7 @@ fn gate_locally(
             policy_source: &policy.source,
             sarif: sarif.as_deref(),
             sbom: None,
-            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: Terminal::detect().color(),
         };
         eprint!("{}", summary::render(outputs, &verdict, &summary_options));
     }

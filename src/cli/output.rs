@@ -6,6 +6,35 @@ use secgate::error::DbError;
 use secgate::finding::Scanner;
 use secgate::policy::Policy;
 use secgate::scan::output::ScanOutput;
+use std::io::IsTerminal;
+
+/// Whether a person is watching stderr: a terminal, outside CI, without
+/// `NO_COLOR`. The one decision behind colour and the spinner (a CI log
+/// may run on a terminal, and would keep every spinner frame).
+#[derive(Clone, Copy)]
+pub struct Terminal {
+    attended: bool,
+}
+
+impl Terminal {
+    pub fn detect() -> Self {
+        Terminal {
+            attended: std::io::stderr().is_terminal()
+                && std::env::var_os("CI").is_none()
+                && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    /// Colour in the summary.
+    pub fn color(self) -> bool {
+        self.attended
+    }
+
+    /// A spinner while the scanners run; never under `--quiet`.
+    pub fn progress(self, quiet: bool) -> bool {
+        self.attended && !quiet
+    }
+}
 
 /// The second line of a download failure: what to do instead.
 pub fn print_way_out(error: &DbError) {
