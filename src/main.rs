@@ -8,8 +8,7 @@ use cli::args::{parse_scanners, Cli, Command};
 use cli::check::{run_check, Selection};
 use cli::db::run_db;
 use cli::hook::run_hook;
-use cli::output::print_way_out;
-use secgate::error::DbError;
+use cli::output;
 use secgate::finding::Scanner;
 use std::process::ExitCode;
 
@@ -21,22 +20,8 @@ const EXIT_COULD_NOT_CHECK: u8 = 2;
 /// tests prove the panic hook never prints a payload.
 const TEST_PANIC_ENV: &str = "SECGATE_TEST_PANIC";
 
-/// A panic's payload may hold scanned bytes (a secret in a format string):
-/// report where it happened, never what it said, and exit 2 (fail closed).
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!(
-            "secgate: internal error{location} (a bug; its message is withheld, as it could hold scanned data)"
-        );
-    }));
-}
-
 fn main() -> ExitCode {
-    install_panic_hook();
+    output::install_panic_hook();
     if let Some(payload) = std::env::var_os(TEST_PANIC_ENV) {
         panic!("test panic: {}", payload.to_string_lossy());
     }
@@ -60,10 +45,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("secgate: error: {error:#}");
-            if let Some(error) = error.downcast_ref::<DbError>() {
-                print_way_out(error);
-            }
+            output::error(&error);
             ExitCode::from(EXIT_COULD_NOT_CHECK)
         }
     }

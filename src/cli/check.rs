@@ -6,7 +6,7 @@
 use super::args::ScanArgs;
 use super::db::refresh_cache;
 use super::new_runtime;
-use super::output::{verbose_report, with_progress, Terminal};
+use super::output;
 use super::policy::load_policy;
 use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
 use anyhow::{bail, Context, Result};
@@ -14,7 +14,7 @@ use secgate::baseline::Baseline;
 use secgate::files::{check_writable, write_atomically};
 use secgate::finding::Scanner;
 use secgate::gate::verdict::Outcome;
-use secgate::report::{gate, github, sarif, summary};
+use secgate::report::{gate, github, sarif};
 use secgate::scan::context::ScanContext;
 use secgate::scan::output::ScanOutput;
 use secgate::scan::{self};
@@ -84,8 +84,8 @@ pub fn run_check(
     };
     let writes_sbom = baseline_output.is_none() && scanners.contains(&Scanner::Sbom);
     // Unwritable outputs fail before minutes of scanning, not after.
-    if let Some(output) = baseline_output {
-        check_writable(output)?;
+    if let Some(file) = baseline_output {
+        check_writable(file)?;
     } else {
         check_writable(&args.sarif)?;
     }
@@ -106,19 +106,14 @@ pub fn run_check(
     context.own_outputs = own_outputs(args, &root, baseline_output);
     let pr_context = context.clone();
 
-    let terminal = Terminal::detect();
     let runtime = new_runtime()?;
     let uses_cache = scanners.contains(&Scanner::Advisories) && args.db.is_none();
     let outputs = runtime.block_on(async {
         if uses_cache && !args.offline {
             refresh_cache(&policy, args.quiet).await?;
         }
-        let scanning = scan::run_all(scanners, context);
-        anyhow::Ok(if terminal.progress(args.quiet) {
-            with_progress(scanning, scanners).await
-        } else {
-            scanning.await
-        })
+        let work = scan::run_all(scanners, context);
+        anyhow::Ok(output::scanning(work, scanners, args.quiet).await)
     })?;
 
     if let Some(base) = &args.new_since {
@@ -149,23 +144,23 @@ pub fn run_check(
             .extend(policy.gate.unselected_external(scanners));
     }
 
-    if let Some(output) = baseline_output {
+    if let Some(file) = baseline_output {
         if verdict.outcome == Outcome::CouldNotCheck {
             for reason in &verdict.reasons {
-                eprintln!("secgate: {reason}");
+                output::say(reason);
             }
             bail!("no baseline written: a scanner could not check");
         }
-        write_atomically(output, &secgate::baseline::render(&verdict))?;
+        write_atomically(file, &secgate::baseline::render(&verdict))?;
         let recorded = verdict
             .findings
             .iter()
             .filter(|f| f.suppression.is_none())
             .count();
-        eprintln!(
-            "secgate: recorded {recorded} finding(s) in {}",
-            output.display()
-        );
+        output::say(format_args!(
+            "recorded {recorded} finding(s) in {}",
+            file.display()
+        ));
         return Ok(EXIT_PASS);
     }
 
@@ -207,37 +202,20 @@ pub fn run_check(
         write_atomically(path, &gate::render(&outputs, &verdict, &context))?;
     }
 
-    if args.quiet {
-        let word = match verdict.outcome {
-            Outcome::Pass => "PASS",
-            Outcome::Violated => "FAIL",
-            Outcome::CouldNotCheck => "ERROR",
-        };
-        eprintln!(
-            "secgate: {word}: {} finding(s) fail the gate",
-            verdict.failing
-        );
-        for reason in verdict.reasons.iter().filter(|r| r.starts_with("scanner ")) {
-            eprintln!("  - {reason}");
-        }
-    } else {
-        let options = summary::SummaryOptions {
-            root: &root,
-            policy_source: &policy.source,
-            sarif: Some(&args.sarif),
-            sbom: sbom_written,
-            color: terminal.color(),
-        };
-        eprint!("{}", summary::render(&outputs, &verdict, &options));
-    }
-    for notice in &notices {
-        eprintln!("secgate: note: {notice}");
-    }
-    if args.verbose {
-        eprint!("{}", verbose_report(&policy, &outputs, started.elapsed()));
-    }
-    if args.github_format() {
-        print!("{}", github::annotations(&verdict, &path_prefix(&root)));
+    let github_format = args.github_format();
+    output::checked(&output::Checked {
+        root: &root,
+        policy: &policy,
+        outputs: &outputs,
+        verdict: &verdict,
+        sarif: &args.sarif,
+        sbom: sbom_written,
+        notices: &notices,
+        quiet: args.quiet,
+        verbose: args.verbose.then(|| started.elapsed()),
+        github: github_format,
+    });
+    if github_format {
         if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|f| !f.is_empty()) {
             let options = github::GithubSummaryOptions {
                 policy_source: &policy.source,
@@ -290,43 +268,6 @@ fn own_outputs(
         }
     }
     own
-}
-
-/// The scanned root as a prefix of finding paths relative to the current
-/// directory (the workspace in GitHub Actions): `sub/dir/`, or empty.
-fn path_prefix(root: &Path) -> String {
-    let root = if root.is_file() {
-        root.parent().unwrap_or(Path::new(""))
-    } else {
-        root
-    };
-    let cwd = std::env::current_dir().ok();
-    let relative = if root.is_absolute() {
-        match cwd.as_deref().and_then(|cwd| root.strip_prefix(cwd).ok()) {
-            Some(relative) => relative.to_path_buf(),
-            None => return String::new(),
-        }
-    } else {
-        root.to_path_buf()
-    };
-    if relative
-        .components()
-        .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return String::new();
-    }
-    let parts: Vec<String> = relative
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", parts.join("/"))
-    }
 }
 
 /// Appends to a file GitHub reads after the step (`$GITHUB_STEP_SUMMARY`,

@@ -3,7 +3,7 @@
 
 use super::args::DbCommand;
 use super::new_runtime;
-use super::output::print_way_out;
+use super::output;
 use super::policy::read_policy;
 use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS};
 use anyhow::{bail, Context, Result};
@@ -40,14 +40,16 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
             let timeout = http_timeout()?;
             let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout, force))?;
             match outcome {
-                UpdateOutcome::Updated { advisories } => eprintln!(
-                    "secgate: advisory database updated: {advisories} advisories from {url} in {}",
+                UpdateOutcome::Updated { advisories } => output::say(format_args!(
+                    "advisory database updated: {advisories} advisories from {url} in {}",
                     cache.dir().display()
-                ),
-                UpdateOutcome::NotModified | UpdateOutcome::AlreadyFresh => eprintln!(
-                    "secgate: advisory database is up to date (not modified at {url}): {}",
-                    cache.dir().display()
-                ),
+                )),
+                UpdateOutcome::NotModified | UpdateOutcome::AlreadyFresh => {
+                    output::say(format_args!(
+                        "advisory database is up to date (not modified at {url}): {}",
+                        cache.dir().display()
+                    ))
+                }
             }
             Ok(EXIT_PASS)
         }
@@ -57,16 +59,20 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
                 Some(dir) => {
                     // Checked first: a wrong --db is named, not reported as a missing crates/.
                     checkout::check_checkout(&dir)?;
-                    println!("path:       {}", dir.display());
-                    println!("source:     --db / SECGATE_DB (a local checkout, never fetched)");
+                    output::field("path", dir.display());
+                    output::field(
+                        "source",
+                        "--db / SECGATE_DB (a local checkout, never fetched)",
+                    );
                     dir
                 }
                 None => {
                     let cache = Cache::default_location()?;
-                    println!("path:       {}", cache.dir().display());
+                    output::field("path", cache.dir().display());
                     if !cache.is_present() {
-                        println!(
-                            "status:     missing (run `secgate db update`, or pass --db DIR to check)"
+                        output::field(
+                            "status",
+                            "missing (run `secgate db update`, or pass --db DIR to check)",
                         );
                         return Ok(EXIT_COULD_NOT_CHECK);
                     }
@@ -81,10 +87,10 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
                                 }
                                 None => String::new(),
                             };
-                            println!("fetched-at: {}{age}", record.fetched_at);
-                            println!("url:        {}", record.url);
+                            output::field("fetched-at", format_args!("{}{age}", record.fetched_at));
+                            output::field("url", &record.url);
                         }
-                        None => println!("fetched-at: unknown (no fetch record)"),
+                        None => output::field("fetched-at", "unknown (no fetch record)"),
                     }
                     cache.dir().to_path_buf()
                 }
@@ -94,10 +100,13 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
                 .with_context(|| format!("advisory database {} does not load", dir.display()))?;
             drop(guard);
             let freshness = checkout::freshness(&database, &dir, now);
-            println!(
-                "advisories: {}, newest {}",
-                freshness.advisories,
-                freshness.newest.as_deref().unwrap_or("unknown")
+            output::field(
+                "advisories",
+                format_args!(
+                    "{}, newest {}",
+                    freshness.advisories,
+                    freshness.newest.as_deref().unwrap_or("unknown")
+                ),
             );
             let max_age = policy.gate.db_max_age;
             // As `check` counts it: since the fetch, else since the newest advisory.
@@ -106,21 +115,21 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
                 None => " since the newest advisory",
             };
             match freshness.age {
-                Some(FetchAge::Future) => println!(
-                    "age:        unknown, fetched in the future (stale: counted as older than db.max-age = {}; run `secgate db update`)",
+                Some(FetchAge::Future) => output::field("age", format_args!(
+                    "unknown, fetched in the future (stale: counted as older than db.max-age = {}; run `secgate db update`)",
                     format_duration(max_age)
-                ),
-                Some(FetchAge::Ago(age)) if age > max_age => println!(
-                    "age:        {}{since} (stale: older than db.max-age = {})",
+                )),
+                Some(FetchAge::Ago(age)) if age > max_age => output::field("age", format_args!(
+                    "{}{since} (stale: older than db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
-                ),
-                Some(FetchAge::Ago(age)) => println!(
-                    "age:        {}{since} (db.max-age = {})",
+                )),
+                Some(FetchAge::Ago(age)) => output::field("age", format_args!(
+                    "{}{since} (db.max-age = {})",
                     format_duration(age),
                     format_duration(max_age)
-                ),
-                None => println!("age:        unknown"),
+                )),
+                None => output::field("age", "unknown"),
             }
             // As `check` verifies it: a check on this database would fail.
             let counted = secgate::advisory::rustsec::count_advisories(&dir);
@@ -141,7 +150,7 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
             };
             match problem {
                 Some(problem) => {
-                    println!("verified:   no: {problem}");
+                    output::field("verified", format_args!("no: {problem}"));
                     Ok(EXIT_COULD_NOT_CHECK)
                 }
                 None => Ok(EXIT_PASS),
@@ -163,17 +172,17 @@ pub async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
         return Ok(());
     }
     if cache.age(now) == Some(FetchAge::Future) {
-        eprintln!(
-            "secgate: warning: fetch record {}: fetched-at {} is in the future (more than {} ahead of this clock): refreshing the advisory database",
+        output::warning(format_args!(
+            "fetch record {}: fetched-at {} is in the future (more than {} ahead of this clock): refreshing the advisory database",
             cache.record_path().display(),
             cache.record().map(|r| r.fetched_at).unwrap_or_default(),
             format_duration(checkout::CLOCK_SKEW)
-        );
+        ));
     }
     match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
-        Ok(UpdateOutcome::Updated { advisories }) if !quiet => {
-            eprintln!("secgate: advisory database updated: {advisories} advisories from {url}")
-        }
+        Ok(UpdateOutcome::Updated { advisories }) if !quiet => output::say(format_args!(
+            "advisory database updated: {advisories} advisories from {url}"
+        )),
         Ok(_) => {}
         Err(error) if cache.is_present() => {
             let age = match cache.age(time::OffsetDateTime::now_utc()) {
@@ -181,12 +190,11 @@ pub async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
                 Some(FetchAge::Future) => " (fetched in the future: counted as stale)".to_string(),
                 None => String::new(),
             };
-            eprintln!("secgate: warning: {error}; using the cached database{age}");
-            print_way_out(&error);
+            output::warning(format_args!("{error}; using the cached database{age}"));
+            output::way_out(&error);
         }
         Err(error) => {
-            eprintln!("secgate: error: {error}");
-            print_way_out(&error);
+            output::db_error(&error);
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use super::args::{HookCommand, HookOptions};
 use super::check::with_moved_secrets;
 use super::db::refresh_cache;
 use super::new_runtime;
-use super::output::Terminal;
+use super::output;
 use super::policy::read_policy;
 use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
 use anyhow::{bail, Context, Result};
@@ -13,8 +13,8 @@ use secgate::baseline::Baseline;
 use secgate::files::write_atomically;
 use secgate::finding::Scanner;
 use secgate::gate::verdict::Outcome;
-use secgate::policy::{Policy, DEFAULT_POLICY_NAME};
-use secgate::report::{gate, sarif, summary};
+use secgate::policy::Policy;
+use secgate::report::sarif;
 use secgate::scan::context::ScanContext;
 use secgate::scan::output::ScanOutput;
 use secgate::scan::settings::GitScope;
@@ -36,28 +36,28 @@ pub fn run_hook(command: HookCommand) -> Result<u8> {
             let outcome = hook::install(&hooks, &exe, mode)?;
             let target = hooks.join("pre-push");
             match outcome {
-                Installed::New => eprintln!("secgate: installed {}", target.display()),
-                Installed::Updated => eprintln!("secgate: updated {}", target.display()),
+                Installed::New => output::say(format_args!("installed {}", target.display())),
+                Installed::Updated => output::say(format_args!("updated {}", target.display())),
                 Installed::ReplacedForeign => {
-                    eprintln!("secgate: replaced the existing {}", target.display())
+                    output::say(format_args!("replaced the existing {}", target.display()))
                 }
-                Installed::ChainedForeign => eprintln!(
-                    "secgate: installed {}; the previous hook is now {} and runs first",
+                Installed::ChainedForeign => output::say(format_args!(
+                    "installed {}; the previous hook is now {} and runs first",
                     target.display(),
                     hooks.join(hook::CHAINED_NAME).display()
-                ),
+                )),
             }
             Ok(EXIT_PASS)
         }
         HookCommand::Uninstall { repo } => {
             let hooks = hook::hooks_dir(&repo)?;
             match hook::uninstall(&hooks)? {
-                Uninstalled::NotInstalled => eprintln!("secgate: no pre-push hook installed"),
-                Uninstalled::Removed => eprintln!("secgate: removed the pre-push hook"),
-                Uninstalled::RestoredChained => eprintln!(
-                    "secgate: removed the pre-push hook; {} is pre-push again",
+                Uninstalled::NotInstalled => output::say("no pre-push hook installed"),
+                Uninstalled::Removed => output::say("removed the pre-push hook"),
+                Uninstalled::RestoredChained => output::say(format_args!(
+                    "removed the pre-push hook; {} is pre-push again",
                     hook::CHAINED_NAME
-                ),
+                )),
             }
             Ok(EXIT_PASS)
         }
@@ -126,7 +126,7 @@ fn gate_pushed(
     }
     if commits.is_empty() {
         if !options.quiet {
-            eprintln!("secgate: no new commits to check");
+            output::say("no new commits to check");
         }
         return Ok(EXIT_PASS);
     }
@@ -221,42 +221,21 @@ fn gate_locally(
                         .map_err(anyhow::Error::from)
                 });
             if let Err(error) = &written {
-                eprintln!("secgate: warning: no SARIF written: {error:#}");
+                output::warning(format_args!("no SARIF written: {error:#}"));
             }
             written.is_ok()
         });
-    if options.quiet {
-        eprintln!(
-            "secgate: {}: {} finding(s) fail the gate",
-            gate::verdict_word(verdict.outcome).to_uppercase(),
-            verdict.failing
-        );
-    } else {
-        let summary_options = summary::SummaryOptions {
-            root: top,
-            policy_source: &policy.source,
-            sarif: sarif.as_deref(),
-            sbom: None,
-            color: Terminal::detect().color(),
-        };
-        eprint!("{}", summary::render(outputs, &verdict, &summary_options));
-    }
+    output::hooked(
+        top,
+        policy,
+        outputs,
+        &verdict,
+        sarif.as_deref(),
+        options.quiet,
+    );
     match verdict.outcome {
         Outcome::Pass => EXIT_PASS,
-        Outcome::Violated => {
-            let policy_file = if policy.source == DEFAULT_POLICY_NAME {
-                "secgate.toml at the top of the repository (`secgate init` writes one)".to_string()
-            } else {
-                policy.source.clone()
-            };
-            let blocked = summary::BlockedOptions {
-                policy_source: &policy_file,
-                allow_inline: policy.gate.allow_inline,
-                sarif: sarif.as_deref(),
-            };
-            eprint!("{}", summary::blocked(&verdict, &blocked));
-            EXIT_VIOLATED
-        }
+        Outcome::Violated => EXIT_VIOLATED,
         Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
     }
 }

@@ -1,5 +1,6 @@
 //! `secgate init`: writes the commented default policy as secgate.toml.
 
+use super::output;
 use anyhow::{bail, Result};
 use secgate::files::write_atomically;
 use secgate::policy::DEFAULT_POLICY_TOML;
@@ -17,6 +18,6 @@ pub fn init(directory: &Path, force: bool) -> Result<()> {
         );
     }
     write_atomically(&target, DEFAULT_POLICY_TOML.as_bytes())?;
-    eprintln!("secgate: wrote {}", target.display());
+    output::say(format_args!("wrote {}", target.display()));
     Ok(())
 }
