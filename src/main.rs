@@ -1,8 +1,9 @@
-//! The `secgate` command: parses arguments, runs the scanners, writes the
-//! outputs, prints the summary and exits. The only module that prints or exits.
+//! The `secgate` command: parses the arguments, runs one subcommand's flow
+//! (in `cli`), and turns how it ended into the exit status, in one place.
 
 mod cli;
 
+use anyhow::Result;
 use clap::Parser;
 use cli::args::{parse_scanners, Cli, Command};
 use cli::check::{run_check, Selection};
@@ -10,11 +11,31 @@ use cli::db::run_db;
 use cli::hook::run_hook;
 use cli::output;
 use secgate::finding::Scanner;
+use secgate::gate::verdict::Outcome;
 use std::process::ExitCode;
 
-const EXIT_PASS: u8 = 0;
-const EXIT_VIOLATED: u8 = 1;
-const EXIT_COULD_NOT_CHECK: u8 = 2;
+/// How a run ended. `Exit::code` is the one place an exit status is chosen.
+#[derive(Clone, Copy)]
+enum Exit {
+    /// The gate's verdict, or a subcommand's own outcome (`init` passes;
+    /// `db status` on a missing or unverified database could not check).
+    Outcome(Outcome),
+    /// `--help` or `--version` was printed.
+    Informed,
+    /// A usage error or an error stopped the run (printed): fail closed.
+    Failed,
+}
+
+impl Exit {
+    /// 0 pass, 1 policy violated, 2 could not check.
+    fn code(self) -> u8 {
+        match self {
+            Exit::Outcome(Outcome::Pass) | Exit::Informed => 0,
+            Exit::Outcome(Outcome::Violated) => 1,
+            Exit::Outcome(Outcome::CouldNotCheck) | Exit::Failed => 2,
+        }
+    }
+}
 
 /// Set to make `main` panic with the variable's value as payload: how the
 /// tests prove the panic hook never prints a payload.
@@ -25,28 +46,43 @@ fn main() -> ExitCode {
     if let Some(payload) = std::env::var_os(TEST_PANIC_ENV) {
         panic!("test panic: {}", payload.to_string_lossy());
     }
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check(args) => match parse_scanners(&args.scanners) {
-            Ok(scanners) => run_check(&args.scan, Selection::Chosen(&scanners), None),
-            Err(error) => Err(error),
+    let exit = match Cli::try_parse() {
+        Err(usage) => {
+            // clap prints help and usage errors itself; only the status is ours.
+            let _ = usage.print();
+            if usage.use_stderr() {
+                Exit::Failed
+            } else {
+                Exit::Informed
+            }
+        }
+        Ok(cli) => match run(cli.command) {
+            Ok(outcome) => Exit::Outcome(outcome),
+            Err(error) => {
+                output::error(&error);
+                Exit::Failed
+            }
         },
+    };
+    ExitCode::from(exit.code())
+}
+
+/// One subcommand's flow, to its outcome.
+fn run(command: Command) -> Result<Outcome> {
+    match command {
+        Command::Check(args) => {
+            let scanners = parse_scanners(&args.scanners)?;
+            run_check(&args.scan, Selection::Chosen(&scanners), None)
+        }
         Command::Audit(args) => run_check(&args, Selection::Only(Scanner::Advisories), None),
         Command::Secrets(args) => run_check(&args, Selection::Only(Scanner::Secrets), None),
         Command::Sbom(args) => run_check(&args, Selection::Only(Scanner::Sbom), None),
-        Command::Baseline { check, output } => match parse_scanners(&check.scanners) {
-            Ok(scanners) => run_check(&check.scan, Selection::Chosen(&scanners), Some(&output)),
-            Err(error) => Err(error),
-        },
+        Command::Baseline { check, output } => {
+            let scanners = parse_scanners(&check.scanners)?;
+            run_check(&check.scan, Selection::Chosen(&scanners), Some(&output))
+        }
         Command::Db { command } => run_db(command),
         Command::Hook { command } => run_hook(command),
-        Command::Init { path, force } => cli::init::init(&path, force).map(|()| EXIT_PASS),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            output::error(&error);
-            ExitCode::from(EXIT_COULD_NOT_CHECK)
-        }
+        Command::Init { path, force } => cli::init::init(&path, force).map(|()| Outcome::Pass),
     }
 }

@@ -8,7 +8,7 @@ use super::db::refresh_cache;
 use super::new_runtime;
 use super::output;
 use super::policy::load_policy;
-use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
+use crate::Exit;
 use anyhow::{bail, Context, Result};
 use secgate::baseline::Baseline;
 use secgate::files::{check_writable, write_atomically};
@@ -62,7 +62,7 @@ pub fn run_check(
     args: &ScanArgs,
     selection: Selection,
     baseline_output: Option<&Path>,
-) -> Result<u8> {
+) -> Result<Outcome> {
     let only;
     let scanners = match selection {
         Selection::Chosen(scanners) => scanners,
@@ -161,7 +161,7 @@ pub fn run_check(
             "recorded {recorded} finding(s) in {}",
             file.display()
         ));
-        return Ok(EXIT_PASS);
+        return Ok(Outcome::Pass);
     }
 
     write_atomically(&args.sarif, &sarif::render(&outputs, &verdict))?;
@@ -183,16 +183,11 @@ pub fn run_check(
         }
     }
 
-    let code = match verdict.outcome {
-        Outcome::Pass => EXIT_PASS,
-        Outcome::Violated => EXIT_VIOLATED,
-        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
-    };
     if let Some(path) = &args.report {
         let sarif_path = args.sarif.display().to_string();
         let sbom_path = args.sbom.display().to_string();
         let context = gate::GateContext {
-            exit_code: code,
+            exit_code: Exit::Outcome(verdict.outcome).code(),
             policy_source: &policy.source,
             profile: policy.profile.as_deref(),
             new_since: args.new_since.as_deref(),
@@ -230,7 +225,7 @@ pub fn run_check(
             )?;
         }
     }
-    Ok(code)
+    Ok(verdict.outcome)
 }
 
 /// The files this run writes or reads as its own (SARIF, SBOM, report,

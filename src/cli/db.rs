@@ -5,11 +5,11 @@ use super::args::DbCommand;
 use super::new_runtime;
 use super::output;
 use super::policy::read_policy;
-use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS};
 use anyhow::{bail, Context, Result};
 use secgate::advisory::rustsec::checkout::{self, FetchAge};
 use secgate::db::{self, Cache, UpdateOutcome};
 use secgate::duration::format_duration;
+use secgate::gate::verdict::Outcome;
 use secgate::policy::Policy;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ fn http_timeout() -> Result<std::time::Duration> {
     }
 }
 
-pub fn run_db(command: DbCommand) -> Result<u8> {
+pub fn run_db(command: DbCommand) -> Result<Outcome> {
     let now = time::OffsetDateTime::now_utc();
     match command {
         DbCommand::Update { url, config, force } => {
@@ -51,7 +51,7 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
                     ))
                 }
             }
-            Ok(EXIT_PASS)
+            Ok(Outcome::Pass)
         }
         DbCommand::Status { config, db } => {
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
@@ -74,7 +74,7 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
                             "status",
                             "missing (run `secgate db update`, or pass --db DIR to check)",
                         );
-                        return Ok(EXIT_COULD_NOT_CHECK);
+                        return Ok(Outcome::CouldNotCheck);
                     }
                     match cache.record() {
                         Some(record) => {
@@ -151,9 +151,9 @@ pub fn run_db(command: DbCommand) -> Result<u8> {
             match problem {
                 Some(problem) => {
                     output::field("verified", format_args!("no: {problem}"));
-                    Ok(EXIT_COULD_NOT_CHECK)
+                    Ok(Outcome::CouldNotCheck)
                 }
-                None => Ok(EXIT_PASS),
+                None => Ok(Outcome::Pass),
             }
         }
     }

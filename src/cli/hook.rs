@@ -7,7 +7,6 @@ use super::db::refresh_cache;
 use super::new_runtime;
 use super::output;
 use super::policy::read_policy;
-use crate::{EXIT_COULD_NOT_CHECK, EXIT_PASS, EXIT_VIOLATED};
 use anyhow::{bail, Context, Result};
 use secgate::baseline::Baseline;
 use secgate::files::write_atomically;
@@ -22,7 +21,7 @@ use secgate::scan::{self};
 use std::path::Path;
 use std::sync::Arc;
 
-pub fn run_hook(command: HookCommand) -> Result<u8> {
+pub fn run_hook(command: HookCommand) -> Result<Outcome> {
     use secgate::hook::{self, InstallMode, Installed, Uninstalled};
     match command {
         HookCommand::Install { force, chain, repo } => {
@@ -47,7 +46,7 @@ pub fn run_hook(command: HookCommand) -> Result<u8> {
                     hooks.join(hook::CHAINED_NAME).display()
                 )),
             }
-            Ok(EXIT_PASS)
+            Ok(Outcome::Pass)
         }
         HookCommand::Uninstall { repo } => {
             let hooks = hook::hooks_dir(&repo)?;
@@ -59,7 +58,7 @@ pub fn run_hook(command: HookCommand) -> Result<u8> {
                     hook::CHAINED_NAME
                 )),
             }
-            Ok(EXIT_PASS)
+            Ok(Outcome::Pass)
         }
         HookCommand::PrePush { options, .. } => {
             let mut input = String::new();
@@ -115,7 +114,7 @@ fn gate_pushed(
     options: &HookOptions,
     top: &Path,
     ranges: &[secgate::hook::PushRange],
-) -> Result<u8> {
+) -> Result<Outcome> {
     let mut commits: Vec<String> = Vec::new();
     for range in ranges {
         for commit in &range.commits {
@@ -128,7 +127,7 @@ fn gate_pushed(
         if !options.quiet {
             output::say("no new commits to check");
         }
-        return Ok(EXIT_PASS);
+        return Ok(Outcome::Pass);
     }
     let policy = Arc::new(read_policy(options.config.as_deref(), top, None)?);
     let mut context = ScanContext::new(top.to_path_buf(), Arc::new(policy.scan.clone()));
@@ -197,7 +196,7 @@ fn gate_pushed(
     ))
 }
 
-/// Evaluates and prints for a local hook; the exit code. The SARIF goes
+/// Evaluates and prints for a local hook; the verdict's outcome. The SARIF goes
 /// inside the git directory, where it dirties no work tree.
 fn gate_locally(
     options: &HookOptions,
@@ -205,7 +204,7 @@ fn gate_locally(
     policy: &Policy,
     outputs: &[ScanOutput],
     existing: Option<&Baseline>,
-) -> u8 {
+) -> Outcome {
     let today = time::OffsetDateTime::now_utc().date();
     let verdict = policy.gate.evaluate_against(outputs, today, existing);
     let sarif = secgate::git::git_dir(top)
@@ -233,9 +232,5 @@ fn gate_locally(
         sarif.as_deref(),
         options.quiet,
     );
-    match verdict.outcome {
-        Outcome::Pass => EXIT_PASS,
-        Outcome::Violated => EXIT_VIOLATED,
-        Outcome::CouldNotCheck => EXIT_COULD_NOT_CHECK,
-    }
+    verdict.outcome
 }
