@@ -31,13 +31,7 @@ fn base_fingerprints(
 ) -> Result<Baseline> {
     let top = secgate::git::top(root)?;
     let prefix = secgate::git::prefix(root)?;
-    let snapshot = secgate::git::lockfiles_at(&top, base, &prefix)?;
-    let mut base_context = context.clone();
-    base_context.root = snapshot.path().to_path_buf();
-    base_context.offline = true;
-    base_context.git_scope = None;
-    base_context.inventories = Default::default();
-    let output = scan::run_one(Scanner::Advisories, &base_context);
+    let output = advisories_at(context, &top, base, &prefix)?;
     if let Some(error) = &output.error {
         notices.push(format!(
             "pull-request mode: the advisory check of {base} failed ({error}); every advisory finding counts as new"
@@ -47,6 +41,24 @@ fn base_fingerprints(
         source: format!("the base {base}"),
         fingerprints: output.findings.into_iter().map(|f| f.fingerprint).collect(),
     })
+}
+
+/// The advisory check of the `Cargo.lock` files at `rev` (under `prefix`)
+/// against the database `context` names, never fetching: what a change's
+/// base, or a push's previous tip, already had.
+pub fn advisories_at(
+    context: &ScanContext,
+    top: &Path,
+    rev: &str,
+    prefix: &str,
+) -> Result<ScanOutput> {
+    let snapshot = secgate::git::lockfiles_at(top, rev, prefix)?;
+    let mut at = context.clone();
+    at.root = snapshot.path().to_path_buf();
+    at.offline = true;
+    at.git_scope = None;
+    at.inventories = Default::default();
+    Ok(scan::run_one(Scanner::Advisories, &at))
 }
 
 /// Which scanners a command runs: those `--scanners` chose, or the one a

@@ -2,7 +2,7 @@
 //! push or commit adds (exactly the pushed commits, or the staged changes).
 
 use super::args::{HookCommand, HookOptions};
-use super::check::with_moved_secrets;
+use super::check::{advisories_at, with_moved_secrets};
 use super::db::refresh_cache;
 use super::new_runtime;
 use super::output;
@@ -148,15 +148,7 @@ fn gate_pushed(
             new_runtime()?.block_on(refresh_cache(&policy, options.quiet))?;
         }
         let mut merged = ScanOutput::new(Scanner::Advisories);
-        let audit = |rev: &str| -> Result<ScanOutput> {
-            let snapshot = secgate::git::lockfiles_at(top, rev, "")?;
-            let mut at = context.clone();
-            at.root = snapshot.path().to_path_buf();
-            at.git_scope = None;
-            at.offline = true;
-            at.inventories = Default::default();
-            Ok(scan::run_one(Scanner::Advisories, &at))
-        };
+        let audit = |rev: &str| advisories_at(&context, top, rev, "");
         for range in ranges.iter().filter(|r| !r.commits.is_empty()) {
             let output = audit(&range.tip)?;
             for finding in output.findings {
