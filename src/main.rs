@@ -86,3 +86,17 @@ fn run(command: Command) -> Result<Outcome> {
         Command::Init { path, force } => cli::init::init(&path, force).map(|()| Outcome::Pass),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_are_pass_violated_could_not_check() {
+        assert_eq!(Exit::Outcome(Outcome::Pass).code(), 0);
+        assert_eq!(Exit::Informed.code(), 0);
+        assert_eq!(Exit::Outcome(Outcome::Violated).code(), 1);
+        assert_eq!(Exit::Outcome(Outcome::CouldNotCheck).code(), 2);
+        assert_eq!(Exit::Failed.code(), 2);
+    }
+}

@@ -290,3 +290,35 @@ pub fn parse_scanners(names: &[String]) -> Result<Vec<Scanner>> {
     scanners.sort();
     Ok(scanners)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn scanners_are_trimmed_deduplicated_and_sorted() {
+        let scanners = parse_scanners(&names(&["sbom", " secrets", "sbom", "advisories"])).unwrap();
+        assert_eq!(
+            scanners,
+            [Scanner::Advisories, Scanner::Secrets, Scanner::Sbom]
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_empty_scanner_list_is_refused() {
+        let unknown = parse_scanners(&names(&["secrets", "virus"])).unwrap_err();
+        assert!(unknown.to_string().contains("unknown scanner `virus`"));
+        let none = parse_scanners(&[]).unwrap_err();
+        assert!(none.to_string().contains("name at least one scanner"));
+    }
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
