@@ -1,0 +1,201 @@
+//! The advisory database cache: `secgate db update`, `secgate db status`,
+//! and the refresh before a check that reads the cache.
+
+use super::args::DbCommand;
+use super::new_runtime;
+use super::output;
+use super::policy::read_policy;
+use anyhow::{bail, Context, Result};
+use secgate::advisory::rustsec::checkout::{self, FetchAge};
+use secgate::db::{self, Cache, UpdateOutcome};
+use secgate::duration::format_duration;
+use secgate::gate::verdict::Outcome;
+use secgate::policy::Policy;
+use std::path::Path;
+
+/// `SECGATE_HTTP_TIMEOUT_SECS`, else the default.
+fn http_timeout() -> Result<std::time::Duration> {
+    match std::env::var(db::TIMEOUT_ENV) {
+        Err(_) => Ok(db::DEFAULT_TIMEOUT),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if seconds > 0 => Ok(std::time::Duration::from_secs(seconds)),
+            _ => bail!(
+                "{}: expected a whole number of seconds above 0, not `{text}`",
+                db::TIMEOUT_ENV
+            ),
+        },
+    }
+}
+
+pub fn run_db(command: DbCommand) -> Result<Outcome> {
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        DbCommand::Update { url, config, force } => {
+            let cache = Cache::default_location()?;
+            let policy = read_policy(config.as_deref(), Path::new("."), None)?;
+            let url = match url {
+                Some(url) => db::parse_url("--url", &url)?,
+                None => db::resolve_url(&policy.db.url)?,
+            };
+            let timeout = http_timeout()?;
+            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout, force))?;
+            match outcome {
+                UpdateOutcome::Updated { advisories } => output::say(format_args!(
+                    "advisory database updated: {advisories} advisories from {url} in {}",
+                    cache.dir().display()
+                )),
+                UpdateOutcome::NotModified | UpdateOutcome::AlreadyFresh => {
+                    output::say(format_args!(
+                        "advisory database is up to date (not modified at {url}): {}",
+                        cache.dir().display()
+                    ))
+                }
+            }
+            Ok(Outcome::Pass)
+        }
+        DbCommand::Status { config, db } => {
+            let policy = read_policy(config.as_deref(), Path::new("."), None)?;
+            let dir = match db {
+                Some(dir) => {
+                    // Checked first: a wrong --db is named, not reported as a missing crates/.
+                    checkout::check_checkout(&dir)?;
+                    output::field("path", dir.display());
+                    output::field(
+                        "source",
+                        "--db / SECGATE_DB (a local checkout, never fetched)",
+                    );
+                    dir
+                }
+                None => {
+                    let cache = Cache::default_location()?;
+                    output::field("path", cache.dir().display());
+                    if !cache.is_present() {
+                        output::field(
+                            "status",
+                            "missing (run `secgate db update`, or pass --db DIR to check)",
+                        );
+                        return Ok(Outcome::CouldNotCheck);
+                    }
+                    match cache.record() {
+                        Some(record) => {
+                            let age = match cache.age(now) {
+                                Some(FetchAge::Ago(age)) => {
+                                    format!(" ({} ago)", format_duration(age))
+                                }
+                                Some(FetchAge::Future) => {
+                                    " (in the future: due for refresh)".to_string()
+                                }
+                                None => String::new(),
+                            };
+                            output::field("fetched-at", format_args!("{}{age}", record.fetched_at));
+                            output::field("url", &record.url);
+                        }
+                        None => output::field("fetched-at", "unknown (no fetch record)"),
+                    }
+                    cache.dir().to_path_buf()
+                }
+            };
+            let guard = checkout::read_guard(&dir);
+            let database = rustsec::Database::open(&dir)
+                .with_context(|| format!("advisory database {} does not load", dir.display()))?;
+            drop(guard);
+            let freshness = checkout::freshness(&database, &dir, now);
+            output::field(
+                "advisories",
+                format_args!(
+                    "{}, newest {}",
+                    freshness.advisories,
+                    freshness.newest.as_deref().unwrap_or("unknown")
+                ),
+            );
+            let max_age = policy.gate.db_max_age;
+            // As `check` counts it: since the fetch, else since the newest advisory.
+            let since = match freshness.fetched_at {
+                Some(_) => "",
+                None => " since the newest advisory",
+            };
+            match freshness.age {
+                Some(FetchAge::Future) => output::field("age", format_args!(
+                    "unknown, fetched in the future (stale: counted as older than db.max-age = {}; run `secgate db update`)",
+                    format_duration(max_age)
+                )),
+                Some(FetchAge::Ago(age)) if age > max_age => output::field("age", format_args!(
+                    "{}{since} (stale: older than db.max-age = {})",
+                    format_duration(age),
+                    format_duration(max_age)
+                )),
+                Some(FetchAge::Ago(age)) => output::field("age", format_args!(
+                    "{}{since} (db.max-age = {})",
+                    format_duration(age),
+                    format_duration(max_age)
+                )),
+                None => output::field("age", "unknown"),
+            }
+            // As `check` verifies it: a check on this database would fail.
+            let counted = secgate::advisory::rustsec::count_advisories(&dir);
+            let short = checkout::fetch_record(&dir)
+                .and_then(|record| secgate::advisory::rustsec::shortfall(&counted, &record));
+            let problem = match short {
+                _ if counted.advisories == 0 => Some("it holds no advisories".to_string()),
+                Some(short) => Some(format!(
+                    "{} holds {}, but its fetch record counted {} at the fetch (deleted since: run `secgate db update`)",
+                    short.folder.map_or("it".to_string(), |f| format!("crates/{f}")),
+                    match short.on_disk {
+                        1 => "1 advisory".to_string(),
+                        n => format!("{n} advisories"),
+                    },
+                    short.fetched
+                )),
+                None => None,
+            };
+            match problem {
+                Some(problem) => {
+                    output::field("verified", format_args!("no: {problem}"));
+                    Ok(Outcome::CouldNotCheck)
+                }
+                None => Ok(Outcome::Pass),
+            }
+        }
+    }
+}
+
+/// Before an advisory check on the cache: fetch when it is missing or older
+/// than `db.refresh`. A failure with an older cache present is a warning;
+/// without one, the advisory scanner reports the missing database.
+pub async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
+    let cache = Cache::default_location()?;
+    // Before knowing whether a fetch is due: a URL that can never be
+    // fetched fails today, not on the day the cache turns stale.
+    let url = db::resolve_url(&policy.db.url)?;
+    let now = time::OffsetDateTime::now_utc();
+    if !cache.is_due(policy.db.refresh, now) {
+        return Ok(());
+    }
+    if cache.age(now) == Some(FetchAge::Future) {
+        output::warning(format_args!(
+            "fetch record {}: fetched-at {} is in the future (more than {} ahead of this clock): refreshing the advisory database",
+            cache.record_path().display(),
+            cache.record().map(|r| r.fetched_at).unwrap_or_default(),
+            format_duration(checkout::CLOCK_SKEW)
+        ));
+    }
+    match db::refresh(&url, &cache, http_timeout()?, policy.db.refresh).await {
+        Ok(UpdateOutcome::Updated { advisories }) if !quiet => output::say(format_args!(
+            "advisory database updated: {advisories} advisories from {url}"
+        )),
+        Ok(_) => {}
+        Err(error) if cache.is_present() => {
+            let age = match cache.age(time::OffsetDateTime::now_utc()) {
+                Some(FetchAge::Ago(age)) => format!(" (fetched {} ago)", format_duration(age)),
+                Some(FetchAge::Future) => " (fetched in the future: counted as stale)".to_string(),
+                None => String::new(),
+            };
+            output::warning(format_args!("{error}; using the cached database{age}"));
+            output::way_out(&error);
+        }
+        Err(error) => {
+            output::db_error(&error);
+        }
+    }
+    Ok(())
+}
