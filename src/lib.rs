@@ -1,6 +1,7 @@
-//! secgate: a security gate for CI. Scanners produce findings, the policy
-//! turns them into a verdict, writers render it; only the binary prints
-//! and exits.
+//! secgate: a security gate for CI. The policy is validated into scanner
+//! settings and gate rules; scanners produce findings from their settings
+//! alone; the gate turns findings into a verdict; writers render it; only
+//! the binary prints and exits. `tests/layers.rs` keeps that one-way.
 
 pub mod advisory;
 pub mod baseline;
