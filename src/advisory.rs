@@ -5,9 +5,12 @@
 //! source (`rustsec`); the advisory check matches an inventory's packages
 //! through this model only.
 
+mod aliases;
 pub mod osv;
 pub mod rustsec;
 mod upgrade;
+
+pub use aliases::merge_aliases;
 
 use crate::inventory::Ecosystem;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,12 +117,16 @@ pub struct Advisory {
     pub url: String,
     pub kind: AdvisoryKind,
     pub cvss: Option<Cvss>,
+    /// The source's own grade where it gives one (GitHub's `LOW`,
+    /// `MODERATE`, `HIGH`, `CRITICAL` in OSV `database_specific`), as
+    /// written: a fallback for an advisory without a CVSS score.
+    pub severity_label: Option<String>,
     pub versions: AffectedVersions,
     /// Operating systems and architectures it is limited to (empty: all).
     pub affected_os: Vec<String>,
     pub affected_arch: Vec<String>,
     pub categories: Vec<String>,
-    /// A tag for the source in rule tags (`rustsec`).
+    /// A tag for the source in rule tags (`rustsec`, `osv`).
     pub source_tag: &'static str,
 }
 
