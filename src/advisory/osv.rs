@@ -1,7 +1,235 @@
-//! OSV advisory data: records as the OSV schema writes them, and which
-//! versions they affect, in the ecosystem's own order.
+//! OSV advisory data as an advisory source: one ecosystem's archive
+//! (`<base>/<Ecosystem>/all.zip`, as OSV publishes them), read through a
+//! package index kept in secgate's cache, so a check parses only the
+//! records of the packages it was asked about. PyPI first; the version
+//! ordering is per ecosystem (`ranges::VersionOrder`).
 
+mod archive;
+mod convert;
+mod index;
 mod ranges;
 pub mod record;
 
+pub use archive::{read_all_from_bytes, Identity, MAX_RECORD};
+pub use index::{Index, IndexStatus};
 pub use ranges::{EventKind, OsvRanges, VersionOrder, WrittenEntry, WrittenRange};
+
+use super::{merge_aliases, Advisory, AdvisorySource, DatabaseInfo, Loaded, SourceReport};
+use crate::inventory::Ecosystem;
+use archive::Archive;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why an OSV archive could not be read; the check cannot vouch for
+/// anything then.
+#[derive(Debug, Error)]
+pub enum OsvError {
+    #[error("OSV archive {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("OSV archive {}: not a readable zip archive: {message}", path.display())]
+    Zip { path: PathBuf, message: String },
+    #[error("OSV archive {}: entry {entry}: {message}", path.display())]
+    Record {
+        path: PathBuf,
+        entry: String,
+        message: String,
+    },
+    #[error("OSV archive {}: holds no {ecosystem} advisories (an empty database cannot vouch for anything)", path.display())]
+    Empty { path: PathBuf, ecosystem: String },
+    #[error("{0} crashed")]
+    Crashed(String),
+}
+
+/// One ecosystem's OSV archive, as one check reads it.
+pub struct OsvSource {
+    ecosystem: Ecosystem,
+    archive: Archive,
+    index: Index,
+    status: IndexStatus,
+    warnings: Vec<String>,
+}
+
+impl OsvSource {
+    /// Opens `archive` (an `all.zip`, which may sit in a read-only folder)
+    /// for `ecosystem`, its index read from `index_cache_dir` or built
+    /// there (the directory is created; when it cannot be written, the
+    /// index is built in memory and a warning says so).
+    pub fn open(
+        archive: &Path,
+        ecosystem: Ecosystem,
+        index_cache_dir: &Path,
+    ) -> Result<OsvSource, OsvError> {
+        let archive = Archive::open(archive)?;
+        let (index, status, warning) = index::load_or_build(&archive, ecosystem, index_cache_dir)?;
+        if index.advisories == 0 {
+            return Err(OsvError::Empty {
+                path: archive.path().to_path_buf(),
+                ecosystem: ecosystem.as_str().to_string(),
+            });
+        }
+        Ok(OsvSource {
+            ecosystem,
+            archive,
+            index,
+            status,
+            warnings: warning.into_iter().collect(),
+        })
+    }
+
+    /// Whether the index came from the cache or was built.
+    pub fn index_status(&self) -> IndexStatus {
+        self.status
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The advisories of the packages `names` (as the inventory spells
+    /// them), keyed by those names, merged where they alias each other.
+    pub fn read(&self, names: &BTreeSet<&str>) -> Result<Loaded, OsvError> {
+        // Normalised name → the names asked for that normalise to it.
+        let mut asked: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for &name in names {
+            asked
+                .entry(self.ecosystem.normalize_name(name))
+                .or_default()
+                .push(name);
+        }
+        let entries: BTreeSet<&str> = asked
+            .keys()
+            .filter_map(|package| self.index.packages.get(package))
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let entries: Vec<&str> = entries.into_iter().collect();
+        let records = self.read_records(&entries)?;
+        let mut by_package: BTreeMap<String, Vec<Advisory>> = BTreeMap::new();
+        for record in &records {
+            for advisory in convert::advisories(record, self.ecosystem, |p| asked.contains_key(p)) {
+                by_package
+                    .entry(advisory.package.clone())
+                    .or_default()
+                    .push(advisory);
+            }
+        }
+        let mut loaded = Loaded::default();
+        for (package, advisories) in by_package {
+            let merged = merge_aliases(advisories);
+            for &name in asked.get(&package).into_iter().flatten() {
+                loaded.by_package.insert(name.to_string(), merged.clone());
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Parses the records of `entries`, in parallel when there are many.
+    fn read_records(&self, entries: &[&str]) -> Result<Vec<record::Record>, OsvError> {
+        let threads = crate::parallel::worker_threads(entries.len(), 32, 8);
+        let chunk = entries.len().div_ceil(threads).max(1);
+        let parts: Vec<Result<Vec<record::Record>, OsvError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = entries
+                .chunks(chunk)
+                .map(|part| {
+                    let mut archive = self.archive.clone();
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|name| read_record(&mut archive, name))
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(OsvError::Crashed("reading OSV records".to_string()))
+                    })
+                })
+                .collect()
+        });
+        let mut records = Vec::with_capacity(entries.len());
+        for part in parts {
+            records.extend(part?);
+        }
+        Ok(records)
+    }
+
+    /// What the check used: the archive, its advisory count and newest date.
+    pub fn describe(&self) -> DatabaseInfo {
+        let path = self.archive.path().display().to_string();
+        let fresh = super::rustsec::checkout::freshness_of(
+            self.index.advisories,
+            self.index.newest.as_deref(),
+            None,
+            time::OffsetDateTime::now_utc(),
+        );
+        DatabaseInfo {
+            source: path.clone(),
+            path,
+            advisories: fresh.advisories,
+            newest_advisory: fresh.newest,
+            fetched_at: None,
+            age: fresh.age,
+            explicit: true,
+            record_path: None,
+        }
+    }
+}
+
+fn read_record(archive: &mut Archive, name: &str) -> Result<record::Record, OsvError> {
+    let bytes = archive.read(name)?;
+    serde_json::from_slice(&bytes).map_err(|e| OsvError::Record {
+        path: archive.path().to_path_buf(),
+        entry: name.to_string(),
+        message: e.to_string(),
+    })
+}
+
+impl AdvisorySource for OsvSource {
+    fn ecosystem(&self) -> Ecosystem {
+        self.ecosystem
+    }
+
+    fn load(&self, names: &BTreeSet<&str>) -> Result<Loaded, String> {
+        self.read(names).map_err(|e| e.to_string())
+    }
+
+    fn finish(self: Box<Self>) -> Result<SourceReport, String> {
+        Ok(SourceReport {
+            database: self.describe(),
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// The advisories one OSV JSON record makes for `ecosystem`'s packages,
+/// every one checked against a few versions: for the fuzz target (any
+/// bytes: a result, never a panic).
+pub fn parse_and_evaluate(
+    json: &[u8],
+    ecosystem: Ecosystem,
+    versions: &[&str],
+) -> Result<usize, String> {
+    let record: record::Record = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    let advisories = convert::advisories(&record, ecosystem, |_| true);
+    for advisory in &advisories {
+        for version in versions {
+            let affected = advisory.versions.affects(version);
+            let fix = advisory.versions.smallest_fix(version);
+            if let Some(fix) = &fix {
+                assert!(!advisory.versions.affects(fix), "the fix {fix} is affected");
+            }
+            let _ = (affected, advisory.versions.patched());
+        }
+    }
+    Ok(merge_aliases(advisories).len())
+}
+
+#[cfg(test)]
+mod tests;
