@@ -108,39 +108,50 @@ impl OsvSource {
             .map(String::as_str)
             .collect();
         let entries: Vec<&str> = entries.into_iter().collect();
-        let records = self.read_records(&entries)?;
+        let wanted = |package: &str| asked.contains_key(package);
         let mut by_package: BTreeMap<String, Vec<Advisory>> = BTreeMap::new();
-        for record in &records {
-            for advisory in convert::advisories(record, self.ecosystem, |p| asked.contains_key(p)) {
-                by_package
-                    .entry(advisory.package.clone())
-                    .or_default()
-                    .push(advisory);
-            }
+        for advisory in self.read_advisories(&entries, &wanted)? {
+            by_package
+                .entry(advisory.package.clone())
+                .or_default()
+                .push(advisory);
         }
         let mut loaded = Loaded::default();
         for (package, advisories) in by_package {
             let merged = merge_aliases(advisories);
-            for &name in asked.get(&package).into_iter().flatten() {
-                loaded.by_package.insert(name.to_string(), merged.clone());
+            // Usually one name asked per package: no copy then.
+            if let Some((last, others)) = asked.get(&package).and_then(|n| n.split_last()) {
+                for &name in others {
+                    loaded.by_package.insert(name.to_string(), merged.clone());
+                }
+                loaded.by_package.insert(last.to_string(), merged);
             }
         }
         Ok(loaded)
     }
 
-    /// Parses the records of `entries`, in parallel when there are many.
-    fn read_records(&self, entries: &[&str]) -> Result<Vec<record::Record>, OsvError> {
+    /// The advisories the records of `entries` make for the `wanted`
+    /// packages: read, parsed and converted in parallel when there are many.
+    fn read_advisories(
+        &self,
+        entries: &[&str],
+        wanted: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Vec<Advisory>, OsvError> {
         let threads = crate::parallel::worker_threads(entries.len(), 32, 8);
         let chunk = entries.len().div_ceil(threads).max(1);
-        let parts: Vec<Result<Vec<record::Record>, OsvError>> = std::thread::scope(|s| {
+        let ecosystem = self.ecosystem;
+        let parts: Vec<Result<Vec<Advisory>, OsvError>> = std::thread::scope(|s| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
                 .map(|part| {
                     let mut archive = self.archive.clone();
                     s.spawn(move || {
-                        part.iter()
-                            .map(|name| read_record(&mut archive, name))
-                            .collect()
+                        let mut advisories = Vec::new();
+                        for name in part {
+                            let record = read_record(&mut archive, name)?;
+                            advisories.extend(convert::advisories(&record, ecosystem, wanted));
+                        }
+                        Ok(advisories)
                     })
                 })
                 .collect();
@@ -153,11 +164,11 @@ impl OsvSource {
                 })
                 .collect()
         });
-        let mut records = Vec::with_capacity(entries.len());
+        let mut advisories = Vec::new();
         for part in parts {
-            records.extend(part?);
+            advisories.extend(part?);
         }
-        Ok(records)
+        Ok(advisories)
     }
 
     /// What the check used: the archive, its advisory count and newest date.

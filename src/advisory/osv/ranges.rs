@@ -168,9 +168,16 @@ impl Range {
 /// One `affected` entry: its explicit versions and its ranges.
 #[derive(Clone, Debug)]
 struct Entry {
-    /// As written, with their parse in the ecosystem's order.
-    versions: Vec<(String, Option<Version>)>,
+    versions: Vec<Listed>,
     ranges: Vec<Range>,
+}
+
+/// A listed version: parsed in the ecosystem's order (compared by value:
+/// `2.1` is `2.1.0`), else kept as written (compared as text).
+#[derive(Clone, Debug)]
+enum Listed {
+    Parsed(Version),
+    Written(String),
 }
 
 /// The affected versions of one package in one advisory (or in several
@@ -206,7 +213,10 @@ impl OsvRanges {
                 versions: entry
                     .versions
                     .iter()
-                    .map(|v| (v.trim().to_string(), order.parse(v)))
+                    .map(|v| match order.parse(v) {
+                        Some(parsed) => Listed::Parsed(parsed),
+                        None => Listed::Written(v.trim().to_string()),
+                    })
                     .collect(),
                 ranges: entry
                     .ranges
@@ -242,13 +252,15 @@ impl OsvRanges {
         let Some(parsed) = self.order.parse(version) else {
             return true;
         };
-        let listed = self.entries.iter().any(|entry| {
-            entry.versions.iter().any(|(text, listed)| match listed {
-                Some(listed) => *listed == parsed,
-                None => text == version.trim(),
+        let listed = || {
+            self.entries.iter().any(|entry| {
+                entry.versions.iter().any(|listed| match listed {
+                    Listed::Parsed(listed) => *listed == parsed,
+                    Listed::Written(text) => text == version.trim(),
+                })
             })
-        });
-        listed || self.in_ranges_parsed(version, &parsed)
+        };
+        self.in_ranges_parsed(version, &parsed) || listed()
     }
 
     /// Whether the ranges alone (not the versions lists) include `version`;
