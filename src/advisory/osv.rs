@@ -220,23 +220,48 @@ impl AdvisorySource for OsvSource {
 }
 
 /// The advisories one OSV JSON record makes for `ecosystem`'s packages,
-/// every one checked against a few versions: for the fuzz target (any
-/// bytes: a result, never a panic).
+/// each checked against `versions` and against the record's own bounds and
+/// listed versions: for the fuzz target (any bytes: a result, never a
+/// panic). Panics only where an invariant breaks: a fix that is affected,
+/// a version in the ranges that is not affected.
 pub fn parse_and_evaluate(
     json: &[u8],
     ecosystem: Ecosystem,
     versions: &[&str],
 ) -> Result<usize, String> {
     let record: record::Record = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    let mut candidates: Vec<&str> = versions.to_vec();
+    for affected in &record.affected {
+        candidates.extend(affected.versions.iter().map(String::as_str));
+        for event in affected.ranges.iter().flat_map(|r| &r.events) {
+            let bounds = [
+                &event.introduced,
+                &event.fixed,
+                &event.last_affected,
+                &event.limit,
+            ];
+            candidates.extend(bounds.into_iter().flatten().map(String::as_str));
+        }
+    }
+    candidates.truncate(64);
     let advisories = convert::advisories(&record, ecosystem, |_| true);
     for advisory in &advisories {
-        for version in versions {
-            let affected = advisory.versions.affects(version);
-            let fix = advisory.versions.smallest_fix(version);
-            if let Some(fix) = &fix {
-                assert!(!advisory.versions.affects(fix), "the fix {fix} is affected");
+        let super::AffectedVersions::Osv(ranges) = &advisory.versions else {
+            unreachable!("OSV advisories have OSV ranges")
+        };
+        let _ = ranges.patched();
+        for version in &candidates {
+            let affected = ranges.affects(version);
+            assert!(
+                affected || !ranges.in_ranges(version),
+                "{version}: in the ranges, not affected"
+            );
+            if let Some(fix) = ranges.smallest_fix(version) {
+                assert!(
+                    !ranges.affects(&fix),
+                    "{version}: the fix {fix} is affected"
+                );
             }
-            let _ = (affected, advisory.versions.patched());
         }
     }
     Ok(merge_aliases(advisories).len())

@@ -20,10 +20,13 @@ pub fn advisories(
     }
     let mut by_package: BTreeMap<String, Vec<&Affected>> = BTreeMap::new();
     for affected in &record.affected {
-        if affected.package.ecosystem != ecosystem.as_str() {
+        let Some(package) = &affected.package else {
+            continue;
+        };
+        if package.ecosystem != ecosystem.as_str() {
             continue;
         }
-        let name = ecosystem.normalize_name(&affected.package.name);
+        let name = ecosystem.normalize_name(&package.name);
         if wanted(&name) {
             by_package.entry(name).or_default().push(affected);
         }

@@ -125,9 +125,9 @@ impl Index {
                 self.newest = Some(date.to_string());
             }
         }
-        for affected in &outline.affected {
-            if affected.package.ecosystem == ecosystem.as_str() {
-                let package = ecosystem.normalize_name(&affected.package.name);
+        for package in outline.affected.iter().filter_map(|a| a.package.as_ref()) {
+            if package.ecosystem == ecosystem.as_str() {
+                let package = ecosystem.normalize_name(&package.name);
                 self.packages.entry(package).or_default().push(name.clone());
             }
         }

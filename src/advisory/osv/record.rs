@@ -41,7 +41,10 @@ pub struct Severity {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Affected {
-    pub package: Package,
+    /// Absent where only `GIT` ranges say what is affected (a C library
+    /// with no package manager): such an entry is about no package.
+    #[serde(default)]
+    pub package: Option<Package>,
     /// The package's own severity, where packages differ (the top-level
     /// one is then absent).
     #[serde(default, deserialize_with = "nullable")]
@@ -131,7 +134,8 @@ pub struct Outline {
 
 #[derive(Debug, Deserialize)]
 pub struct OutlineAffected {
-    pub package: OutlinePackage,
+    #[serde(default)]
+    pub package: Option<OutlinePackage>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +169,18 @@ mod tests {
         assert!(record.aliases.is_empty());
         assert!(record.affected[0].ranges.is_empty());
         assert_eq!(record.database_specific.unwrap().severity_label(), None);
+    }
+
+    #[test]
+    fn an_entry_may_lack_a_package() {
+        let record: Record = serde_json::from_str(
+            r#"{"id": "OSV-1", "affected": [{"ranges": [{"type": "GIT", "repo": "r", "events": []}]}]}"#,
+        )
+        .unwrap();
+        assert!(record.affected[0].package.is_none());
+        let outline: Outline =
+            serde_json::from_str(r#"{"id": "OSV-1", "affected": [{}]}"#).unwrap();
+        assert!(outline.affected[0].package.is_none());
     }
 
     #[test]

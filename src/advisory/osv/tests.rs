@@ -391,7 +391,7 @@ fn the_fuzz_entry_points_take_real_records() {
         let json = serde_json::to_vec(&serde_json::json!({
             "id": record.id,
             "affected": record.affected.iter().map(|a| serde_json::json!({
-                "package": {"ecosystem": a.package.ecosystem, "name": a.package.name},
+                "package": a.package.as_ref().map(|p| serde_json::json!({"ecosystem": p.ecosystem, "name": p.name})),
                 "versions": a.versions,
             })).collect::<Vec<_>>(),
         }))
