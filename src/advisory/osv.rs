@@ -66,7 +66,8 @@ impl OsvSource {
     ) -> Result<OsvSource, OsvError> {
         let archive = Archive::open(archive)?;
         let (index, status, warning) = index::load_or_build(&archive, ecosystem, index_cache_dir)?;
-        if index.advisories == 0 {
+        // Records about other ecosystems only vouch for nothing here either.
+        if index.advisories == 0 || index.packages.is_empty() {
             return Err(OsvError::Empty {
                 path: archive.path().to_path_buf(),
                 ecosystem: ecosystem.as_str().to_string(),

@@ -368,6 +368,16 @@ fn empty_and_broken_archives_are_errors() {
         error.to_string().contains("holds no PyPI advisories"),
         "{error}"
     );
+    // Records, but none about a PyPI package.
+    let npm = br#"{"id": "GHSA-1", "affected": [{"package": {"ecosystem": "npm", "name": "a"}}]}"#;
+    archive::write_zip(&archive, &[("GHSA-1.json", npm)]);
+    let error = OsvSource::open(&archive, Ecosystem::PyPi, &cache)
+        .err()
+        .unwrap();
+    assert!(
+        error.to_string().contains("holds no PyPI advisories"),
+        "{error}"
+    );
     archive::write_zip(
         &archive,
         &[(
