@@ -5,8 +5,12 @@
 //! source (`rustsec`); the advisory check matches an inventory's packages
 //! through this model only.
 
+mod aliases;
+pub mod osv;
 pub mod rustsec;
 mod upgrade;
+
+pub use aliases::merge_aliases;
 
 use crate::inventory::Ecosystem;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +47,8 @@ pub struct Cvss {
 pub enum AffectedVersions {
     /// SemVer requirements, as RustSec writes them (`patched`, `unaffected`).
     SemVer(::rustsec::advisory::Versions),
+    /// OSV ranges and version lists, in the ecosystem's own order.
+    Osv(osv::OsvRanges),
 }
 
 impl AffectedVersions {
@@ -52,6 +58,7 @@ impl AffectedVersions {
         match self {
             AffectedVersions::SemVer(versions) => semver::Version::parse(version)
                 .map_or(true, |version| versions.is_vulnerable(&version)),
+            AffectedVersions::Osv(ranges) => ranges.affects(version),
         }
     }
 
@@ -61,6 +68,7 @@ impl AffectedVersions {
             AffectedVersions::SemVer(versions) => {
                 versions.patched().iter().map(|r| r.to_string()).collect()
             }
+            AffectedVersions::Osv(ranges) => ranges.patched(),
         }
     }
 
@@ -71,6 +79,27 @@ impl AffectedVersions {
                 let current = semver::Version::parse(version).ok()?;
                 upgrade::smallest_upgrade(versions, &current).map(|v| v.to_string())
             }
+            AffectedVersions::Osv(ranges) => ranges.smallest_fix(version),
+        }
+    }
+
+    /// Whether `merge` can take `other`: only like with like (OSV ranges
+    /// in one order).
+    pub fn can_merge(&self, other: &AffectedVersions) -> bool {
+        matches!((self, other), (AffectedVersions::Osv(a), AffectedVersions::Osv(b)) if a.order() == b.order())
+    }
+
+    /// Both as one: affected where either is; `other` comes back when it
+    /// cannot be merged (see `can_merge`).
+    pub fn merge(&mut self, other: AffectedVersions) -> Result<(), AffectedVersions> {
+        match (self, other) {
+            (AffectedVersions::Osv(ours), AffectedVersions::Osv(theirs))
+                if ours.order() == theirs.order() =>
+            {
+                ours.merge(theirs);
+                Ok(())
+            }
+            (_, other) => Err(other),
         }
     }
 }
@@ -88,12 +117,16 @@ pub struct Advisory {
     pub url: String,
     pub kind: AdvisoryKind,
     pub cvss: Option<Cvss>,
+    /// The source's own grade where it gives one (GitHub's `LOW`,
+    /// `MODERATE`, `HIGH`, `CRITICAL` in OSV `database_specific`), as
+    /// written: a fallback for an advisory without a CVSS score.
+    pub severity_label: Option<String>,
     pub versions: AffectedVersions,
     /// Operating systems and architectures it is limited to (empty: all).
     pub affected_os: Vec<String>,
     pub affected_arch: Vec<String>,
     pub categories: Vec<String>,
-    /// A tag for the source in rule tags (`rustsec`).
+    /// A tag for the source in rule tags (`rustsec`, `osv`).
     pub source_tag: &'static str,
 }
 

@@ -181,6 +181,7 @@ fn convert(advisory: &RawAdvisory) -> Advisory {
             score: cvss.score(),
             vector: cvss.to_string(),
         }),
+        severity_label: None,
         versions: AffectedVersions::SemVer(advisory.versions.clone()),
         affected_os,
         affected_arch,
