@@ -5,12 +5,11 @@
 //! source (`rustsec`); the advisory check matches an inventory's packages
 //! through this model only.
 
-mod aliases;
+pub mod aliases;
 pub mod osv;
+pub mod ranges;
 pub mod rustsec;
 mod upgrade;
-
-pub use aliases::merge_aliases;
 
 use crate::inventory::Ecosystem;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,7 +47,7 @@ pub enum AffectedVersions {
     /// SemVer requirements, as RustSec writes them (`patched`, `unaffected`).
     SemVer(::rustsec::advisory::Versions),
     /// OSV ranges and version lists, in the ecosystem's own order.
-    Osv(osv::OsvRanges),
+    Osv(ranges::OsvRanges),
 }
 
 impl AffectedVersions {

@@ -224,3 +224,27 @@ pub enum HookError {
     #[error(transparent)]
     Git(#[from] GitError),
 }
+
+/// Why an OSV archive could not be read; the check cannot vouch for
+/// anything then.
+#[derive(Debug, Error)]
+pub enum OsvError {
+    #[error("OSV archive {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("OSV archive {}: not a readable zip archive: {message}", path.display())]
+    Zip { path: PathBuf, message: String },
+    #[error("OSV archive {}: entry {entry}: {message}", path.display())]
+    Record {
+        path: PathBuf,
+        entry: String,
+        message: String,
+    },
+    #[error("OSV archive {}: holds no {ecosystem} advisories (an empty database cannot vouch for anything)", path.display())]
+    Empty { path: PathBuf, ecosystem: String },
+    #[error("{0} crashed")]
+    Crashed(String),
+}

@@ -254,11 +254,17 @@ fn paths_named(code: &str) -> Vec<String> {
         rest = &statement[end..];
     }
     without_uses.push_str(rest);
-    let inline = regex::Regex::new(r"\b(?:crate|super|self)(?:::[A-Za-z_][A-Za-z0-9_]*)+").unwrap();
+    // Any path written inline; `resolve` keeps those that name a library
+    // module (`crate::…`, `super::…`, or a child module by its bare name).
+    // A leading `::` names an external crate.
+    let inline = regex::Regex::new(
+        r"(^|[^:A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+)",
+    )
+    .unwrap();
     paths.extend(
         inline
-            .find_iter(&without_uses)
-            .map(|m| m.as_str().to_string()),
+            .captures_iter(&without_uses)
+            .map(|c| c[2].to_string()),
     );
     paths
 }
@@ -522,6 +528,11 @@ fn the_checker_sees_what_it_must() {
          #[cfg(test)]\nmod tests { use crate::d; }\n",
     ));
     assert_eq!(paths_named(&code), vec!["crate::a::b"]);
+    let code = "fn f() -> b::Item { ::b::x(); std::fs::read(\"\"); super::c::y() }";
+    assert_eq!(
+        paths_named(code),
+        vec!["b::Item", "std::fs::read", "super::c::y"]
+    );
     let graph: BTreeMap<String, BTreeSet<String>> = [
         ("a", vec!["b"]),
         ("b", vec!["c"]),

@@ -174,7 +174,7 @@ impl UnionFind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisory::osv::{EventKind, OsvRanges, VersionOrder, WrittenEntry, WrittenRange};
+    use crate::advisory::ranges::{EventKind, OsvRanges, VersionOrder, WrittenEntry, WrittenRange};
     use crate::advisory::AffectedVersions;
     use crate::inventory::Ecosystem;
 

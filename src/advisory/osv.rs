@@ -7,43 +7,18 @@
 mod archive;
 mod convert;
 mod index;
-mod ranges;
 pub mod record;
 
 pub use archive::{read_all_from_bytes, Identity, MAX_RECORD};
 pub use index::{Index, IndexStatus};
-pub use ranges::{EventKind, OsvRanges, VersionOrder, WrittenEntry, WrittenRange};
 
-use super::{merge_aliases, Advisory, AdvisorySource, DatabaseInfo, Loaded, SourceReport};
+use super::aliases::merge_aliases;
+use super::{Advisory, AdvisorySource, DatabaseInfo, Loaded, SourceReport};
+pub use crate::error::OsvError;
 use crate::inventory::Ecosystem;
 use archive::Archive;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use thiserror::Error;
-
-/// Why an OSV archive could not be read; the check cannot vouch for
-/// anything then.
-#[derive(Debug, Error)]
-pub enum OsvError {
-    #[error("OSV archive {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("OSV archive {}: not a readable zip archive: {message}", path.display())]
-    Zip { path: PathBuf, message: String },
-    #[error("OSV archive {}: entry {entry}: {message}", path.display())]
-    Record {
-        path: PathBuf,
-        entry: String,
-        message: String,
-    },
-    #[error("OSV archive {}: holds no {ecosystem} advisories (an empty database cannot vouch for anything)", path.display())]
-    Empty { path: PathBuf, ecosystem: String },
-    #[error("{0} crashed")]
-    Crashed(String),
-}
+use std::path::Path;
 
 /// One ecosystem's OSV archive, as one check reads it.
 pub struct OsvSource {

@@ -3,7 +3,7 @@
 //! be read-only); its identity (size, modification time, a SHA-256 of its
 //! central directory) keys the package index built from it.
 
-use super::OsvError;
+use crate::error::OsvError;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

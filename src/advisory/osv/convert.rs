@@ -2,8 +2,8 @@
 //! of the ecosystem it affects, its `affected` entries for that package as
 //! ranges, its severity vectors scored.
 
-use super::ranges::{EventKind, OsvRanges, VersionOrder, WrittenEntry, WrittenRange};
 use super::record::{Affected, Record, Severity};
+use crate::advisory::ranges::{EventKind, OsvRanges, VersionOrder, WrittenEntry, WrittenRange};
 use crate::advisory::{Advisory, AdvisoryKind, AffectedVersions, Cvss};
 use crate::inventory::Ecosystem;
 use std::collections::BTreeMap;

@@ -24,7 +24,7 @@
 
 use super::archive::{Archive, Identity};
 use super::record::Outline;
-use super::OsvError;
+use crate::error::OsvError;
 use crate::inventory::Ecosystem;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
