@@ -25,6 +25,7 @@ fn fixture_archive() -> Vec<u8> {
 }
 
 /// What the server does with one request.
+#[derive(Clone)]
 enum Reply {
     Send {
         status: &'static str,
@@ -91,6 +92,25 @@ impl Server {
     fn requests(&self) -> Vec<Vec<String>> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// `http://127.0.0.1:PORT`, the base of OSV-style `<Ecosystem>/all.zip` URLs.
+    fn base(&self) -> String {
+        let after_scheme = &self.url["http://".len()..];
+        let host = after_scheme.split('/').next().unwrap();
+        format!("http://{host}")
+    }
+}
+
+/// A server of OSV's PyPI archive (the committed real subset).
+fn osv_server() -> Server {
+    let archive = std::fs::read(fixture("osv/PyPI/all.zip")).unwrap();
+    Server::start(move |head| {
+        if head[0].starts_with("get /pypi/all.zip ") {
+            ok(archive.clone(), "\"osv-1\"")
+        } else {
+            status("404 Not Found", "no such archive")
+        }
+    })
 }
 
 fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Vec<String>>>) {
@@ -160,12 +180,15 @@ fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
 /// A home directory with its own cache; `secgate` commands run in it.
 struct Home {
     dir: tempfile::TempDir,
+    /// `db update` fetches OSV archives too: from here, never the internet.
+    osv: Server,
 }
 
 impl Home {
     fn new() -> Home {
         Home {
             dir: tempfile::tempdir().unwrap(),
+            osv: osv_server(),
         }
     }
 
@@ -190,6 +213,7 @@ impl Home {
             .current_dir(self.dir.path())
             .env("CARGO_HOME", common::empty_cargo_home(self.dir.path()))
             .env("SECGATE_DB_URL", url)
+            .env("SECGATE_OSV_URL", self.osv.base())
             .env("SECGATE_HTTP_TIMEOUT_SECS", "10");
         command
     }
@@ -1224,4 +1248,85 @@ fn an_update_a_little_smaller_than_the_cache_is_taken() {
     let (code, stderr) = home.update(&server.url);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(home.record()["advisories"], fixture_count() - 8);
+}
+
+#[test]
+fn update_fetches_the_osv_archives_beside_the_rustsec_database() {
+    let server = Server::start(|_| ok(fixture_archive(), "\"v1\""));
+    let home = Home::new();
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    let archive = home.dir.path().join("cache/secgate/osv/PyPI/all.zip");
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        std::fs::read(fixture("osv/PyPI/all.zip")).unwrap()
+    );
+    assert!(stderr.contains("PyPI advisories updated: "), "{stderr}");
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            home.dir
+                .path()
+                .join("cache/secgate/osv/PyPI/all.zip.fetch.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["url"], format!("{}/PyPI/all.zip", home.osv.base()));
+    assert_eq!(record["etag"], "\"osv-1\"");
+    assert!(record["advisories"].as_u64().unwrap() > 90, "{record}");
+    // The package index is built once, at the fetch, for the checks to reuse.
+    let indexes = std::fs::read_dir(home.dir.path().join("cache/secgate/osv-index"))
+        .unwrap()
+        .count();
+    assert_eq!(indexes, 1);
+
+    // The next update asks conditionally.
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    let second = home.osv.requests().pop().unwrap();
+    assert_eq!(header(&second, "if-none-match"), Some("\"osv-1\""));
+}
+
+#[test]
+fn a_bogus_osv_archive_keeps_the_previous_one_and_names_the_url() {
+    let server = Server::start(|_| ok(fixture_archive(), "\"v1\""));
+    let home = Home::new();
+    let (code, stderr) = home.update(&server.url);
+    assert_eq!(code, 0, "{stderr}");
+    let archive = home.dir.path().join("cache/secgate/osv/PyPI/all.zip");
+    let before = std::fs::read(&archive).unwrap();
+    for (reply, says) in [
+        (
+            ok(b"<html>maintenance</html>".to_vec(), "\"x\""),
+            "not a readable zip",
+        ),
+        (status("500 Internal Server Error", "down"), "HTTP 500"),
+    ] {
+        let bogus = Server::start(move |_| reply.clone());
+        let output = home
+            .secgate(&server.url)
+            .env("SECGATE_OSV_URL", bogus.base())
+            .args(["db", "update"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}/PyPI/all.zip", bogus.base())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(says), "{says}: {stderr}");
+        assert_eq!(
+            std::fs::read(&archive).unwrap(),
+            before,
+            "the archive is kept"
+        );
+    }
+    let leftovers: Vec<String> = std::fs::read_dir(archive.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -169,6 +169,22 @@ impl OsvSource {
     }
 }
 
+/// Checks an archive `db update` downloaded, before it replaces anything:
+/// a readable zip whose every record parses, some of them about
+/// `ecosystem`. Its advisory count and newest `modified` date, for the
+/// fetch record.
+pub fn verify(archive: &Path, ecosystem: Ecosystem) -> Result<(usize, Option<String>), OsvError> {
+    let archive = Archive::open(archive)?;
+    let index = Index::build(&archive, ecosystem)?;
+    if index.advisories == 0 || index.packages.is_empty() {
+        return Err(OsvError::Empty {
+            path: archive.path().to_path_buf(),
+            ecosystem: ecosystem.as_str().to_string(),
+        });
+    }
+    Ok((index.advisories, index.newest))
+}
+
 fn read_record(archive: &mut Archive, name: &str) -> Result<record::Record, OsvError> {
     let bytes = archive.read(name)?;
     serde_json::from_slice(&bytes).map_err(|e| OsvError::Record {

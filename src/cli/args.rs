@@ -129,6 +129,9 @@ pub enum DbCommand {
         /// Archive to download [default: $SECGATE_DB_URL, else the policy's db.url].
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+        /// Base of OSV's <Ecosystem>/all.zip archives [default: $SECGATE_OSV_URL, else the policy's db.osv-url].
+        #[arg(long, value_name = "URL")]
+        osv_url: Option<String>,
         /// Policy file for `[db]` [default: ./secgate.toml, else the built-in policy].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,

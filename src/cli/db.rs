@@ -7,9 +7,11 @@ use super::output;
 use super::policy::read_policy;
 use anyhow::{bail, Context, Result};
 use secgate::advisory::rustsec::checkout::{self, FetchAge};
+use secgate::db::osv::{self, OsvCache};
 use secgate::db::{self, Cache, UpdateOutcome};
 use secgate::duration::format_duration;
 use secgate::gate::verdict::Outcome;
+use secgate::inventory::Ecosystem;
 use secgate::policy::Policy;
 use std::path::Path;
 
@@ -30,15 +32,26 @@ fn http_timeout() -> Result<std::time::Duration> {
 pub fn run_db(command: DbCommand) -> Result<Outcome> {
     let now = time::OffsetDateTime::now_utc();
     match command {
-        DbCommand::Update { url, config, force } => {
+        DbCommand::Update {
+            url,
+            osv_url,
+            config,
+            force,
+        } => {
             let cache = Cache::default_location()?;
             let policy = read_policy(config.as_deref(), Path::new("."), None)?;
             let url = match url {
                 Some(url) => db::parse_url("--url", &url)?,
                 None => db::resolve_url(&policy.db.url)?,
             };
+            // Every URL is checked before anything is fetched.
+            let osv_url = match osv_url {
+                Some(url) => db::parse_url("--osv-url", &url)?,
+                None => osv::resolve_url(&policy.db.osv_url)?,
+            };
             let timeout = http_timeout()?;
-            let outcome = new_runtime()?.block_on(db::update(&url, &cache, timeout, force))?;
+            let runtime = new_runtime()?;
+            let outcome = runtime.block_on(db::update(&url, &cache, timeout, force))?;
             match outcome {
                 UpdateOutcome::Updated { advisories } => output::say(format_args!(
                     "advisory database updated: {advisories} advisories from {url} in {}",
@@ -49,6 +62,38 @@ pub fn run_db(command: DbCommand) -> Result<Outcome> {
                         "advisory database is up to date (not modified at {url}): {}",
                         cache.dir().display()
                     ))
+                }
+            }
+            let osv_cache = OsvCache::default_location()?;
+            let index_dir = osv::default_index_dir()?;
+            for &ecosystem in &policy.db.osv_ecosystems {
+                let archive_url = osv::archive_url(&osv_url, ecosystem);
+                let outcome = runtime.block_on(osv::update(
+                    &osv_url,
+                    &osv_cache,
+                    ecosystem,
+                    timeout,
+                    None,
+                    force,
+                    move |path| verify_osv(path, ecosystem),
+                ))?;
+                let archive = osv_cache.archive(ecosystem);
+                match outcome {
+                    UpdateOutcome::Updated { advisories } => {
+                        warm_osv_index(&archive, ecosystem, &index_dir);
+                        output::say(format_args!(
+                            "{ecosystem} advisories updated: {advisories} from {archive_url} in {}",
+                            archive.display(),
+                            ecosystem = ecosystem.as_str()
+                        ))
+                    }
+                    UpdateOutcome::NotModified | UpdateOutcome::AlreadyFresh => {
+                        output::say(format_args!(
+                            "{} advisories are up to date (not modified at {archive_url}): {}",
+                            ecosystem.as_str(),
+                            archive.display()
+                        ))
+                    }
                 }
             }
             Ok(Outcome::Pass)
@@ -198,4 +243,20 @@ pub async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `db update`'s check of a downloaded OSV archive.
+fn verify_osv(path: &Path, ecosystem: Ecosystem) -> Result<osv::Verified, String> {
+    secgate::advisory::osv::verify(path, ecosystem)
+        .map(|(advisories, newest)| osv::Verified { advisories, newest })
+        .map_err(|e| e.to_string())
+}
+
+/// Builds the package index of a freshly swapped-in archive, so the next
+/// check reads only its packages' advisories; a failure here only costs
+/// that check the build.
+fn warm_osv_index(archive: &Path, ecosystem: Ecosystem, index_dir: &Path) {
+    if let Err(error) = secgate::advisory::osv::OsvSource::open(archive, ecosystem, index_dir) {
+        output::warning(format_args!("{error}"));
+    }
 }

@@ -32,6 +32,14 @@ pub fn resolve_url(policy_url: &str) -> Result<DbUrl, DbError> {
     }
 }
 
+/// Where the package indexes of OSV archives are kept (`--osv-db` folders
+/// may be read-only): `~/.cache/secgate/osv-index`.
+pub fn default_index_dir() -> Result<PathBuf, DbError> {
+    crate::advisory::rustsec::checkout::default_db_path()
+        .and_then(|db| db.parent().map(|secgate| secgate.join("osv-index")))
+        .ok_or(DbError::NoCacheDir)
+}
+
 /// `<base>/<Ecosystem>/all.zip`.
 pub fn archive_url(base: &DbUrl, ecosystem: Ecosystem) -> String {
     format!(
