@@ -6,6 +6,7 @@
 //! alone); the advisory check and the SBOM read only this.
 
 pub mod cargo;
+pub mod python;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -386,7 +387,10 @@ mod tests {
         ] {
             assert_eq!(Ecosystem::PyPi.normalize_name(name), normalized, "{name}");
         }
-        assert_eq!(Ecosystem::CratesIo.normalize_name("Serde_json"), "Serde_json");
+        assert_eq!(
+            Ecosystem::CratesIo.normalize_name("Serde_json"),
+            "Serde_json"
+        );
     }
     use super::*;
 
