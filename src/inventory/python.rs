@@ -491,7 +491,49 @@ pub(super) type Requirement = pep508_rs::Requirement<RawUrl>;
 
 /// A PEP 508 requirement string, parsed.
 pub(super) fn requirement(text: &str) -> Result<Requirement, pep508_rs::Pep508Error<RawUrl>> {
+    if let Some(error) = punctuation_at_the_end(text) {
+        return Err(error);
+    }
     text.parse::<Requirement>()
+}
+
+/// A name or extra that ends in `-`, `_` or `.` with more text after it
+/// (`pkg-==1.0`, `pkg[a-]`): pep508_rs 0.9 panics on those (its own check
+/// covers only the end of the text), so they are refused here first, with
+/// the error it gives at the end of the text.
+fn punctuation_at_the_end(text: &str) -> Option<pep508_rs::Pep508Error<RawUrl>> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let token_at = |at: usize| {
+        let rest = &text[at..];
+        let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+        (at, &rest[..end])
+    };
+    let start = text.len() - text.trim_start().len();
+    let name = token_at(start);
+    let mut tokens = vec![name];
+    let after = start + name.1.len();
+    let bracket = text[after..].trim_start();
+    if bracket.starts_with('[') {
+        let open = text.len() - bracket.len();
+        let close = text[open..].find(']').map_or(text.len(), |at| open + at);
+        let mut at = open + 1;
+        for part in text[open + 1..close].split(',') {
+            tokens.push(token_at(at + part.len() - part.trim_start().len()));
+            at += part.len() + 1;
+        }
+    }
+    let (at, token) = tokens.into_iter().find(|(_, token)| {
+        token.starts_with(|c: char| c.is_ascii_alphanumeric()) && token.ends_with(['-', '_', '.'])
+    })?;
+    let last = at + token.len() - 1;
+    Some(pep508_rs::Pep508Error {
+        message: pep508_rs::Pep508ErrorSource::String(format!(
+            "`{token}` must end with an alphanumeric character"
+        )),
+        start: text[..last].chars().count(),
+        len: 1,
+        input: text.to_string(),
+    })
 }
 
 /// The name a requirement string starts with (for the loose forms poetry
@@ -674,6 +716,16 @@ mod tests {
         assert_eq!(marker_text("colorama"), None);
         assert_eq!(marker_text("colorama ;  "), None);
         assert!(requirement("requests[socks] (>=2.0) ; python_version >= '3'").is_ok());
+        // pep508_rs would panic on these.
+        for text in ["dex-=6.0", "a_ ==1", "a[b-]", "a[ok, b. ]==1", "  x.[y]"] {
+            let error = requirement(text).unwrap_err();
+            assert!(
+                error.message.to_string().contains("must end with"),
+                "{text}"
+            );
+        }
+        assert!(requirement("a-b.c_d[e-f]==1").is_ok());
+        assert!(requirement("a-").is_err());
         assert_eq!(platform_marker(Some("extra == \"dotenv\"")), None);
         assert_eq!(
             platform_marker(Some("sys_platform == \"win32\" and extra == 'socks'")),

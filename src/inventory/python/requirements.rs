@@ -230,7 +230,21 @@ fn read_file(
             let (option, value) = option(&line.text);
             match option {
                 "-r" | "--requirement" | "-c" | "--constraint" => {
-                    match includes.open(path, value)? {
+                    // Where the include is, then what went wrong in the file.
+                    let opened =
+                        includes
+                            .open(path, value)
+                            .map_err(|error| ScanError::BadInputAt {
+                                path: path.to_path_buf(),
+                                line: line.start as usize,
+                                column: None,
+                                message: format!(
+                                    "cannot read the included `{}`: {}",
+                                    redact(value),
+                                    crate::text::one_line(&error.to_string())
+                                ),
+                            })?;
+                    match opened {
                         Opened::Text(included, text) => {
                             read_file(&included, &text, includes, collected)?
                         }
