@@ -28,9 +28,12 @@ struct LockFile {
 
 #[derive(serde::Deserialize, Default)]
 struct Metadata {
-    /// 1.x: each package's file hashes, by its name as written.
+    /// 1.1: each package's file hashes, by its name as written.
     #[serde(default)]
     files: BTreeMap<String, Vec<FileEntry>>,
+    /// 1.0: the bare hashes, by name.
+    #[serde(default)]
+    hashes: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -102,6 +105,12 @@ pub(super) fn read(
         .iter()
         .map(|(name, files)| (normalize(name), files))
         .collect();
+    let old_hashes: HashMap<String, &Vec<String>> = lock
+        .metadata
+        .hashes
+        .iter()
+        .map(|(name, hashes)| (normalize(name), hashes))
+        .collect();
     let mut packages = Vec::new();
     let mut unchecked = Vec::new();
     let mut labelled = false;
@@ -138,7 +147,11 @@ pub(super) fn read(
                 .iter()
                 .filter_map(|f| Some((f.file.as_deref(), f.hash.as_deref()?))),
             version,
-        );
+        )
+        .or_else(|| {
+            let hashes = old_hashes.get(&package.name)?;
+            pick_checksum(hashes.iter().map(|h| (None, h.as_str())), version)
+        });
         package.deps = dependencies(raw);
         packages.push(package);
     }
@@ -166,7 +179,12 @@ fn source(source: Option<&Source>) -> PackageSource {
         "git" => PackageSource::Git {
             url: redact(url),
             reference: source.reference.clone(),
-            rev: source.resolved_reference.clone().unwrap_or_default(),
+            // Before 1.1 the lock names the commit in `reference` alone.
+            rev: source
+                .resolved_reference
+                .clone()
+                .or_else(|| source.reference.clone())
+                .unwrap_or_default(),
         },
         "directory" | "file" => PackageSource::Path {
             relative: Some(url.to_string()),
@@ -390,6 +408,18 @@ mod tests {
         assert!(with.depends_on[project]
             .iter()
             .any(|e| e.kind == EdgeKind::Dev && with.packages[e.to].name == "pytest"));
+    }
+
+    #[test]
+    fn lock_format_1_0_keeps_bare_hashes() {
+        let text = "[[package]]\ncategory = \"main\"\nname = \"Django\"\nversion = \"2.2.4\"\n\n[metadata]\nlock-version = \"1.0\"\n\n[metadata.hashes]\ndjango = [\"1a41831eace203fd1939edf899e07d7abd12ce9bafc3d9a5a63a24a8d1d12bd5\", \"9a2f98211ab474c710fcdad29c82f30fc14ce9917c7a70c3682162a624de4035\"]\n";
+        let (inventory, _) = read(Path::new("poetry.lock"), text, None).unwrap();
+        let django = &inventory.packages[inventory.find("django", None).unwrap()];
+        assert_eq!(
+            django.checksum.as_deref(),
+            Some("1a41831eace203fd1939edf899e07d7abd12ce9bafc3d9a5a63a24a8d1d12bd5")
+        );
+        assert_eq!(django.kind, Some(DependencyKind::Normal));
     }
 
     #[test]

@@ -35,7 +35,7 @@ struct RawPackage {
     /// Absent for a project whose version is dynamic.
     version: Option<Spanned<String>>,
     #[serde(default)]
-    source: Source,
+    source: SourceSpec,
     #[serde(default)]
     dependencies: Vec<RawDep>,
     #[serde(default, rename = "optional-dependencies")]
@@ -47,8 +47,46 @@ struct RawPackage {
     wheels: Vec<Artifact>,
 }
 
+/// A table since uv 0.3; before, a string `kind+value`
+/// (`"registry+https://pypi.org/simple"`, `"editable+."`).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum SourceSpec {
+    Table(Source),
+    Text(String),
+}
+
+impl Default for SourceSpec {
+    fn default() -> SourceSpec {
+        SourceSpec::Table(Source::default())
+    }
+}
+
+impl SourceSpec {
+    fn table(&self) -> Source {
+        match self {
+            SourceSpec::Table(source) => source.clone(),
+            SourceSpec::Text(text) => {
+                let (kind, value) = text.split_once('+').unwrap_or((text, ""));
+                let value = Some(value.to_string());
+                let mut source = Source::default();
+                match kind {
+                    "registry" => source.registry = value,
+                    "git" => source.git = value,
+                    "path" => source.path = value,
+                    "directory" => source.directory = value,
+                    "editable" => source.editable = value,
+                    "virtual" => source.virtual_ = value,
+                    _ => source.url = Some(text.clone()),
+                }
+                source
+            }
+        }
+    }
+}
+
 /// One of `registry`, `git`, `url`, `path`, `directory`, `editable`, `virtual`.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Clone)]
 struct Source {
     registry: Option<String>,
     git: Option<String>,
@@ -95,7 +133,8 @@ pub(super) fn read(
     for entry in &lock.package {
         let raw = entry.get_ref();
         let start = lines.line_of(entry.span().start) as u32;
-        let local = raw.source.editable.is_some() || raw.source.virtual_.is_some();
+        let raw_source = raw.source.table();
+        let local = raw_source.editable.is_some() || raw_source.virtual_.is_some();
         let member = if named_members.is_empty() {
             local
         } else {
@@ -104,8 +143,8 @@ pub(super) fn read(
         let version = match &raw.version {
             Some(version) => version,
             // Only the project's own packages may leave it out.
-            None if local || raw.source.directory.is_some() || raw.source.path.is_some() => {
-                let mut package = Locked::new(&raw.name, "", source(&raw.source));
+            None if local || raw_source.directory.is_some() || raw_source.path.is_some() => {
+                let mut package = Locked::new(&raw.name, "", source(&raw_source));
                 package.lines = Some(LockLines { start, end: start });
                 package.member = member;
                 package.deps = dependencies(raw, package.member);
@@ -131,7 +170,7 @@ pub(super) fn read(
             });
             continue;
         }
-        let mut package = Locked::new(&raw.name, version.get_ref(), source(&raw.source));
+        let mut package = Locked::new(&raw.name, version.get_ref(), source(&raw_source));
         package.lines = Some(LockLines {
             start,
             end: version_line.max(start),
@@ -347,9 +386,13 @@ mod tests {
     }
 
     #[test]
-    fn old_distribution_tables_are_read() {
-        let text = "version = 1\n[[distribution]]\nname = \"Flask\"\nversion = \"2.0.0\"\nsource = { registry = \"https://pypi.org/simple\" }\n";
+    fn uv_0_2_distribution_tables_and_string_sources_are_read() {
+        let text = "version = 1\n[[distribution]]\nname = \"Flask\"\nversion = \"2.0.0\"\nsource = \"registry+https://pypi.org/simple\"\n\n[[distribution]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = \"editable+.\"\ndependencies = [{ name = \"flask\", version = \"2.0.0\", source = \"registry+https://pypi.org/simple\" }]\n";
         let (inventory, _) = read(Path::new("uv.lock"), text).unwrap();
-        assert_eq!(inventory.packages[0].name, "flask");
+        let flask = &inventory.packages[inventory.find("flask", None).unwrap()];
+        assert!(flask.source.is_public_registry());
+        assert_eq!(flask.kind, Some(DependencyKind::Normal));
+        let app = inventory.find("app", None).unwrap();
+        assert_eq!(inventory.workspace_members, [app]);
     }
 }
