@@ -239,11 +239,8 @@ fn merge(packages: Vec<Locked>) -> Vec<Locked> {
                 if package.marker.is_none() {
                     kept.marker = None;
                 }
-                for dep in package.deps {
-                    if !kept.deps.contains(&dep) {
-                        kept.deps.push(dep);
-                    }
-                }
+                // Edges a dependency repeats are one edge after `finish`.
+                kept.deps.extend(package.deps);
             }
             None => {
                 index.insert(key, merged.len());

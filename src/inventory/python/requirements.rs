@@ -120,7 +120,13 @@ struct Collected {
     files_read: Vec<PathBuf>,
     /// `-i`: every requirement comes from there.
     index: Option<String>,
+    /// Includes being read, outermost first: how deep the recursion is.
+    depth: usize,
 }
+
+/// How deep includes may nest: real layouts nest two or three deep; a
+/// chain of thousands (a hostile tree) must not exhaust the stack.
+const MAX_DEPTH: usize = 64;
 
 /// Reads the requirement file `path` (text `text`) and what it includes.
 pub(super) fn read(
@@ -245,8 +251,20 @@ fn read_file(
                                 ),
                             })?;
                     match opened {
+                        Opened::Text(_, _) if collected.depth >= MAX_DEPTH => {
+                            return Err(ScanError::BadInputAt {
+                                path: path.to_path_buf(),
+                                line: line.start as usize,
+                                column: None,
+                                message: format!(
+                                    "includes nest deeper than {MAX_DEPTH} files: not followed"
+                                ),
+                            })
+                        }
                         Opened::Text(included, text) => {
-                            read_file(&included, &text, includes, collected)?
+                            collected.depth += 1;
+                            read_file(&included, &text, includes, collected)?;
+                            collected.depth -= 1;
                         }
                         Opened::AlreadyRead => {}
                         Opened::Unchecked(reason) => collected
@@ -691,6 +709,29 @@ mod tests {
         );
         assert!(lock.unchecked.iter().all(|u| u.file == path));
         assert_eq!(lock.files_read.len(), 3, "the cycle back is not read twice");
+    }
+
+    #[test]
+    fn includes_nest_only_so_deep() {
+        let scratch = tempfile::tempdir().unwrap();
+        for i in 0..=MAX_DEPTH + 1 {
+            std::fs::write(
+                scratch.path().join(format!("r{i}-requirements.txt")),
+                format!("-r r{}-requirements.txt\np{i}==1.0\n", i + 1),
+            )
+            .unwrap();
+        }
+        let start = scratch.path().join("r0-requirements.txt");
+        let text = read_text(&start).unwrap();
+        let error = read(
+            &start,
+            &text,
+            &mut FileIncludes::new(&start, scratch.path()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("includes nest deeper than 64"), "{error}");
+        assert!(error.contains("r64-requirements.txt:1:"), "{error}");
     }
 
     #[test]
