@@ -6,6 +6,7 @@
 //! alone); the advisory check and the SBOM read only this.
 
 pub mod cargo;
+pub mod python;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;

@@ -892,3 +892,112 @@ fn unwritable_outputs_fail_before_scanning() {
         scratch.assert_no_outputs();
     }
 }
+
+// ---------------------------------------------------------------- Python lock files
+// Through the library (`inventory::python::read`) until `check` reads them:
+// every broken one is an error on one line naming the file and the line.
+
+/// `name` holding `content` in a scratch repository, read as a Python lock:
+/// the error, which must be one line starting with `name:<line>:`.
+fn python_error(name: &str, content: &[u8], line: usize) -> String {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    let path = repo.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, content).unwrap();
+    let error = secgate::inventory::python::read(&path, &repo)
+        .expect_err(name)
+        .to_string();
+    assert!(!error.contains('\n'), "one line: {error}");
+    assert_no_panic(&error);
+    let at = format!("{}:{line}:", path.display());
+    assert!(error.starts_with(&at), "`{at}` expected: {error}");
+    error
+}
+
+#[test]
+fn python_locks_truncated_or_mistyped() {
+    let poetry = std::fs::read_to_string(fixture("python/poetry-1.1-django/poetry.lock")).unwrap();
+    let cut = poetry[..poetry.len() / 2].rfind("[[package]]").unwrap() + 2;
+    let line = poetry[..cut].matches('\n').count() + 1;
+    python_error("poetry.lock", &poetry.as_bytes()[..cut], line);
+    let error = python_error(
+        "uv.lock",
+        b"version = 1\n\n[[package]]\nname = \"a\"\nversion = 2\n",
+        5,
+    );
+    assert!(error.contains("not a valid uv.lock"), "{error}");
+    let error = python_error("pdm.lock", b"[[package]]\nversion = \"1.0\"\n", 1);
+    assert!(error.contains("missing field `name`"), "{error}");
+    let pipfile = std::fs::read_to_string(fixture("python/pipenv-flask/Pipfile.lock")).unwrap();
+    let broken = pipfile.replacen("\"version\": \"==1.0.2\"", "\"version\": [1, 0, 2]", 1);
+    let line = broken[..broken.find("[1, 0, 2]").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    let error = python_error("Pipfile.lock", broken.as_bytes(), line);
+    assert!(error.contains("default.flask"), "{error}");
+    python_error(
+        "Pipfile.lock",
+        &pipfile.as_bytes()[..pipfile.len() / 3],
+        1 + pipfile[..pipfile.len() / 3].matches('\n').count(),
+    );
+}
+
+#[test]
+fn python_requirement_files_with_a_bad_line_or_bad_bytes() {
+    let error = python_error(
+        "requirements.txt",
+        b"flask==2.0.1\n# fine so far\ndjango>=3.2,,<4\n",
+        3,
+    );
+    assert!(
+        error.contains("not a valid requirement `django>=3.2,,<4`"),
+        "{error}"
+    );
+    let error = python_error("requirements/dev.txt", b"a==1\nb==\xff\n", 2);
+    assert!(error.contains("not UTF-8"), "{error}");
+    // A broken included file is named with its own line.
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    std::fs::write(repo.join("requirements.txt"), "a==1\n-r base.txt\n").unwrap();
+    std::fs::write(repo.join("base.txt"), "ok==1\n\n=broken\n").unwrap();
+    let error = secgate::inventory::python::read(&repo.join("requirements.txt"), &repo)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!("{}:3:", repo.join("base.txt").display())),
+        "{error}"
+    );
+}
+
+#[test]
+fn python_includes_that_are_fifos_or_directories_are_refused_at_the_include() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    mkfifo(&repo.join("pipe.txt"));
+    std::fs::create_dir(repo.join("dir.txt")).unwrap();
+    for (target, says) in [("pipe.txt", "not a regular file"), ("dir.txt", "dir.txt")] {
+        std::fs::write(
+            repo.join("requirements.txt"),
+            format!("a==1\n-r {target}\n"),
+        )
+        .unwrap();
+        let error = secgate::inventory::python::read(&repo.join("requirements.txt"), &repo)
+            .unwrap_err()
+            .to_string();
+        let at = format!(
+            "{}:2: cannot read the included `{target}`",
+            repo.join("requirements.txt").display()
+        );
+        assert!(error.starts_with(&at), "{error}");
+        assert!(error.contains(says), "{error}");
+        assert!(!error.contains('\n'), "{error}");
+    }
+    // The lock itself as a FIFO: refused, not opened (which would block).
+    mkfifo(&repo.join("poetry.lock"));
+    let error = secgate::inventory::python::read(&repo.join("poetry.lock"), &repo)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("not a regular file"), "{error}");
+}
