@@ -386,7 +386,10 @@ mod tests {
         ] {
             assert_eq!(Ecosystem::PyPi.normalize_name(name), normalized, "{name}");
         }
-        assert_eq!(Ecosystem::CratesIo.normalize_name("Serde_json"), "Serde_json");
+        assert_eq!(
+            Ecosystem::CratesIo.normalize_name("Serde_json"),
+            "Serde_json"
+        );
     }
     use super::*;
 
