@@ -2,11 +2,15 @@
 //! run per workspace (kinds, platforms, licenses), or `Cargo.lock` alone
 //! when cargo cannot run (names, versions, sources, checksums, edges).
 
-use super::{Ecosystem, Edge, EdgeKind, Inventory, LockLines, Package, PackageSource};
+use super::{Ecosystem, Edge, EdgeKind, Inventory, Package, PackageSource};
 use crate::error::ScanError;
 use crate::files::relative_path;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+
+mod lock;
+
+pub use lock::{parse_lock, parse_lock_as_toml, read_lock, LockPackage};
 
 /// The default registry, as Cargo writes it in lock files and metadata.
 pub const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -184,11 +188,7 @@ fn from_metadata(
         .filter_map(|p| {
             let checksum = p.checksum.as_deref()?;
             Some((
-                (
-                    p.name.as_str(),
-                    p.version.get_ref().as_str(),
-                    p.source.as_deref().unwrap_or(""),
-                ),
+                (&*p.name, &*p.version, p.source.as_deref().unwrap_or("")),
                 checksum,
             ))
         })
@@ -310,9 +310,9 @@ pub fn from_lock_text(
             (
                 i,
                 Package {
-                    checksum: p.checksum.clone(),
+                    checksum: p.checksum.as_deref().map(str::to_string),
                     lines: Some(p.lines),
-                    ..Package::bare(Ecosystem::CratesIo, &p.name, p.version.get_ref(), source)
+                    ..Package::bare(Ecosystem::CratesIo, &p.name, &p.version, source)
                 },
             )
         })
@@ -338,8 +338,7 @@ pub fn from_lock_text(
                     column: None,
                     message: format!(
                         "package {} {} depends on `{dependency}`, which is not in the lock file",
-                        entry.name,
-                        entry.version.get_ref()
+                        entry.name, entry.version
                     ),
                 })?;
             depends_on[from].push(Edge {
@@ -409,146 +408,6 @@ fn semver_key(version: &str) -> Vec<u64> {
         .collect()
 }
 
-/// One `[[package]]` of a `Cargo.lock`.
-#[derive(Clone, Debug)]
-pub struct LockPackage {
-    pub name: String,
-    pub version: toml::Spanned<String>,
-    pub source: Option<String>,
-    pub checksum: Option<String>,
-    pub dependencies: Vec<String>,
-    /// From its `[[package]]` header to its `version` line.
-    pub lines: LockLines,
-}
-
-#[derive(serde::Deserialize)]
-struct RawLockPackage {
-    name: String,
-    version: toml::Spanned<String>,
-    source: Option<String>,
-    checksum: Option<String>,
-    #[serde(default)]
-    dependencies: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct LockFile {
-    /// The lock format's version (absent in the oldest format).
-    #[allow(dead_code)] // read to be checked: a number or an error
-    version: Option<u32>,
-    #[serde(default)]
-    package: Vec<toml::Spanned<RawLockPackage>>,
-}
-
-/// Reads a lock file, refusing what is not a regular file of sane size
-/// (a FIFO would block, a link to /dev/zero would read forever).
-pub fn read_lock(path: &Path) -> Result<String, ScanError> {
-    if let Some(why) = crate::files::unsafe_to_read(path) {
-        return Err(ScanError::BadInput {
-            path: path.to_path_buf(),
-            message: why,
-        });
-    }
-    std::fs::read_to_string(path).map_err(|source| ScanError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Parses a lock file; errors carry the line. Two entries for one package
-/// (which cargo refuses) are an error, not a silent pick of one, and so is
-/// a version that is not SemVer.
-pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError> {
-    let lines = LineStarts::new(text);
-    let lock: LockFile = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        ScanError::BadInputAt {
-            path: path.to_path_buf(),
-            line: lines.line_of(offset),
-            column: Some(lines.column_of(text, offset)),
-            message: format!(
-                "not a valid Cargo.lock: {}",
-                crate::text::one_line(e.message())
-            ),
-        }
-    })?;
-    let mut seen = HashMap::new();
-    let mut packages = Vec::with_capacity(lock.package.len());
-    for entry in lock.package {
-        let span = entry.span();
-        let package = entry.into_inner();
-        let start = lines.line_of(span.start);
-        if let Err(error) = semver::Version::parse(package.version.get_ref()) {
-            // The span covers the quotes: the column of the value itself.
-            let offset = package.version.span().start + 1;
-            return Err(ScanError::BadInputAt {
-                path: path.to_path_buf(),
-                line: lines.line_of(offset),
-                column: Some(lines.column_of(text, offset)),
-                message: format!(
-                    "not a valid Cargo.lock: package {} version `{}`: {error}",
-                    package.name,
-                    package.version.get_ref()
-                ),
-            });
-        }
-        let key = (
-            package.name.clone(),
-            package.version.get_ref().clone(),
-            package.source.clone(),
-        );
-        if let Some(first) = seen.insert(key, start) {
-            return Err(ScanError::BadInputAt {
-                path: path.to_path_buf(),
-                line: start,
-                column: None,
-                message: format!(
-                    "package {} {} is listed twice (first at line {first})",
-                    package.name,
-                    package.version.get_ref()
-                ),
-            });
-        }
-        // Header to version: the lines that name the package.
-        let end = lines.line_of(package.version.span().start).max(start);
-        packages.push(LockPackage {
-            name: package.name,
-            version: package.version,
-            source: package.source,
-            checksum: package.checksum,
-            dependencies: package.dependencies,
-            lines: LockLines {
-                start: start as u32,
-                end: end as u32,
-            },
-        });
-    }
-    Ok(packages)
-}
-
-/// Byte offsets of line starts, for turning spans into line numbers.
-struct LineStarts(Vec<usize>);
-
-impl LineStarts {
-    fn new(text: &str) -> LineStarts {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineStarts(starts)
-    }
-
-    /// The 1-based line holding byte `offset`.
-    fn line_of(&self, offset: usize) -> usize {
-        self.0.partition_point(|&start| start <= offset).max(1)
-    }
-
-    /// The 1-based column (in characters) of byte `offset` on its line.
-    fn column_of(&self, text: &str, offset: usize) -> usize {
-        let offset = offset.min(text.len());
-        let start = self.0[self.line_of(offset) - 1];
-        text.get(start..offset).map_or(1, |s| s.chars().count() + 1)
-    }
-}
-
 /// An error from a TOML parser as `path:line:column: message`, without the
 /// source snippet toml's Display adds (it quotes the file's lines, which
 /// could hold a credential in a git source URL, and spans several lines).
@@ -592,10 +451,7 @@ impl<'a> LockIndex<'a> {
     fn new(lock: &'a [LockPackage]) -> LockIndex<'a> {
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, package) in lock.iter().enumerate() {
-            by_name
-                .entry(package.name.as_str())
-                .or_default()
-                .push(index);
+            by_name.entry(&*package.name).or_default().push(index);
         }
         LockIndex(by_name)
     }
@@ -611,7 +467,7 @@ impl<'a> LockIndex<'a> {
             .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
         self.0.get(name)?.iter().copied().find(|&i| {
             let p = &lock[i];
-            version.is_none_or(|v| p.version.get_ref() == v)
+            version.is_none_or(|v| p.version == v)
                 && source.is_none_or(|s| p.source.as_deref() == Some(s))
         })
     }
