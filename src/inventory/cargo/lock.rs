@@ -136,6 +136,9 @@ fn parse_toml<'a>(
         .collect())
 }
 
+/// Name, version and source: what no two entries may share.
+type PackageId<'a> = (&'a str, &'a str, Option<&'a str>);
+
 /// The checks both readers share, in file order: each version must be
 /// SemVer, and no package may be listed twice.
 fn check<'a>(
@@ -144,8 +147,9 @@ fn check<'a>(
     lines: &LineStarts,
     entries: Vec<Entry<'a>>,
 ) -> Result<Vec<LockPackage<'a>>, ScanError> {
-    let mut seen: HashMap<(&str, &str, Option<&str>), usize> =
-        HashMap::with_capacity(entries.len());
+    // Looked for only where a package could be listed twice.
+    let mut seen: Option<HashMap<PackageId, usize>> =
+        (!surely_distinct(&entries)).then(HashMap::new);
     let mut spans = Vec::with_capacity(entries.len());
     for entry in &entries {
         let start = lines.line_of(entry.header_at);
@@ -163,7 +167,7 @@ fn check<'a>(
             });
         }
         let key = (&*entry.name, &*entry.version, entry.source.as_deref());
-        if let Some(first) = seen.insert(key, start) {
+        if let Some(first) = seen.as_mut().and_then(|seen| seen.insert(key, start)) {
             return Err(ScanError::BadInputAt {
                 path: path.to_path_buf(),
                 line: start,
@@ -194,6 +198,32 @@ fn check<'a>(
             lines,
         })
         .collect())
+}
+
+/// Whether no package is listed twice, told cheaply where the entries are
+/// in cargo's order (by name): twice-listed ones would then be neighbours.
+/// False when it cannot tell.
+fn surely_distinct(entries: &[Entry<'_>]) -> bool {
+    let mut run_start = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        let Some(before) = index.checked_sub(1).map(|i| &entries[i]) else {
+            continue;
+        };
+        match before.name.cmp(&entry.name) {
+            std::cmp::Ordering::Less => run_start = index,
+            std::cmp::Ordering::Greater => return false,
+            // Versions of one name: a few, compared with each other.
+            std::cmp::Ordering::Equal => {
+                let twice = entries[run_start..index]
+                    .iter()
+                    .any(|e| e.version == entry.version && e.source == entry.source);
+                if twice {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// The packages of a lock file laid out as cargo writes it: comment lines,
@@ -247,7 +277,11 @@ fn read_cargo_layout(text: &str) -> Option<Vec<Entry<'_>>> {
             current = Some(Partial::new(line_at));
             continue;
         }
-        let (key, value) = line.split_once(" = ")?;
+        // `key = value`: a key has no space (and a longer one is no key
+        // of this layout), so the first space starts the ` = `.
+        let space = line.bytes().position(|b| b == b' ')?;
+        let (key, value) = line.split_at(space);
+        let value = value.strip_prefix(" = ")?;
         let Some(package) = current.as_mut() else {
             // Before any table: only the format version, a plain integer.
             if key != "version" || format_version || !is_small_integer(value) {
@@ -333,9 +367,11 @@ impl<'a> Partial<'a> {
 /// escape, no control character (a tab is allowed in TOML, but cargo
 /// never writes one).
 fn plain(text: &str) -> Option<&str> {
-    let bytes = text.as_bytes();
-    let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20 || *b == 0x7f;
-    (!bytes.iter().any(special)).then_some(text)
+    // Without an early exit the loop vectorises: most values are plain.
+    let special = text.bytes().fold(false, |found, b| {
+        found | (b == b'"') | (b == b'\\') | (b < 0x20) | (b == 0x7f)
+    });
+    (!special).then_some(text)
 }
 
 /// A control character TOML refuses in a comment (a tab is allowed).
@@ -427,6 +463,9 @@ mod tests {
                 by_lines.iter().any(|p| p == written_by_cargo),
                 "{written_by_cargo}: {by_lines:?}"
             );
+            // In cargo's order: no search for twice-listed packages.
+            let text = std::fs::read_to_string(root.join(written_by_cargo)).unwrap();
+            assert!(surely_distinct(&read_cargo_layout(&text).unwrap()));
         }
     }
 
@@ -561,6 +600,19 @@ mod tests {
             }
             let text = lines.join(if crlf { "\r\n" } else { "\n" });
             agree(&text);
+        }
+
+        #[test]
+        fn packages_said_distinct_are(packages in prop::collection::vec(package(), 0..6)) {
+            let text = packages.concat();
+            let entries = read_cargo_layout(&text).unwrap();
+            let keys: std::collections::HashSet<_> = entries
+                .iter()
+                .map(|e| (&e.name, &e.version, &e.source))
+                .collect();
+            if surely_distinct(&entries) {
+                prop_assert_eq!(keys.len(), entries.len());
+            }
         }
     }
 }
