@@ -228,6 +228,18 @@ impl Inventory {
 
     /// Sorts edges, records members, classifies from all members.
     pub fn finish(&mut self) {
+        self.finish_unclassified();
+        let members = self.workspace_members.clone();
+        let classes = self.classify(&members);
+        for (package, class) in self.packages.iter_mut().zip(classes) {
+            package.kind = class.kind;
+            package.platform_only = class.platform_only;
+        }
+    }
+
+    /// Sorts edges and records members, leaving kinds as they are: for an
+    /// inventory whose kinds are unknown (read from a lock file alone).
+    pub fn finish_unclassified(&mut self) {
         for edges in &mut self.depends_on {
             edges.sort_by(|a, b| (a.to, a.kind, &a.target).cmp(&(b.to, b.kind, &b.target)));
             edges.dedup();
@@ -235,12 +247,6 @@ impl Inventory {
         self.workspace_members = (0..self.packages.len())
             .filter(|&i| self.packages[i].is_member)
             .collect();
-        let members = self.workspace_members.clone();
-        let classes = self.classify(&members);
-        for (package, class) in self.packages.iter_mut().zip(classes) {
-            package.kind = class.kind;
-            package.platform_only = class.platform_only;
-        }
     }
 
     /// Whether an edge counts: dev-dependencies only of members (a

@@ -17,12 +17,17 @@ pub const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-ind
 /// crates.io through the sparse protocol: the same registry.
 pub const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
 
+/// Whether a source, as Cargo writes it, is crates.io (either protocol).
+pub fn is_crates_io(repr: &str) -> bool {
+    repr == CRATES_IO || repr == CRATES_IO_SPARSE
+}
+
 /// Parses a source as Cargo writes it in `Cargo.lock` and metadata.
 pub fn source_of(repr: &str) -> PackageSource {
     if repr.starts_with("registry+") || repr.starts_with("sparse+") {
         return PackageSource::Registry {
             url: repr.to_string(),
-            public: repr == CRATES_IO || repr == CRATES_IO_SPARSE,
+            public: is_crates_io(repr),
         };
     }
     if let Some(rest) = repr.strip_prefix("git+") {
@@ -298,7 +303,15 @@ pub fn from_lock_text(
     text: &str,
     reason: impl Into<String>,
 ) -> Result<Inventory, ScanError> {
-    let lock = parse_lock(path, text)?;
+    from_lock(path, &parse_lock(path, text)?, reason)
+}
+
+/// `from_lock_text` on a lock file already parsed.
+pub fn from_lock(
+    path: &Path,
+    lock: &[LockPackage],
+    reason: impl Into<String>,
+) -> Result<Inventory, ScanError> {
     let mut packages: Vec<(usize, Package)> = lock
         .iter()
         .enumerate()
@@ -325,13 +338,13 @@ pub fn from_lock_text(
         }
         position
     };
-    let resolver = LockIndex::new(&lock);
+    let resolver = LockIndex::new(lock);
     let mut depends_on = vec![Vec::new(); packages.len()];
     for (original, entry) in lock.iter().enumerate() {
         let from = position[original];
         for dependency in &entry.dependencies {
             let to = resolver
-                .resolve(&lock, dependency)
+                .resolve(lock, dependency)
                 .ok_or_else(|| ScanError::BadInputAt {
                     path: path.to_path_buf(),
                     line: entry.lines.start as usize,
@@ -349,10 +362,13 @@ pub fn from_lock_text(
         }
     }
     let mut packages: Vec<Package> = packages.into_iter().map(|(_, p)| p).collect();
-    let depended: HashSet<usize> = depends_on.iter().flatten().map(|e| e.to).collect();
+    let mut depended = vec![false; packages.len()];
+    for edge in depends_on.iter().flatten() {
+        depended[edge.to] = true;
+    }
     let is_path = |p: &Package| matches!(p.source, PackageSource::Path { .. });
     let roots: Vec<usize> = (0..packages.len())
-        .filter(|&i| is_path(&packages[i]) && !depended.contains(&i))
+        .filter(|&i| is_path(&packages[i]) && !depended[i])
         .collect();
     // Members that depend on each other in a cycle: every path package.
     let members: Vec<usize> = if roots.is_empty() {
@@ -372,28 +388,25 @@ pub fn from_lock_text(
         lock_file: Some(path.to_path_buf()),
         ..Inventory::empty(None)
     };
-    inventory.finish();
+    // Without the manifests the kinds are unknown, not "normal": nothing
+    // to classify.
+    inventory.finish_unclassified();
     if inventory.workspace_members.len() == 1 {
         inventory.root = inventory.workspace_members.first().copied();
-    }
-    // Without the manifests the kinds are unknown, not "normal".
-    for package in &mut inventory.packages {
-        package.kind = None;
-        package.platform_only = None;
     }
     Ok(inventory)
 }
 
-/// By name, version (0.9 before 0.10) and source; each key computed once
-/// (a comparison that split versions would cost more than the sort).
+/// By name, version (0.9 before 0.10) and source. Versions are split only
+/// to order two of one name: lock files and metadata mostly list packages
+/// in order already, and names rarely tie.
 fn sort_packages<T>(packages: &mut [(T, Package)]) {
-    packages.sort_by_cached_key(|(_, p)| {
-        (
-            p.name.clone(),
-            semver_key(&p.version),
-            p.version.clone(),
-            p.source.clone(),
-        )
+    packages.sort_by(|(_, a), (_, b)| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| semver_key(&a.version).cmp(&semver_key(&b.version)))
+            .then_with(|| a.version.cmp(&b.version))
+            .then_with(|| a.source.cmp(&b.source))
     });
 }
 
