@@ -345,23 +345,43 @@ impl Inventory {
 
     /// `shortest_path` for each of `packages`, from one search.
     pub fn shortest_paths(&self, packages: &[usize]) -> HashMap<usize, Vec<(String, String)>> {
-        let mut parent: HashMap<usize, Option<usize>> = HashMap::new();
+        // Per package: unreached (None), a member (Some(None)), or reached
+        // first from a parent. Indexed, not hashed: the search may visit
+        // every package.
+        let mut parent: Vec<Option<Option<usize>>> = vec![None; self.packages.len()];
+        let mut wanted = vec![false; self.packages.len()];
+        let mut left = 0;
+        for &package in packages {
+            if !std::mem::replace(&mut wanted[package], true) {
+                left += 1;
+            }
+        }
         let mut queue = VecDeque::new();
         for &member in &self.workspace_members {
-            parent.insert(member, None);
-            queue.push_back(member);
+            if parent[member].is_none() {
+                parent[member] = Some(None);
+                queue.push_back(member);
+                left -= usize::from(wanted[member]);
+            }
         }
-        while let Some(from) = queue.pop_front() {
+        // Breadth first, so parents are set in the same order however
+        // early the search stops: it stops once every package asked for
+        // is reached.
+        while left > 0 {
+            let Some(from) = queue.pop_front() else {
+                break;
+            };
             for edge in &self.depends_on[from] {
-                if self.follows(from, edge) && !parent.contains_key(&edge.to) {
-                    parent.insert(edge.to, Some(from));
+                if self.follows(from, edge) && parent[edge.to].is_none() {
+                    parent[edge.to] = Some(Some(from));
                     queue.push_back(edge.to);
+                    left -= usize::from(wanted[edge.to]);
                 }
             }
         }
         let mut paths = HashMap::new();
         for &package in packages {
-            if !parent.contains_key(&package) {
+            if parent[package].is_none() {
                 continue;
             }
             let mut chain = Vec::new();
@@ -369,7 +389,7 @@ impl Inventory {
             while let Some(index) = current {
                 let p = &self.packages[index];
                 chain.push((p.name.clone(), p.version.clone()));
-                current = parent[&index];
+                current = parent[index].flatten();
             }
             chain.reverse();
             paths.insert(package, chain);

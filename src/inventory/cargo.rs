@@ -338,22 +338,19 @@ pub fn from_lock(
         }
         position
     };
-    let resolver = LockIndex::new(lock);
     let mut depends_on = vec![Vec::new(); packages.len()];
     for (original, entry) in lock.iter().enumerate() {
         let from = position[original];
         for dependency in &entry.dependencies {
-            let to = resolver
-                .resolve(lock, dependency)
-                .ok_or_else(|| ScanError::BadInputAt {
-                    path: path.to_path_buf(),
-                    line: entry.lines.start as usize,
-                    column: None,
-                    message: format!(
-                        "package {} {} depends on `{dependency}`, which is not in the lock file",
-                        entry.name, entry.version
-                    ),
-                })?;
+            let to = resolve(&packages, lock, dependency).ok_or_else(|| ScanError::BadInputAt {
+                path: path.to_path_buf(),
+                line: entry.lines.start as usize,
+                column: None,
+                message: format!(
+                    "package {} {} depends on `{dependency}`, which is not in the lock file",
+                    entry.name, entry.version
+                ),
+            })?;
             depends_on[from].push(Edge {
                 to: position[to],
                 kind: EdgeKind::Normal,
@@ -457,33 +454,29 @@ pub fn located_toml_error(path: &Path, context: &str, error: &str) -> String {
     }
 }
 
-/// The packages of a lock file by name, for resolving its dependency lists.
-struct LockIndex<'a>(HashMap<&'a str, Vec<usize>>);
-
-impl<'a> LockIndex<'a> {
-    fn new(lock: &'a [LockPackage]) -> LockIndex<'a> {
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (index, package) in lock.iter().enumerate() {
-            by_name.entry(&*package.name).or_default().push(index);
-        }
-        LockIndex(by_name)
-    }
-
-    /// A lock file names a dependency `name`, `name version` or
-    /// `name version (source)`, just as precisely as needed to be unique.
-    fn resolve(&self, lock: &[LockPackage], dependency: &str) -> Option<usize> {
-        let mut parts = dependency.splitn(3, ' ');
-        let name = parts.next()?;
-        let version = parts.next();
-        let source = parts
-            .next()
-            .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
-        self.0.get(name)?.iter().copied().find(|&i| {
-            let p = &lock[i];
+/// The lock entry (its index in `lock`) a dependency list names: `name`,
+/// `name version` or `name version (source)`, just as precisely as needed
+/// to be unique; the first in the lock file when several fit. `sorted`:
+/// the lock's packages sorted by name, with their indexes in `lock`, so
+/// a name is found by bisection (no index of names to build).
+fn resolve(sorted: &[(usize, Package)], lock: &[LockPackage], dependency: &str) -> Option<usize> {
+    let mut parts = dependency.splitn(3, ' ');
+    let name = parts.next()?;
+    let version = parts.next();
+    let source = parts
+        .next()
+        .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
+    let first = sorted.partition_point(|(_, p)| p.name.as_str() < name);
+    sorted[first..]
+        .iter()
+        .take_while(|(_, p)| p.name == name)
+        .map(|&(index, _)| index)
+        .filter(|&index| {
+            let p = &lock[index];
             version.is_none_or(|v| p.version == v)
                 && source.is_none_or(|s| p.source.as_deref() == Some(s))
         })
-    }
+        .min()
 }
 
 #[cfg(test)]
@@ -685,6 +678,36 @@ mod tests {
             error.starts_with("Cargo.lock:1:11: not a valid Cargo.lock: "),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_ambiguous_dependency_is_the_first_fitting_entry_of_the_file() {
+        // Not cargo's order: the later version first.
+        let text = "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"itoa\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.19\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"itoa\"\nversion = \"0.4.8\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        let inventory = from_lock_text(Path::new("Cargo.lock"), text, "test").unwrap();
+        let app = inventory.find("app", None).unwrap();
+        let targets: Vec<_> = inventory.depends_on[app]
+            .iter()
+            .map(|e| inventory.packages[e.to].version.as_str())
+            .collect();
+        assert_eq!(targets, ["1.0.19"]);
+    }
+
+    #[test]
+    fn shortest_paths_are_the_same_asked_for_one_or_for_all() {
+        let lock =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity/rerun/Cargo.lock");
+        let inventory = from_lockfile(&lock, "test").unwrap();
+        let all: Vec<usize> = (0..inventory.packages.len()).collect();
+        let paths = inventory.shortest_paths(&all);
+        assert_eq!(paths.len(), all.len(), "every package is reached");
+        for package in all.iter().step_by(7) {
+            assert_eq!(inventory.shortest_path(*package), paths[package]);
+        }
+        let some = [all[3], all[500], all[3]];
+        let asked = inventory.shortest_paths(&some);
+        assert_eq!(asked.len(), 2);
+        assert_eq!(asked[&all[500]], paths[&all[500]]);
     }
 
     #[test]
