@@ -338,19 +338,22 @@ pub fn from_lock(
         }
         position
     };
+    let by_name = ByName::new(&packages);
     let mut depends_on = vec![Vec::new(); packages.len()];
     for (original, entry) in lock.iter().enumerate() {
         let from = position[original];
         for dependency in &entry.dependencies {
-            let to = resolve(&packages, lock, dependency).ok_or_else(|| ScanError::BadInputAt {
-                path: path.to_path_buf(),
-                line: entry.lines.start as usize,
-                column: None,
-                message: format!(
-                    "package {} {} depends on `{dependency}`, which is not in the lock file",
-                    entry.name, entry.version
-                ),
-            })?;
+            let to = by_name
+                .resolve(&packages, lock, dependency)
+                .ok_or_else(|| ScanError::BadInputAt {
+                    path: path.to_path_buf(),
+                    line: entry.lines.start as usize,
+                    column: None,
+                    message: format!(
+                        "package {} {} depends on `{dependency}`, which is not in the lock file",
+                        entry.name, entry.version
+                    ),
+                })?;
             depends_on[from].push(Edge {
                 to: position[to],
                 kind: EdgeKind::Normal,
@@ -454,29 +457,52 @@ pub fn located_toml_error(path: &Path, context: &str, error: &str) -> String {
     }
 }
 
-/// The lock entry (its index in `lock`) a dependency list names: `name`,
-/// `name version` or `name version (source)`, just as precisely as needed
-/// to be unique; the first in the lock file when several fit. `sorted`:
-/// the lock's packages sorted by name, with their indexes in `lock`, so
-/// a name is found by bisection (no index of names to build).
-fn resolve(sorted: &[(usize, Package)], lock: &[LockPackage], dependency: &str) -> Option<usize> {
-    let mut parts = dependency.splitn(3, ' ');
-    let name = parts.next()?;
-    let version = parts.next();
-    let source = parts
-        .next()
-        .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
-    let first = sorted.partition_point(|(_, p)| p.name.as_str() < name);
-    sorted[first..]
-        .iter()
-        .take_while(|(_, p)| p.name == name)
-        .map(|&(index, _)| index)
-        .filter(|&index| {
-            let p = &lock[index];
-            version.is_none_or(|v| p.version == v)
-                && source.is_none_or(|s| p.source.as_deref() == Some(s))
-        })
-        .min()
+/// The packages of a lock file by name, for resolving its dependency
+/// lists: where each name's run starts and ends among the packages sorted
+/// by name (found once per name, not once per dependency).
+struct ByName<'a>(HashMap<&'a str, (usize, usize)>);
+
+impl<'a> ByName<'a> {
+    fn new(sorted: &'a [(usize, Package)]) -> ByName<'a> {
+        let mut runs: HashMap<&str, (usize, usize)> = HashMap::with_capacity(sorted.len());
+        for (index, (_, package)) in sorted.iter().enumerate() {
+            runs.entry(package.name.as_str())
+                .and_modify(|run| run.1 = index + 1)
+                .or_insert((index, index + 1));
+        }
+        ByName(runs)
+    }
+
+    /// The lock entry (its index in `lock`) a dependency list names: `name`,
+    /// `name version` or `name version (source)`, just as precisely as
+    /// needed to be unique; the first in the lock file when several fit.
+    fn resolve(
+        &self,
+        sorted: &[(usize, Package)],
+        lock: &[LockPackage],
+        dependency: &str,
+    ) -> Option<usize> {
+        let (name, rest) = match memchr::memchr(b' ', dependency.as_bytes()) {
+            Some(space) => (&dependency[..space], Some(&dependency[space + 1..])),
+            None => (dependency, None),
+        };
+        let (version, source) = match rest.map(|rest| rest.split_once(' ')) {
+            None => (None, None),
+            Some(None) => (rest, None),
+            Some(Some((version, source))) => (Some(version), Some(source)),
+        };
+        let source = source.map(|s| s.trim_start_matches('(').trim_end_matches(')'));
+        let &(start, end) = self.0.get(name)?;
+        sorted[start..end]
+            .iter()
+            .map(|&(index, _)| index)
+            .filter(|&index| {
+                let p = &lock[index];
+                version.is_none_or(|v| p.version == v)
+                    && source.is_none_or(|s| p.source.as_deref() == Some(s))
+            })
+            .min()
+    }
 }
 
 #[cfg(test)]

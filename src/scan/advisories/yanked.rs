@@ -139,12 +139,25 @@ fn cache_path(name: &str) -> Option<String> {
         return None;
     }
     let name = name.to_ascii_lowercase();
-    Some(match name.len() {
-        1 => format!("1/{name}"),
-        2 => format!("2/{name}"),
-        3 => format!("3/{}/{name}", &name[..1]),
-        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
-    })
+    // Pushed, not formatted: this runs for every package.
+    let mut path = String::with_capacity(name.len() + 6);
+    match name.len() {
+        1 => path.push_str("1/"),
+        2 => path.push_str("2/"),
+        3 => {
+            path.push_str("3/");
+            path.push_str(&name[..1]);
+            path.push('/');
+        }
+        _ => {
+            path.push_str(&name[..2]);
+            path.push('/');
+            path.push_str(&name[2..4]);
+            path.push('/');
+        }
+    }
+    path.push_str(&name);
+    Some(path)
 }
 
 #[derive(serde::Deserialize)]
