@@ -48,12 +48,11 @@ pub fn read_lock(path: &Path) -> Result<String, ScanError> {
 /// (which cargo refuses) are an error, not a silent pick of one, and so is
 /// a version that is not SemVer.
 pub fn parse_lock<'a>(path: &Path, text: &'a str) -> Result<Vec<LockPackage<'a>>, ScanError> {
-    let lines = LineStarts::new(text);
     let entries = match read_cargo_layout(text) {
         Some(entries) => entries,
-        None => parse_toml(path, text, &lines)?,
+        None => parse_toml(path, text)?,
     };
-    check(path, text, &lines, entries)
+    check(path, text, entries)
 }
 
 /// `parse_lock` by the TOML parser alone: the reference the line reader
@@ -63,15 +62,14 @@ pub fn parse_lock_as_toml<'a>(
     path: &Path,
     text: &'a str,
 ) -> Result<Vec<LockPackage<'a>>, ScanError> {
-    let lines = LineStarts::new(text);
-    let entries = parse_toml(path, text, &lines)?;
-    check(path, text, &lines, entries)
+    let entries = parse_toml(path, text)?;
+    check(path, text, entries)
 }
 
 /// A `[[package]]` as either reader found it, before the shared checks.
 struct Entry<'a> {
-    /// A byte offset on its `[[package]]` header's line.
-    header_at: usize,
+    /// From its `[[package]]` header to its `version` line.
+    lines: LockLines,
     /// The byte offset of the version's opening quote.
     version_at: usize,
     name: Cow<'a, str>,
@@ -100,11 +98,8 @@ struct LockFile {
     package: Vec<toml::Spanned<RawLockPackage>>,
 }
 
-fn parse_toml<'a>(
-    path: &Path,
-    text: &str,
-    lines: &LineStarts,
-) -> Result<Vec<Entry<'a>>, ScanError> {
+fn parse_toml<'a>(path: &Path, text: &str) -> Result<Vec<Entry<'a>>, ScanError> {
+    let lines = LineStarts::new(text);
     let lock: LockFile = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         ScanError::BadInputAt {
@@ -121,11 +116,17 @@ fn parse_toml<'a>(
         .package
         .into_iter()
         .map(|entry| {
-            let header_at = entry.span().start;
+            let start = lines.line_of(entry.span().start);
             let package = entry.into_inner();
+            let version_at = package.version.span().start;
+            // Header to version: the lines that name the package.
+            let end = lines.line_of(version_at).max(start);
             Entry {
-                header_at,
-                version_at: package.version.span().start,
+                lines: LockLines {
+                    start: start as u32,
+                    end: end as u32,
+                },
+                version_at,
                 name: Cow::Owned(package.name),
                 version: Cow::Owned(package.version.into_inner()),
                 source: package.source.map(Cow::Owned),
@@ -144,18 +145,17 @@ type PackageId<'a> = (&'a str, &'a str, Option<&'a str>);
 fn check<'a>(
     path: &Path,
     text: &str,
-    lines: &LineStarts,
     entries: Vec<Entry<'a>>,
 ) -> Result<Vec<LockPackage<'a>>, ScanError> {
     // Looked for only where a package could be listed twice.
     let mut seen: Option<HashMap<PackageId, usize>> =
         (!surely_distinct(&entries)).then(HashMap::new);
-    let mut spans = Vec::with_capacity(entries.len());
     for entry in &entries {
-        let start = lines.line_of(entry.header_at);
+        let start = entry.lines.start as usize;
         if let Err(error) = semver::Version::parse(&entry.version) {
             // The offset is the quote's: the column of the value itself.
             let offset = entry.version_at + 1;
+            let lines = LineStarts::new(text);
             return Err(ScanError::BadInputAt {
                 path: path.to_path_buf(),
                 line: lines.line_of(offset),
@@ -178,24 +178,17 @@ fn check<'a>(
                 ),
             });
         }
-        // Header to version: the lines that name the package.
-        let end = lines.line_of(entry.version_at).max(start);
-        spans.push(LockLines {
-            start: start as u32,
-            end: end as u32,
-        });
     }
     drop(seen);
     Ok(entries
         .into_iter()
-        .zip(spans)
-        .map(|(entry, lines)| LockPackage {
+        .map(|entry| LockPackage {
             name: entry.name,
             version: entry.version,
             source: entry.source,
             checksum: entry.checksum,
             dependencies: entry.dependencies,
-            lines,
+            lines: entry.lines,
         })
         .collect())
 }
@@ -239,7 +232,10 @@ fn read_cargo_layout(text: &str) -> Option<Vec<Entry<'_>>> {
     let mut format_version = false;
     let mut in_dependencies = false;
     let mut at = 0;
+    // The 1-based number of the line at `at`: counted here, no search later.
+    let mut number = 0;
     while at < text.len() {
+        number += 1;
         let (line, next) = match memchr::memchr(b'\n', &text.as_bytes()[at..]) {
             // CRLF is a TOML newline too; a lone CR is not.
             Some(length) => {
@@ -274,7 +270,7 @@ fn read_cargo_layout(text: &str) -> Option<Vec<Entry<'_>>> {
             if let Some(package) = current.take() {
                 entries.push(package.finish()?);
             }
-            current = Some(Partial::new(line_at));
+            current = Some(Partial::new(number));
             continue;
         }
         // `key = value`: a key has no space (and a longer one is no key
@@ -304,6 +300,7 @@ fn read_cargo_layout(text: &str) -> Option<Vec<Entry<'_>>> {
             "version" => {
                 // The quote follows `version = `.
                 package.version_at = line_at + key.len() + 3;
+                package.version_line = number;
                 &mut package.version
             }
             "source" => &mut package.source,
@@ -325,7 +322,8 @@ fn read_cargo_layout(text: &str) -> Option<Vec<Entry<'_>>> {
 
 /// A `[[package]]` being read by `read_cargo_layout`.
 struct Partial<'a> {
-    header_at: usize,
+    header_line: usize,
+    version_line: usize,
     version_at: usize,
     name: Option<&'a str>,
     version: Option<&'a str>,
@@ -336,9 +334,10 @@ struct Partial<'a> {
 }
 
 impl<'a> Partial<'a> {
-    fn new(header_at: usize) -> Partial<'a> {
+    fn new(header_line: usize) -> Partial<'a> {
         Partial {
-            header_at,
+            header_line,
+            version_line: 0,
             version_at: 0,
             name: None,
             version: None,
@@ -352,7 +351,10 @@ impl<'a> Partial<'a> {
     /// `None` without a name or a version (TOML's reading fails then).
     fn finish(self) -> Option<Entry<'a>> {
         Some(Entry {
-            header_at: self.header_at,
+            lines: LockLines {
+                start: self.header_line as u32,
+                end: self.version_line.max(self.header_line) as u32,
+            },
             version_at: self.version_at,
             name: Cow::Borrowed(self.name?),
             version: Cow::Borrowed(self.version?),
