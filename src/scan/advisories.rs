@@ -261,9 +261,15 @@ fn via(
     package: &Package,
 ) -> Vec<String> {
     let label = |name: &str, version: &str| {
-        let member = inventory.packages.iter().any(|p| {
-            p.name == name && p.version == version && matches!(p.source, PackageSource::Path { .. })
-        });
+        // Packages are sorted by name: bisected, not scanned, for every
+        // step of every path.
+        let first = inventory
+            .packages
+            .partition_point(|p| p.name.as_str() < name);
+        let member = inventory.packages[first..]
+            .iter()
+            .take_while(|p| p.name == name)
+            .any(|p| p.version == version && matches!(p.source, PackageSource::Path { .. }));
         if member {
             name.to_string()
         } else {
