@@ -15,7 +15,8 @@
 #
 # Lock files: a small fixture, secgate's own, and a real large workspace's
 # (rerun-cli 0.41.0, 1164 packages; see tests/fixtures/parity/README.md):
-# the cost per package shows only on the large one.
+# the cost per package shows only on the large one. LOCKS (space-separated
+# paths) times others instead.
 #
 # Builds secgate with `cargo build --release` (or set SECGATE=/path/to/secgate
 # to time another build, e.g. one from before a change); installs cargo-audit
@@ -66,6 +67,10 @@ locks=(
   "$repo/Cargo.lock"
   "$repo/tests/fixtures/parity/rerun/Cargo.lock"
 )
+# LOCKS="a/Cargo.lock b/Cargo.lock" times those lock files instead.
+if [ -n "${LOCKS:-}" ]; then
+  read -r -a locks <<< "$LOCKS"
+fi
 echo "database: $db ($(find "$db/crates" -name '*.md' | wc -l) advisories)"
 echo "$("$audit" --version 2>/dev/null || "$audit" audit --version); secgate $("$secgate" --version | cut -d' ' -f2); $(nproc) cores; median of $runs runs"
 for lock in "${locks[@]}"; do
