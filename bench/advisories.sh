@@ -13,16 +13,29 @@
 #             `secgate db update` from an archive of DB served on 127.0.0.1
 #             (the default way secgate runs; same advisories)
 #
-# Builds secgate with `cargo build --release`; installs cargo-audit with
-# `cargo install --locked cargo-audit` when it is not on PATH (or set
-# CARGO_AUDIT=/path/to/cargo-audit). Nothing leaves the machine.
+# Lock files: a small fixture, secgate's own, and a real large workspace's
+# (rerun-cli 0.41.0, 1164 packages; see tests/fixtures/parity/README.md):
+# the cost per package shows only on the large one. LOCKS (space-separated
+# paths) times others instead.
+#
+# Builds secgate with `cargo build --release` (or set SECGATE=/path/to/secgate
+# to time another build, e.g. one from before a change); installs cargo-audit
+# with `cargo install --locked cargo-audit` when it is not on PATH (or set
+# CARGO_AUDIT=/path/to/cargo-audit). INSTRUCTIONS=1 also counts each tool's
+# instructions once per lock file with valgrind's callgrind: unlike wall
+# times, the same on a busy machine. The load average is printed beside the
+# times, since other work on the machine skews them. Nothing leaves the machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 runs=${RUNS:-31}
 db=$(cd "${1:-$repo/../shared/advisory-db}" && pwd)
-(cd "$repo" && cargo build --release --locked -q)
-secgate="$repo/target/release/secgate"
+if [ -n "${SECGATE:-}" ]; then
+  secgate=$(cd "$(dirname "$SECGATE")" && pwd)/$(basename "$SECGATE")
+else
+  (cd "$repo" && cargo build --release --locked -q)
+  secgate="$repo/target/release/secgate"
+fi
 audit=${CARGO_AUDIT:-$(command -v cargo-audit || true)}
 if [ -z "$audit" ]; then
   cargo install --locked cargo-audit
@@ -52,7 +65,12 @@ kill "$server" && server=
 locks=(
   "$repo/tests/fixtures/parity/large/Cargo.lock"
   "$repo/Cargo.lock"
+  "$repo/tests/fixtures/parity/rerun/Cargo.lock"
 )
+# LOCKS="a/Cargo.lock b/Cargo.lock" times those lock files instead.
+if [ -n "${LOCKS:-}" ]; then
+  read -r -a locks <<< "$LOCKS"
+fi
 echo "database: $db ($(find "$db/crates" -name '*.md' | wc -l) advisories)"
 echo "$("$audit" --version 2>/dev/null || "$audit" audit --version); secgate $("$secgate" --version | cut -d' ' -f2); $(nproc) cores; median of $runs runs"
 for lock in "${locks[@]}"; do
@@ -60,9 +78,9 @@ for lock in "${locks[@]}"; do
   echo
   echo "lock: $lock ($packages packages)"
   # Exit 1 means "found something" for both tools; the timer ignores it.
-  python3 - "$runs" "$lock" "$secgate" "$audit" "$db" "$out" <<'PY'
-import resource, statistics, subprocess, sys, time
-runs, lock, secgate, audit, db, out = int(sys.argv[1]), *sys.argv[2:]
+  python3 - "$runs" "$lock" "$secgate" "$audit" "$db" "$out" "${INSTRUCTIONS:-}" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+runs, lock, secgate, audit, db, out, instructions = int(sys.argv[1]), *sys.argv[2:]
 sarif = ["-q", "--sarif", f"{out}/x.sarif"]
 tools = {
     "secgate --db": [secgate, "audit", lock, "--db", db, "--offline", *sarif],
@@ -70,6 +88,8 @@ tools = {
     # `cargo-audit audit ...` is how cargo runs the installed binary.
     "cargo-audit": [audit, "audit", "--db", db, "--no-fetch", "--no-yanked", "-f", lock],
 }
+load = lambda: "/".join(f"{x:.2f}" for x in os.getloadavg())
+print(f"  load average before: {load()} (1/5/15 min)")
 # The tools take turns, so a change in the machine's load hits all alike.
 wall = {name: [] for name in tools}
 cpu = {name: [] for name in tools}
@@ -91,5 +111,22 @@ for name in tools:
     print(f"  {name:<14} median {median[name] * 1000:7.1f} ms  (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; cpu median {statistics.median(cpu[name]) * 1000:.1f} ms)")
 for name in ("secgate --db", "secgate cache"):
     print(f"  ratio {name} / cargo-audit: {median[name] / median['cargo-audit']:.2f}x (goal <= 0.50x)")
+print(f"  load average after: {load()}")
+if instructions:
+    counted = {}
+    for name, cmd in tools.items():
+        log = f"{out}/callgrind.%p"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={log}", "--", *cmd],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        total = 0
+        for file in os.listdir(out):
+            if file.startswith("callgrind."):
+                with open(f"{out}/{file}") as data:
+                    total += sum(int(line.split()[1]) for line in data if line.startswith("summary:"))
+                os.remove(f"{out}/{file}")
+        counted[name] = total
+        print(f"  {name:<14} {total / 1e6:9.1f} M instructions")
+    for name in ("secgate --db", "secgate cache"):
+        print(f"  instruction ratio {name} / cargo-audit: {counted[name] / counted['cargo-audit']:.2f}x")
 PY
 done

@@ -240,6 +240,18 @@ impl Inventory {
 
     /// Sorts edges, records members, classifies from all members.
     pub fn finish(&mut self) {
+        self.finish_unclassified();
+        let members = self.workspace_members.clone();
+        let classes = self.classify(&members);
+        for (package, class) in self.packages.iter_mut().zip(classes) {
+            package.kind = class.kind;
+            package.platform_only = class.platform_only;
+        }
+    }
+
+    /// Sorts edges and records members, leaving kinds as they are: for an
+    /// inventory whose kinds are unknown (read from a lock file alone).
+    pub fn finish_unclassified(&mut self) {
         for edges in &mut self.depends_on {
             edges.sort_by(|a, b| (a.to, a.kind, &a.target).cmp(&(b.to, b.kind, &b.target)));
             edges.dedup();
@@ -247,12 +259,6 @@ impl Inventory {
         self.workspace_members = (0..self.packages.len())
             .filter(|&i| self.packages[i].is_member)
             .collect();
-        let members = self.workspace_members.clone();
-        let classes = self.classify(&members);
-        for (package, class) in self.packages.iter_mut().zip(classes) {
-            package.kind = class.kind;
-            package.platform_only = class.platform_only;
-        }
     }
 
     /// Whether an edge counts: dev-dependencies only of members (a
@@ -351,23 +357,43 @@ impl Inventory {
 
     /// `shortest_path` for each of `packages`, from one search.
     pub fn shortest_paths(&self, packages: &[usize]) -> HashMap<usize, Vec<(String, String)>> {
-        let mut parent: HashMap<usize, Option<usize>> = HashMap::new();
+        // Per package: unreached (None), a member (Some(None)), or reached
+        // first from a parent. Indexed, not hashed: the search may visit
+        // every package.
+        let mut parent: Vec<Option<Option<usize>>> = vec![None; self.packages.len()];
+        let mut wanted = vec![false; self.packages.len()];
+        let mut left = 0;
+        for &package in packages {
+            if !std::mem::replace(&mut wanted[package], true) {
+                left += 1;
+            }
+        }
         let mut queue = VecDeque::new();
         for &member in &self.workspace_members {
-            parent.insert(member, None);
-            queue.push_back(member);
+            if parent[member].is_none() {
+                parent[member] = Some(None);
+                queue.push_back(member);
+                left -= usize::from(wanted[member]);
+            }
         }
-        while let Some(from) = queue.pop_front() {
+        // Breadth first, so parents are set in the same order however
+        // early the search stops: it stops once every package asked for
+        // is reached.
+        while left > 0 {
+            let Some(from) = queue.pop_front() else {
+                break;
+            };
             for edge in &self.depends_on[from] {
-                if self.follows(from, edge) && !parent.contains_key(&edge.to) {
-                    parent.insert(edge.to, Some(from));
+                if self.follows(from, edge) && parent[edge.to].is_none() {
+                    parent[edge.to] = Some(Some(from));
                     queue.push_back(edge.to);
+                    left -= usize::from(wanted[edge.to]);
                 }
             }
         }
         let mut paths = HashMap::new();
         for &package in packages {
-            if !parent.contains_key(&package) {
+            if parent[package].is_none() {
                 continue;
             }
             let mut chain = Vec::new();
@@ -375,7 +401,7 @@ impl Inventory {
             while let Some(index) = current {
                 let p = &self.packages[index];
                 chain.push((p.name.clone(), p.version.clone()));
-                current = parent[&index];
+                current = parent[index].flatten();
             }
             chain.reverse();
             paths.insert(package, chain);

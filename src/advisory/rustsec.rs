@@ -70,10 +70,12 @@ impl AdvisorySource for RustSecSource {
             .unwrap_or_else(|p| p.into_inner())
             .extend(listed);
         let mut loaded = Loaded::default();
+        // Parsed once: a URL parse per advisory cost more than the match.
+        let crates_io = SourceId::default();
         for (name, advisories) in raw {
             let matching = advisories
                 .iter()
-                .filter(|a| a.metadata.withdrawn.is_none() && is_for_crates_io(a))
+                .filter(|a| a.metadata.withdrawn.is_none() && is_for_crates_io(a, &crates_io))
                 .map(convert)
                 .collect();
             loaded.by_package.insert(name, matching);
@@ -143,10 +145,9 @@ fn describe(
 
 /// Only advisories about crates.io, as rustsec's own query for a crates.io
 /// package: the advisory's `source` (crates.io unless it says otherwise)
-/// must be crates.io.
-fn is_for_crates_io(advisory: &RawAdvisory) -> bool {
-    let source = advisory.metadata.source.clone().unwrap_or_default();
-    let crates_io = SourceId::default();
+/// must be crates.io (`crates_io`: `SourceId::default()`).
+fn is_for_crates_io(advisory: &RawAdvisory, crates_io: &SourceId) -> bool {
+    let source = advisory.metadata.source.as_ref().unwrap_or(crates_io);
     source.kind() == crates_io.kind() && source.url() == crates_io.url()
 }
 
@@ -210,16 +211,19 @@ impl AdvisoryDb {
         let crates = path.join("crates");
         let listing_error =
             |e: std::io::Error| format!("advisory database {}: {e}", crates.display());
-        let mut crate_folders = BTreeSet::new();
+        let mut crate_folders = Vec::new();
         for entry in std::fs::read_dir(&crates).map_err(listing_error)? {
             let entry = entry.map_err(listing_error)?;
             // A crate folder is named after its crate: ASCII, no dotfiles.
             if let Ok(name) = entry.file_name().into_string() {
                 if !name.starts_with('.') {
-                    crate_folders.insert(name);
+                    crate_folders.push(name);
                 }
             }
         }
+        // Collected at once, the set is sorted and built in one pass (an
+        // insert per name costs a search each).
+        let crate_folders: BTreeSet<String> = crate_folders.into_iter().collect();
         // One advisory file is enough to tell a database from an empty one.
         let any = crate_folders
             .iter()

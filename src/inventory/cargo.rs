@@ -2,23 +2,32 @@
 //! run per workspace (kinds, platforms, licenses), or `Cargo.lock` alone
 //! when cargo cannot run (names, versions, sources, checksums, edges).
 
-use super::{Ecosystem, Edge, EdgeKind, Inventory, LockLines, Package, PackageSource};
+use super::{Ecosystem, Edge, EdgeKind, Inventory, Package, PackageSource};
 use crate::error::ScanError;
 use crate::files::relative_path;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+
+mod lock;
+
+pub use lock::{parse_lock, parse_lock_as_toml, read_lock, LockPackage};
 
 /// The default registry, as Cargo writes it in lock files and metadata.
 pub const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 /// crates.io through the sparse protocol: the same registry.
 pub const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
 
+/// Whether a source, as Cargo writes it, is crates.io (either protocol).
+pub fn is_crates_io(repr: &str) -> bool {
+    repr == CRATES_IO || repr == CRATES_IO_SPARSE
+}
+
 /// Parses a source as Cargo writes it in `Cargo.lock` and metadata.
 pub fn source_of(repr: &str) -> PackageSource {
     if repr.starts_with("registry+") || repr.starts_with("sparse+") {
         return PackageSource::Registry {
             url: repr.to_string(),
-            public: repr == CRATES_IO || repr == CRATES_IO_SPARSE,
+            public: is_crates_io(repr),
         };
     }
     if let Some(rest) = repr.strip_prefix("git+") {
@@ -184,11 +193,7 @@ fn from_metadata(
         .filter_map(|p| {
             let checksum = p.checksum.as_deref()?;
             Some((
-                (
-                    p.name.as_str(),
-                    p.version.get_ref().as_str(),
-                    p.source.as_deref().unwrap_or(""),
-                ),
+                (&*p.name, &*p.version, p.source.as_deref().unwrap_or("")),
                 checksum,
             ))
         })
@@ -298,7 +303,15 @@ pub fn from_lock_text(
     text: &str,
     reason: impl Into<String>,
 ) -> Result<Inventory, ScanError> {
-    let lock = parse_lock(path, text)?;
+    from_lock(path, &parse_lock(path, text)?, reason)
+}
+
+/// `from_lock_text` on a lock file already parsed.
+pub fn from_lock(
+    path: &Path,
+    lock: &[LockPackage],
+    reason: impl Into<String>,
+) -> Result<Inventory, ScanError> {
     let mut packages: Vec<(usize, Package)> = lock
         .iter()
         .enumerate()
@@ -310,9 +323,9 @@ pub fn from_lock_text(
             (
                 i,
                 Package {
-                    checksum: p.checksum.clone(),
+                    checksum: p.checksum.as_deref().map(str::to_string),
                     lines: Some(p.lines),
-                    ..Package::bare(Ecosystem::CratesIo, &p.name, p.version.get_ref(), source)
+                    ..Package::bare(Ecosystem::CratesIo, &p.name, &p.version, source)
                 },
             )
         })
@@ -325,21 +338,20 @@ pub fn from_lock_text(
         }
         position
     };
-    let resolver = LockIndex::new(&lock);
+    let by_name = ByName::new(&packages);
     let mut depends_on = vec![Vec::new(); packages.len()];
     for (original, entry) in lock.iter().enumerate() {
         let from = position[original];
         for dependency in &entry.dependencies {
-            let to = resolver
-                .resolve(&lock, dependency)
+            let to = by_name
+                .resolve(&packages, lock, dependency)
                 .ok_or_else(|| ScanError::BadInputAt {
                     path: path.to_path_buf(),
                     line: entry.lines.start as usize,
                     column: None,
                     message: format!(
                         "package {} {} depends on `{dependency}`, which is not in the lock file",
-                        entry.name,
-                        entry.version.get_ref()
+                        entry.name, entry.version
                     ),
                 })?;
             depends_on[from].push(Edge {
@@ -350,10 +362,13 @@ pub fn from_lock_text(
         }
     }
     let mut packages: Vec<Package> = packages.into_iter().map(|(_, p)| p).collect();
-    let depended: HashSet<usize> = depends_on.iter().flatten().map(|e| e.to).collect();
+    let mut depended = vec![false; packages.len()];
+    for edge in depends_on.iter().flatten() {
+        depended[edge.to] = true;
+    }
     let is_path = |p: &Package| matches!(p.source, PackageSource::Path { .. });
     let roots: Vec<usize> = (0..packages.len())
-        .filter(|&i| is_path(&packages[i]) && !depended.contains(&i))
+        .filter(|&i| is_path(&packages[i]) && !depended[i])
         .collect();
     // Members that depend on each other in a cycle: every path package.
     let members: Vec<usize> = if roots.is_empty() {
@@ -373,28 +388,25 @@ pub fn from_lock_text(
         lock_file: Some(path.to_path_buf()),
         ..Inventory::empty(None)
     };
-    inventory.finish();
+    // Without the manifests the kinds are unknown, not "normal": nothing
+    // to classify.
+    inventory.finish_unclassified();
     if inventory.workspace_members.len() == 1 {
         inventory.root = inventory.workspace_members.first().copied();
-    }
-    // Without the manifests the kinds are unknown, not "normal".
-    for package in &mut inventory.packages {
-        package.kind = None;
-        package.platform_only = None;
     }
     Ok(inventory)
 }
 
-/// By name, version (0.9 before 0.10) and source; each key computed once
-/// (a comparison that split versions would cost more than the sort).
+/// By name, version (0.9 before 0.10) and source. Versions are split only
+/// to order two of one name: lock files and metadata mostly list packages
+/// in order already, and names rarely tie.
 fn sort_packages<T>(packages: &mut [(T, Package)]) {
-    packages.sort_by_cached_key(|(_, p)| {
-        (
-            p.name.clone(),
-            semver_key(&p.version),
-            p.version.clone(),
-            p.source.clone(),
-        )
+    packages.sort_by(|(_, a), (_, b)| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| semver_key(&a.version).cmp(&semver_key(&b.version)))
+            .then_with(|| a.version.cmp(&b.version))
+            .then_with(|| a.source.cmp(&b.source))
     });
 }
 
@@ -407,146 +419,6 @@ fn semver_key(version: &str) -> Vec<u64> {
         .split('.')
         .map(|n| n.parse().unwrap_or(0))
         .collect()
-}
-
-/// One `[[package]]` of a `Cargo.lock`.
-#[derive(Clone, Debug)]
-pub struct LockPackage {
-    pub name: String,
-    pub version: toml::Spanned<String>,
-    pub source: Option<String>,
-    pub checksum: Option<String>,
-    pub dependencies: Vec<String>,
-    /// From its `[[package]]` header to its `version` line.
-    pub lines: LockLines,
-}
-
-#[derive(serde::Deserialize)]
-struct RawLockPackage {
-    name: String,
-    version: toml::Spanned<String>,
-    source: Option<String>,
-    checksum: Option<String>,
-    #[serde(default)]
-    dependencies: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct LockFile {
-    /// The lock format's version (absent in the oldest format).
-    #[allow(dead_code)] // read to be checked: a number or an error
-    version: Option<u32>,
-    #[serde(default)]
-    package: Vec<toml::Spanned<RawLockPackage>>,
-}
-
-/// Reads a lock file, refusing what is not a regular file of sane size
-/// (a FIFO would block, a link to /dev/zero would read forever).
-pub fn read_lock(path: &Path) -> Result<String, ScanError> {
-    if let Some(why) = crate::files::unsafe_to_read(path) {
-        return Err(ScanError::BadInput {
-            path: path.to_path_buf(),
-            message: why,
-        });
-    }
-    std::fs::read_to_string(path).map_err(|source| ScanError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Parses a lock file; errors carry the line. Two entries for one package
-/// (which cargo refuses) are an error, not a silent pick of one, and so is
-/// a version that is not SemVer.
-pub fn parse_lock(path: &Path, text: &str) -> Result<Vec<LockPackage>, ScanError> {
-    let lines = LineStarts::new(text);
-    let lock: LockFile = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        ScanError::BadInputAt {
-            path: path.to_path_buf(),
-            line: lines.line_of(offset),
-            column: Some(lines.column_of(text, offset)),
-            message: format!(
-                "not a valid Cargo.lock: {}",
-                crate::text::one_line(e.message())
-            ),
-        }
-    })?;
-    let mut seen = HashMap::new();
-    let mut packages = Vec::with_capacity(lock.package.len());
-    for entry in lock.package {
-        let span = entry.span();
-        let package = entry.into_inner();
-        let start = lines.line_of(span.start);
-        if let Err(error) = semver::Version::parse(package.version.get_ref()) {
-            // The span covers the quotes: the column of the value itself.
-            let offset = package.version.span().start + 1;
-            return Err(ScanError::BadInputAt {
-                path: path.to_path_buf(),
-                line: lines.line_of(offset),
-                column: Some(lines.column_of(text, offset)),
-                message: format!(
-                    "not a valid Cargo.lock: package {} version `{}`: {error}",
-                    package.name,
-                    package.version.get_ref()
-                ),
-            });
-        }
-        let key = (
-            package.name.clone(),
-            package.version.get_ref().clone(),
-            package.source.clone(),
-        );
-        if let Some(first) = seen.insert(key, start) {
-            return Err(ScanError::BadInputAt {
-                path: path.to_path_buf(),
-                line: start,
-                column: None,
-                message: format!(
-                    "package {} {} is listed twice (first at line {first})",
-                    package.name,
-                    package.version.get_ref()
-                ),
-            });
-        }
-        // Header to version: the lines that name the package.
-        let end = lines.line_of(package.version.span().start).max(start);
-        packages.push(LockPackage {
-            name: package.name,
-            version: package.version,
-            source: package.source,
-            checksum: package.checksum,
-            dependencies: package.dependencies,
-            lines: LockLines {
-                start: start as u32,
-                end: end as u32,
-            },
-        });
-    }
-    Ok(packages)
-}
-
-/// Byte offsets of line starts, for turning spans into line numbers.
-struct LineStarts(Vec<usize>);
-
-impl LineStarts {
-    fn new(text: &str) -> LineStarts {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineStarts(starts)
-    }
-
-    /// The 1-based line holding byte `offset`.
-    fn line_of(&self, offset: usize) -> usize {
-        self.0.partition_point(|&start| start <= offset).max(1)
-    }
-
-    /// The 1-based column (in characters) of byte `offset` on its line.
-    fn column_of(&self, text: &str, offset: usize) -> usize {
-        let offset = offset.min(text.len());
-        let start = self.0[self.line_of(offset) - 1];
-        text.get(start..offset).map_or(1, |s| s.chars().count() + 1)
-    }
 }
 
 /// An error from a TOML parser as `path:line:column: message`, without the
@@ -585,35 +457,51 @@ pub fn located_toml_error(path: &Path, context: &str, error: &str) -> String {
     }
 }
 
-/// The packages of a lock file by name, for resolving its dependency lists.
-struct LockIndex<'a>(HashMap<&'a str, Vec<usize>>);
+/// The packages of a lock file by name, for resolving its dependency
+/// lists: where each name's run starts and ends among the packages sorted
+/// by name (found once per name, not once per dependency).
+struct ByName<'a>(HashMap<&'a str, (usize, usize)>);
 
-impl<'a> LockIndex<'a> {
-    fn new(lock: &'a [LockPackage]) -> LockIndex<'a> {
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (index, package) in lock.iter().enumerate() {
-            by_name
-                .entry(package.name.as_str())
-                .or_default()
-                .push(index);
+impl<'a> ByName<'a> {
+    fn new(sorted: &'a [(usize, Package)]) -> ByName<'a> {
+        let mut runs: HashMap<&str, (usize, usize)> = HashMap::with_capacity(sorted.len());
+        for (index, (_, package)) in sorted.iter().enumerate() {
+            runs.entry(package.name.as_str())
+                .and_modify(|run| run.1 = index + 1)
+                .or_insert((index, index + 1));
         }
-        LockIndex(by_name)
+        ByName(runs)
     }
 
-    /// A lock file names a dependency `name`, `name version` or
-    /// `name version (source)`, just as precisely as needed to be unique.
-    fn resolve(&self, lock: &[LockPackage], dependency: &str) -> Option<usize> {
-        let mut parts = dependency.splitn(3, ' ');
-        let name = parts.next()?;
-        let version = parts.next();
-        let source = parts
-            .next()
-            .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
-        self.0.get(name)?.iter().copied().find(|&i| {
-            let p = &lock[i];
-            version.is_none_or(|v| p.version.get_ref() == v)
-                && source.is_none_or(|s| p.source.as_deref() == Some(s))
-        })
+    /// The lock entry (its index in `lock`) a dependency list names: `name`,
+    /// `name version` or `name version (source)`, just as precisely as
+    /// needed to be unique; the first in the lock file when several fit.
+    fn resolve(
+        &self,
+        sorted: &[(usize, Package)],
+        lock: &[LockPackage],
+        dependency: &str,
+    ) -> Option<usize> {
+        let (name, rest) = match memchr::memchr(b' ', dependency.as_bytes()) {
+            Some(space) => (&dependency[..space], Some(&dependency[space + 1..])),
+            None => (dependency, None),
+        };
+        let (version, source) = match rest.map(|rest| rest.split_once(' ')) {
+            None => (None, None),
+            Some(None) => (rest, None),
+            Some(Some((version, source))) => (Some(version), Some(source)),
+        };
+        let source = source.map(|s| s.trim_start_matches('(').trim_end_matches(')'));
+        let &(start, end) = self.0.get(name)?;
+        sorted[start..end]
+            .iter()
+            .map(|&(index, _)| index)
+            .filter(|&index| {
+                let p = &lock[index];
+                version.is_none_or(|v| p.version == v)
+                    && source.is_none_or(|s| p.source.as_deref() == Some(s))
+            })
+            .min()
     }
 }
 
@@ -816,6 +704,36 @@ mod tests {
             error.starts_with("Cargo.lock:1:11: not a valid Cargo.lock: "),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_ambiguous_dependency_is_the_first_fitting_entry_of_the_file() {
+        // Not cargo's order: the later version first.
+        let text = "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"itoa\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.19\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"itoa\"\nversion = \"0.4.8\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        let inventory = from_lock_text(Path::new("Cargo.lock"), text, "test").unwrap();
+        let app = inventory.find("app", None).unwrap();
+        let targets: Vec<_> = inventory.depends_on[app]
+            .iter()
+            .map(|e| inventory.packages[e.to].version.as_str())
+            .collect();
+        assert_eq!(targets, ["1.0.19"]);
+    }
+
+    #[test]
+    fn shortest_paths_are_the_same_asked_for_one_or_for_all() {
+        let lock =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity/rerun/Cargo.lock");
+        let inventory = from_lockfile(&lock, "test").unwrap();
+        let all: Vec<usize> = (0..inventory.packages.len()).collect();
+        let paths = inventory.shortest_paths(&all);
+        assert_eq!(paths.len(), all.len(), "every package is reached");
+        for package in all.iter().step_by(7) {
+            assert_eq!(inventory.shortest_path(*package), paths[package]);
+        }
+        let some = [all[3], all[500], all[3]];
+        let asked = inventory.shortest_paths(&some);
+        assert_eq!(asked.len(), 2);
+        assert_eq!(asked[&all[500]], paths[&all[500]]);
     }
 
     #[test]

@@ -67,8 +67,57 @@ pub struct FetchRecord {
     /// a check verifies the folders it reads, and the list of folders,
     /// against it without listing the others. Absent from records of
     /// older versions: their databases are counted in full.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "folder_counts"
+    )]
     pub crate_folders: Option<BTreeMap<String, usize>>,
+}
+
+/// `crate-folders`, read as pairs and built into a map at once: a map
+/// deserialised an insert at a time costs a search per folder (a third
+/// of a small lock file's check). A repeated name keeps its last count,
+/// as inserting would.
+fn folder_counts<'de, D>(deserializer: D) -> Result<Option<BTreeMap<String, usize>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Option<BTreeMap<String, usize>>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of crate folders to advisory counts, or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(
+            self,
+            inner: D,
+        ) -> Result<Self::Value, D::Error> {
+            inner.deserialize_map(self)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut pairs: Vec<(String, usize)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(pair) = map.next_entry()? {
+                pairs.push(pair);
+            }
+            Ok(Some(pairs.into_iter().collect()))
+        }
+    }
+    deserializer.deserialize_option(Pairs)
 }
 
 impl FetchRecord {
@@ -309,6 +358,34 @@ mod tests {
         };
         let age = age.as_secs();
         assert!((5 * 3600..5 * 3600 + 60).contains(&age), "{age}");
+    }
+
+    #[test]
+    fn folder_counts_read_as_a_map_would() {
+        let record = |folders: &str| {
+            let text = format!(
+                r#"{{"url":"u","etag":null,"last-modified":null,"fetched-at":"2026-01-01T00:00:00Z","advisories":3{folders}}}"#
+            );
+            serde_json::from_str::<FetchRecord>(&text).map(|r| r.crate_folders)
+        };
+        let plain = |folders: &str| {
+            serde_json::from_str::<Option<BTreeMap<String, usize>>>(folders).map_err(|_| ())
+        };
+        assert_eq!(record("").unwrap(), None);
+        for folders in ["null", "{}", r#"{"b":1,"a":2}"#, r#"{"a":1,"b":2,"a":3}"#] {
+            assert_eq!(
+                record(&format!(r#","crate-folders":{folders}"#)).map_err(|_| ()),
+                plain(folders),
+                "{folders}"
+            );
+        }
+        for garbled in [r#"{"a":-1}"#, r#"[1]"#, r#""a""#, r#"{"a":"1"}"#] {
+            assert!(
+                record(&format!(r#","crate-folders":{garbled}"#)).is_err(),
+                "{garbled}"
+            );
+            assert!(plain(garbled).is_err(), "{garbled}");
+        }
     }
 
     #[test]

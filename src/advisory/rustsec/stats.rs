@@ -2,6 +2,7 @@
 //! counted without parsing the advisories.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -14,7 +15,8 @@ pub struct DbStats {
 
 /// Counts the advisory files of `database` (whose `crates/` folders are
 /// `crate_folders`, listed already) and finds the newest `date` by reading
-/// the front matter of the most recent ones only.
+/// the front matter of the most recent ones only. Names are counted as
+/// listed: a path is made only for a file whose date is read.
 pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
     let crates = database.join("crates");
     let mut folders: Vec<(Option<&str>, PathBuf)> = crate_folders
@@ -24,52 +26,60 @@ pub fn read(database: &Path, crate_folders: &BTreeSet<String>) -> DbStats {
     if let Ok(listing) = std::fs::read_dir(database.join("rust")) {
         folders.extend(listing.flatten().map(|entry| (None, entry.path())));
     }
-    // (year the id was assigned, file)
-    let mut files: Vec<(u32, PathBuf)> = Vec::new();
-    let mut per_crate = BTreeMap::new();
-    for (crate_name, folder) in folders {
+    // (year the id was assigned, folder, file name)
+    let mut files: Vec<(u32, usize, OsString)> = Vec::new();
+    let mut per_crate = Vec::with_capacity(crate_folders.len());
+    for (index, (crate_name, folder)) in folders.iter().enumerate() {
         // A file where a folder should be: not counted.
-        let Ok(files_here) = advisory_files(&folder) else {
+        let Ok(names) = advisory_names(folder) else {
             continue;
         };
         let before = files.len();
-        for file in files_here {
-            let name = file.file_name().unwrap_or_default().to_string_lossy();
-            if !is_counted(&name) {
+        for name in names {
+            let text = name.to_string_lossy();
+            if !is_counted(&text) {
                 continue;
             }
             // RUSTSEC-YYYY-NNNN: the year the id was assigned.
-            let year: u32 = name
+            let year: u32 = text
                 .get(8..12)
                 .and_then(|y| y.parse().ok())
                 .unwrap_or(u32::MAX);
-            files.push((year, file));
+            drop(text);
+            files.push((year, index, name));
         }
         if let Some(crate_name) = crate_name {
-            per_crate.insert(crate_name.to_string(), files.len() - before);
+            per_crate.push((crate_name.to_string(), files.len() - before));
         }
     }
     let mut stats = DbStats {
         advisories: files.len(),
         newest: None,
-        crate_folders: per_crate,
+        // Collected at once: sorted and built in one pass, no search per name.
+        crate_folders: per_crate.into_iter().collect(),
     };
-    // By year only: every file of the newest year is read anyway.
-    files.sort_unstable_by_key(|(year, _)| std::cmp::Reverse(*year));
-    for (year, file) in files {
-        // An advisory is dated no later than its id was assigned, so
-        // older ids cannot hold a newer date than one already found.
-        let newest_year = stats
-            .newest
-            .as_ref()
-            .and_then(|d| d.get(..4)?.parse::<u32>().ok());
-        if newest_year.is_some_and(|newest| year < newest) {
-            break;
-        }
-        if let Some(date) = advisory_date(&file) {
-            // ISO dates order as strings.
-            if stats.newest.as_ref().is_none_or(|n| date > *n) {
-                stats.newest = Some(date);
+    // Newest id year first, each year's files in the order listed; every
+    // file of the newest year is read anyway, and sorting them all cost
+    // more than passing over the list once per year read.
+    let mut years: Vec<u32> = files.iter().map(|(year, _, _)| *year).collect();
+    years.sort_unstable_by(|a, b| b.cmp(a));
+    years.dedup();
+    'years: for year in years {
+        for (_, folder, name) in files.iter().filter(|(y, _, _)| *y == year) {
+            // An advisory is dated no later than its id was assigned, so
+            // older ids cannot hold a newer date than one already found.
+            let newest_year = stats
+                .newest
+                .as_ref()
+                .and_then(|d| d.get(..4)?.parse::<u32>().ok());
+            if newest_year.is_some_and(|newest| year < newest) {
+                break 'years;
+            }
+            if let Some(date) = advisory_date(&folders[*folder].1.join(name)) {
+                // ISO dates order as strings.
+                if stats.newest.as_ref().is_none_or(|n| date > *n) {
+                    stats.newest = Some(date);
+                }
             }
         }
     }
@@ -99,7 +109,12 @@ fn advisory_date(path: &Path) -> Option<String> {
             (value.len() == 10).then(|| value.to_string())
         })
     };
-    find(&String::from_utf8_lossy(&head)).or_else(|| {
+    // Checked first as it is (ASCII, mostly): a lossy copy costs more.
+    let head_text = match std::str::from_utf8(&head) {
+        Ok(text) => find(text),
+        Err(_) => find(&String::from_utf8_lossy(&head)),
+    };
+    head_text.or_else(|| {
         // A long front matter: read it all.
         let text = std::fs::read_to_string(path).ok()?;
         find(&text)
@@ -109,17 +124,25 @@ fn advisory_date(path: &Path) -> Option<String> {
 /// The advisory files in one crate's folder (what `Database::open` reads:
 /// everything but dotfiles), sorted.
 pub fn advisory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+    Ok(advisory_names(dir)?
+        .into_iter()
+        .map(|name| dir.join(name))
+        .collect())
+}
+
+/// The names of `advisory_files`, in the same order.
+fn advisory_names(dir: &Path) -> std::io::Result<Vec<OsString>> {
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        let name = entry?.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
             continue;
         }
-        files.push(entry.path());
+        names.push(name);
     }
-    files.sort();
-    Ok(files)
+    // As their paths in one folder would sort.
+    names.sort();
+    Ok(names)
 }
 
 #[cfg(test)]

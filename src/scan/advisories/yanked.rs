@@ -14,12 +14,13 @@ const CACHE_VERSION: u8 = 3;
 pub struct YankedIndex {
     /// `$CARGO_HOME/registry/index/<crates.io>/.cache` directories.
     caches: Vec<PathBuf>,
-    checked: BTreeSet<(String, String)>,
-    unchecked: BTreeSet<(String, String)>,
+    /// Versions looked up, with an answer and without.
+    checked: usize,
+    unchecked: usize,
 }
 
 /// (crate name, version), as the lock file spells them.
-pub type PackageKey = (String, String);
+pub type PackageKey<'a> = (&'a str, &'a str);
 
 impl YankedIndex {
     pub fn locate() -> YankedIndex {
@@ -47,15 +48,19 @@ impl YankedIndex {
         caches.sort();
         YankedIndex {
             caches,
-            checked: BTreeSet::new(),
-            unchecked: BTreeSet::new(),
+            checked: 0,
+            unchecked: 0,
         }
     }
 
     /// The yanked versions among `packages`, each looked up in the local
     /// cache. Hundreds of small file reads: spread over a few threads.
-    pub fn yanked_among(&mut self, packages: &BTreeSet<PackageKey>) -> BTreeSet<PackageKey> {
-        let packages: Vec<&PackageKey> = packages.iter().collect();
+    /// Counted for `note`: look each version up once.
+    pub fn yanked_among<'a>(
+        &mut self,
+        packages: &BTreeSet<PackageKey<'a>>,
+    ) -> BTreeSet<PackageKey<'a>> {
+        let packages: Vec<PackageKey<'a>> = packages.iter().copied().collect();
         let threads = crate::parallel::worker_threads(packages.len(), 32, 4);
         let chunk = packages.len().div_ceil(threads).max(1);
         let caches = &self.caches;
@@ -81,21 +86,19 @@ impl YankedIndex {
         for (&key, answer) in packages.iter().zip(answers) {
             match answer {
                 Some(is_yanked) => {
-                    self.checked.insert(key.clone());
+                    self.checked += 1;
                     if is_yanked {
-                        yanked.insert(key.clone());
+                        yanked.insert(key);
                     }
                 }
-                None => {
-                    self.unchecked.insert(key.clone());
-                }
+                None => self.unchecked += 1,
             }
         }
         yanked
     }
 
     pub fn checked_any(&self) -> bool {
-        !self.checked.is_empty()
+        self.checked > 0
     }
 
     /// For the summary: how many versions were checked, and how many not.
@@ -103,13 +106,13 @@ impl YankedIndex {
         let packages = |n: usize| format!("{n} package{}", if n == 1 { "" } else { "s" });
         let checked = format!(
             "{} checked against the local index cache",
-            packages(self.checked.len())
+            packages(self.checked)
         );
         let unchecked = format!(
             "not checked for {} (no local index cache)",
-            packages(self.unchecked.len())
+            packages(self.unchecked)
         );
-        match (self.checked.len(), self.unchecked.len()) {
+        match (self.checked, self.unchecked) {
             (_, 0) => format!("yanked: {checked}"),
             (0, _) => format!("yanked: {unchecked}"),
             _ => format!("yanked: {checked}; {unchecked}"),
@@ -136,12 +139,25 @@ fn cache_path(name: &str) -> Option<String> {
         return None;
     }
     let name = name.to_ascii_lowercase();
-    Some(match name.len() {
-        1 => format!("1/{name}"),
-        2 => format!("2/{name}"),
-        3 => format!("3/{}/{name}", &name[..1]),
-        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
-    })
+    // Pushed, not formatted: this runs for every package.
+    let mut path = String::with_capacity(name.len() + 6);
+    match name.len() {
+        1 => path.push_str("1/"),
+        2 => path.push_str("2/"),
+        3 => {
+            path.push_str("3/");
+            path.push_str(&name[..1]);
+            path.push('/');
+        }
+        _ => {
+            path.push_str(&name[..2]);
+            path.push('/');
+            path.push_str(&name[2..4]);
+            path.push('/');
+        }
+    }
+    path.push_str(&name);
+    Some(path)
 }
 
 #[derive(serde::Deserialize)]
@@ -206,14 +222,22 @@ fn read_exact_at(mut file: &std::fs::File, buffer: &mut [u8], offset: u64) -> st
 
 /// `lookup` on a piece of an entry's body that starts mid-way.
 fn find_in(body: &[u8], version: &str) -> Option<bool> {
-    let mut needle = Vec::with_capacity(version.len() + 2);
-    needle.push(0);
-    needle.extend_from_slice(version.as_bytes());
-    needle.push(0);
-    let start = memchr::memmem::rfind(body, &needle)? + needle.len();
-    let blob = &body[start..];
+    let blob = &body[after_last_framed(body, version)?..];
     let end = memchr::memchr(0, blob)?;
     yanked_flag(&blob[..end])
+}
+
+/// Where the last `\0version\0` of `body` ends. Fields are NUL-framed and
+/// JSON holds no NUL, so trying each NUL from the end (a vectorised
+/// search) is faster than searching for the whole needle backwards.
+fn after_last_framed(body: &[u8], version: &str) -> Option<usize> {
+    let version = version.as_bytes();
+    memchr::memrchr_iter(0, body).find_map(|at| {
+        let rest = &body[at + 1..];
+        let framed =
+            rest.len() > version.len() && rest.starts_with(version) && rest[version.len()] == 0;
+        framed.then_some(at + 1 + version.len() + 1)
+    })
 }
 
 /// Whether `version` is yanked according to one cache entry: the cache
@@ -362,10 +386,8 @@ mod tests {
             entry(&[("0.4.1", false), ("0.4.2", true)]),
         )
         .unwrap();
-        let wanted = |keys: &[(&str, &str)]| -> BTreeSet<PackageKey> {
-            keys.iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect()
+        let wanted = |keys: &[PackageKey<'static>]| -> BTreeSet<PackageKey> {
+            keys.iter().copied().collect()
         };
         let mut index = YankedIndex::in_cargo_home(Some(home.path()));
         let yanked = index.yanked_among(&wanted(&[
@@ -415,6 +437,22 @@ mod tests {
             None,
             "a directory"
         );
+    }
+
+    proptest::proptest! {
+        /// Trying each NUL from the end finds what a backwards search for
+        /// the framed version finds.
+        #[test]
+        fn the_last_framed_version_is_found(
+            body in proptest::collection::vec(proptest::sample::select(b"\x001.0a\"".to_vec()), 0..64),
+            version in proptest::sample::select(vec!["", "1", "1.0", "0"]),
+        ) {
+            let mut needle = vec![0];
+            needle.extend_from_slice(version.as_bytes());
+            needle.push(0);
+            let expected = memchr::memmem::rfind(&body, &needle).map(|at| at + needle.len());
+            proptest::prop_assert_eq!(after_last_framed(&body, version), expected);
+        }
     }
 
     #[test]
