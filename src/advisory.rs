@@ -184,6 +184,9 @@ pub struct DatabaseInfo {
     /// The fetch record's path, when the age comes from one.
     #[serde(skip)]
     pub record_path: Option<String>,
+    /// What the user named explicitly (`the --db checkout`), for advice.
+    #[serde(skip)]
+    pub named_by: &'static str,
 }
 
 /// A database of advisories for one ecosystem.

@@ -370,8 +370,13 @@ impl GateRules {
                 optional.then_some("optional = true: not a scanner error"),
             ));
         }
-        if let Some(database) = &output.database {
+        for database in &output.databases {
             if let Some(problem) = self.staleness(database) {
+                // Which one, once there are several.
+                let problem = match output.databases.len() {
+                    1 => problem,
+                    _ => format!("{}: {problem}", database.source),
+                };
                 match self.db_stale {
                     StaleAction::Warn => problems.push(RunProblem {
                         label: label.clone(),
@@ -437,9 +442,9 @@ impl GateRules {
             format!(
                 "the advisory database's newest advisory is from {newest}, more than db.max-age = {max_age} ago: {}",
                 if database.explicit {
-                    "update the --db checkout"
+                    format!("update {}", database.named_by)
                 } else {
-                    "run `secgate db update`"
+                    "run `secgate db update`".to_string()
                 }
             )
         })

@@ -46,7 +46,7 @@ pub fn script(secgate: &Path) -> String {
     format!(
         r#"#!/bin/sh
 {MARKER}: written by `secgate hook install`; `secgate hook uninstall` removes it.
-# Blocks a push that adds secrets (or, when a Cargo.lock changed, vulnerable
+# Blocks a push that adds secrets (or, when a lock file changed, vulnerable
 # dependencies) in the commits being pushed.
 secgate_bin=${{SECGATE:-{}}}
 command -v "$secgate_bin" >/dev/null 2>&1 || secgate_bin=secgate

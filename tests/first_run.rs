@@ -74,6 +74,8 @@ fn run_in(root: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
         .arg(root)
         .arg("--db")
         .arg(fixture("advisory-db"))
+        .arg("--osv-db")
+        .arg(fixture("osv"))
         .arg("--offline")
         .arg("--sarif")
         .arg(&sarif)
@@ -263,6 +265,33 @@ fn python_and_typescript_project() -> tempfile::TempDir {
 }
 
 #[test]
+fn python_locks_are_checked_and_without_their_advisories_the_gate_cannot_pass() {
+    let project = python_and_typescript_project();
+    let run = run_in(project.path(), &["check", "--scanners", "advisories"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 Python lock files, "),
+        "{}",
+        run.stderr
+    );
+    // No PyPI archive at all (no cache, no --osv-db): could not check.
+    let out = tempfile::tempdir().unwrap();
+    let output = secgate(out.path())
+        .args(["check", "--scanners", "advisories", "--offline", "--db"])
+        .arg(fixture("advisory-db"))
+        .arg("--sarif")
+        .arg(out.path().join("out.sarif"))
+        .arg(project.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no PyPI advisories"), "{stderr}");
+    assert!(stderr.contains("secgate db update"), "{stderr}");
+    assert!(stderr.contains("--osv-db DIR"), "{stderr}");
+}
+
+#[test]
 fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     let project = python_and_typescript_project();
     let out = tempfile::tempdir().unwrap();
@@ -275,11 +304,9 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     );
     assert_eq!(run.code, 0, "warn by default: {}", run.stderr);
     for expected in [
-        "Found, not checked (3 dependency files",
+        "Found, not checked (1 dependency file",
         "npm         bun.lock",
-        "PyPI        scripts/requirements-dev.txt",
-        "PyPI        uv.lock",
-        "3 dependency files found, not checked (npm: 1, PyPI: 2)",
+        "1 dependency file found, not checked (npm: 1)",
     ] {
         assert!(
             run.stderr.contains(expected),
@@ -313,7 +340,8 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     );
     let markdown = std::fs::read_to_string(&summary).unwrap();
     assert!(markdown.contains("### Found, not checked"), "{markdown}");
-    assert!(markdown.contains("| PyPI | `uv.lock` |"), "{markdown}");
+    assert!(markdown.contains("| npm | `bun.lock` |"), "{markdown}");
+    assert!(!markdown.contains("uv.lock"), "checked now: {markdown}");
 
     write(
         &project.path().join("secgate.toml"),
@@ -323,7 +351,7 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.verdict_block()
-            .contains("3 dependency files found, not checked"),
+            .contains("1 dependency file found, not checked"),
         "{}",
         run.stderr
     );

@@ -493,7 +493,7 @@ fn pre_push_audits_only_when_a_pushed_commit_changes_cargo_lock() {
     let (ok, stderr) = push_with(&work, &["origin", "main"], &[("SECGATE_DB", &database)]);
     assert!(!ok, "{stderr}");
     assert!(
-        stderr.contains("a Cargo.lock changed in the pushed commits"),
+        stderr.contains("a lock file changed in the pushed commits"),
         "{stderr}"
     );
     assert!(stderr.contains("RUSTSEC-2021-0003"), "{stderr}");

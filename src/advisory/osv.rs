@@ -148,23 +148,35 @@ impl OsvSource {
     }
 
     /// What the check used: the archive, its advisory count and newest date.
+    /// An archive `db update` fetched has a fetch record beside it: its
+    /// age is the fetch's; another (`--osv-db`) is as old as its newest
+    /// advisory.
     pub fn describe(&self) -> DatabaseInfo {
-        let path = self.archive.path().display().to_string();
+        let archive = self.archive.path();
+        let path = archive.display().to_string();
+        let record = super::rustsec::checkout::fetch_record(archive);
         let fresh = super::rustsec::checkout::freshness_of(
             self.index.advisories,
             self.index.newest.as_deref(),
-            None,
+            record.as_ref(),
             time::OffsetDateTime::now_utc(),
         );
         DatabaseInfo {
-            source: path.clone(),
+            source: record
+                .as_ref()
+                .map_or_else(|| path.clone(), |r| r.url.clone()),
             path,
             advisories: fresh.advisories,
             newest_advisory: fresh.newest,
-            fetched_at: None,
+            fetched_at: record.as_ref().map(|r| r.fetched_at.clone()),
             age: fresh.age,
-            explicit: true,
-            record_path: None,
+            explicit: record.is_none(),
+            record_path: record.map(|_| {
+                super::rustsec::checkout::record_path(archive)
+                    .display()
+                    .to_string()
+            }),
+            named_by: "the --osv-db archives",
         }
     }
 }

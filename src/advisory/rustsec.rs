@@ -140,6 +140,7 @@ fn describe(
         age: fresh.age,
         explicit,
         record_path: record.map(|_| checkout::record_path(path).display().to_string()),
+        named_by: "the --db checkout",
     }
 }
 

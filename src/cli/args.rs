@@ -113,6 +113,9 @@ pub struct HookOptions {
     /// RustSec advisory database directory.
     #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
     pub db: Option<PathBuf>,
+    /// Folder of OSV advisory archives, DIR/<Ecosystem>/all.zip; never fetched.
+    #[arg(long, value_name = "DIR", env = "SECGATE_OSV_DB")]
+    pub osv_db: Option<PathBuf>,
     /// Never use the network.
     #[arg(long)]
     pub offline: bool,
@@ -186,6 +189,9 @@ pub struct ScanArgs {
     /// RustSec advisory database directory.
     #[arg(long, value_name = "DIR", env = "SECGATE_DB")]
     pub db: Option<PathBuf>,
+    /// Folder of OSV advisory archives, DIR/<Ecosystem>/all.zip (OSV's and osv-scanner's offline layout); never fetched.
+    #[arg(long, value_name = "DIR", env = "SECGATE_OSV_DB")]
+    pub osv_db: Option<PathBuf>,
     /// SBOM format: cyclonedx-json-1.5 or cyclonedx-xml-1.5.
     #[arg(long, value_name = "FORMAT", default_value = "cyclonedx-json-1.5", value_parser = parse_sbom_format)]
     pub sbom_format: SbomFormat,

@@ -4,7 +4,7 @@
 //! to `output`.
 
 use super::args::ScanArgs;
-use super::db::refresh_cache;
+use super::db::{refresh_cache, refresh_osv};
 use super::new_runtime;
 use super::output;
 use super::policy::load_policy;
@@ -109,6 +109,7 @@ pub fn run_check(
     }
     let mut context = ScanContext::new(root.clone(), Arc::new(policy.scan.clone()));
     context.advisory_db = args.db.clone();
+    context.osv_db = args.osv_db.clone();
     context.offline = args.offline;
     context.target = args.target.clone();
     context.sbom.format = args.sbom_format;
@@ -123,6 +124,14 @@ pub fn run_check(
     let outputs = runtime.block_on(async {
         if uses_cache && !args.offline {
             refresh_cache(&policy, args.quiet).await?;
+        }
+        if scanners.contains(&Scanner::Advisories) && args.osv_db.is_none() && !args.offline {
+            refresh_osv(
+                &policy,
+                &scan::advisories::ecosystems_present(&context),
+                args.quiet,
+            )
+            .await?;
         }
         let work = scan::run_all(scanners, context);
         anyhow::Ok(output::scanning(work, scanners, args.quiet).await)

@@ -260,3 +260,66 @@ fn warm_osv_index(archive: &Path, ecosystem: Ecosystem, index_dir: &Path) {
         output::warning(format_args!("{error}"));
     }
 }
+
+/// Before a check that reads the OSV cache: fetches the archives of the
+/// policy's ecosystems that the repository has lock files of and whose
+/// cache is due. A failed fetch with an archive in the cache warns and
+/// keeps it; without one, the check fails closed on the missing archive.
+pub async fn refresh_osv(
+    policy: &Policy,
+    present: &std::collections::BTreeSet<Ecosystem>,
+    quiet: bool,
+) -> Result<()> {
+    let wanted: Vec<Ecosystem> = policy
+        .db
+        .osv_ecosystems
+        .iter()
+        .copied()
+        .filter(|ecosystem| present.contains(ecosystem))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let base = osv::resolve_url(&policy.db.osv_url)?;
+    let cache = OsvCache::default_location()?;
+    let index_dir = osv::default_index_dir()?;
+    let now = time::OffsetDateTime::now_utc();
+    for ecosystem in wanted {
+        if !cache.is_due(ecosystem, policy.db.refresh, now) {
+            continue;
+        }
+        let archive = cache.archive(ecosystem);
+        let outcome = osv::update(
+            &base,
+            &cache,
+            ecosystem,
+            http_timeout()?,
+            Some(policy.db.refresh),
+            false,
+            move |path| verify_osv(path, ecosystem),
+        )
+        .await;
+        match outcome {
+            Ok(UpdateOutcome::Updated { advisories }) => {
+                warm_osv_index(&archive, ecosystem, &index_dir);
+                if !quiet {
+                    output::say(format_args!(
+                        "{} advisories updated: {advisories} from {}",
+                        ecosystem.as_str(),
+                        osv::archive_url(&base, ecosystem)
+                    ));
+                }
+            }
+            Ok(_) => {}
+            Err(error) if archive.is_file() => {
+                output::warning(format_args!(
+                    "{error}; using the cached {} advisories",
+                    ecosystem.as_str()
+                ));
+                output::way_out(&error);
+            }
+            Err(error) => output::db_error(&error),
+        }
+    }
+    Ok(())
+}

@@ -3,7 +3,7 @@
 
 use super::args::{HookCommand, HookOptions};
 use super::check::{advisories_at, with_moved_secrets};
-use super::db::refresh_cache;
+use super::db::{refresh_cache, refresh_osv};
 use super::new_runtime;
 use super::output;
 use super::policy::read_policy;
@@ -132,20 +132,32 @@ fn gate_pushed(
     let policy = Arc::new(read_policy(options.config.as_deref(), top, None)?);
     let mut context = ScanContext::new(top.to_path_buf(), Arc::new(policy.scan.clone()));
     context.advisory_db = options.db.clone();
+    context.osv_db = options.osv_db.clone();
     context.offline = options.offline;
     context.git_scope = Some(GitScope::Commits(commits.clone()));
     let mut outputs = vec![scan::run_one(Scanner::Secrets, &context)];
 
-    let lock_changed = secgate::git::changed_paths(top, &commits)?
-        .iter()
-        .any(|p| p == "Cargo.lock" || p.ends_with("/Cargo.lock"));
+    let lock_changed = secgate::git::changed_paths(top, &commits)?.iter().any(|p| {
+        let path = std::path::Path::new(p);
+        path.file_name().is_some_and(|name| name == "Cargo.lock")
+            || secgate::inventory::python::is_python_lock(path)
+    });
     let mut existing = Baseline {
         source: "the remote's previous tip".to_string(),
         ..Baseline::default()
     };
     if lock_changed {
-        if options.db.is_none() && !options.offline {
-            new_runtime()?.block_on(refresh_cache(&policy, options.quiet))?;
+        if !options.offline {
+            let present = secgate::scan::advisories::ecosystems_present(&context);
+            new_runtime()?.block_on(async {
+                if options.db.is_none() {
+                    refresh_cache(&policy, options.quiet).await?;
+                }
+                if options.osv_db.is_none() {
+                    refresh_osv(&policy, &present, options.quiet).await?;
+                }
+                anyhow::Ok(())
+            })?;
         }
         let mut merged = ScanOutput::new(Scanner::Advisories);
         let audit = |rev: &str| advisories_at(&context, top, rev, "");
@@ -162,7 +174,9 @@ fn gate_pushed(
             }
             merged.rules.extend(output.rules);
             merged.warnings.extend(output.warnings);
-            merged.database = merged.database.or(output.database);
+            if merged.databases.is_empty() {
+                merged.databases = output.databases;
+            }
             if let Some(error) = output.error {
                 merged.error = Some(error);
             }
@@ -173,7 +187,7 @@ fn gate_pushed(
             }
         }
         merged.notes.push(format!(
-            "a Cargo.lock changed in the pushed commits: checked the pushed tip{}",
+            "a lock file changed in the pushed commits: checked the pushed tip{}",
             if ranges.len() == 1 { "" } else { "s" }
         ));
         outputs.push(merged);

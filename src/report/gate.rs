@@ -43,7 +43,10 @@ struct Report<'a> {
     scanners: BTreeMap<Scanner, ScannerReport<'a>>,
     counts: Counts,
     findings: Vec<FindingReport<'a>>,
+    /// The first database (RustSec's when Rust was checked), as before.
     database: Option<&'a DatabaseInfo>,
+    /// Every database checked against: RustSec, OSV's archives.
+    databases: Vec<&'a DatabaseInfo>,
     sarif: Option<&'a str>,
     sbom: Option<SbomReport<'a>>,
     warnings: &'a [String],
@@ -197,7 +200,8 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, context: &GateContext) 
         scanners,
         counts,
         findings,
-        database: outputs.iter().find_map(|o| o.database.as_ref()),
+        database: outputs.iter().find_map(|o| o.databases.first()),
+        databases: outputs.iter().flat_map(|o| &o.databases).collect(),
         sarif: context.sarif,
         sbom: context.sbom.map(|(path, bytes)| SbomReport {
             path,

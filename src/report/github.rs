@@ -232,7 +232,7 @@ pub fn step_summary(
                 "| {} | `{}` | {} |",
                 markdown_escape(file.ecosystem),
                 file.path.replace('`', "'"),
-                markdown_escape(file.reason)
+                markdown_escape(&file.reason)
             );
         }
         if unchecked.len() > TOP_FINDINGS {

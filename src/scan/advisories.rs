@@ -2,16 +2,13 @@
 //! package inventory, matched against an advisory source (the RustSec
 //! database) that reads only the advisories of the crates present.
 
-use crate::advisory::rustsec::checkout::{default_db_path, FetchAge};
+use crate::advisory::rustsec::checkout::default_db_path;
 use crate::advisory::rustsec::RustSecSource;
-use crate::advisory::{Advisory, AdvisoryKind, AdvisorySource, DatabaseInfo, Loaded, SourceReport};
-use crate::duration::format_duration;
+use crate::advisory::{AdvisorySource, SourceReport};
 use crate::files::relative_path;
-use crate::finding::{
-    fingerprint, Finding, Location, RuleInfo, Scanner, Severity, DEPENDENCY_KIND,
-};
+use crate::finding::{Finding, RuleInfo, Scanner};
 use crate::inventory::cargo::{from_lock, is_crates_io, parse_lock, LockPackage};
-use crate::inventory::{DependencyKind, Inventory, Package, PackageSource};
+use crate::inventory::{Ecosystem, Inventory};
 use crate::scan::context::ScanContext;
 use crate::scan::lockfiles::{self, UncheckedFile};
 use crate::scan::output::ScanOutput;
@@ -19,7 +16,11 @@ use crate::scan::scope::{self, ScopeSettings};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+mod matching;
+mod python;
 mod yanked;
+
+use matching::{check_inventory, describe_database};
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Advisories);
@@ -30,13 +31,63 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     output.notes.extend(found.notes);
     output.excluded = found.excluded;
     output.unchecked = found.unchecked;
-    let lockfiles = found.cargo_locks;
-    if lockfiles.is_empty() {
-        output
-            .notes
-            .push("no Cargo.lock found: no Rust dependencies checked".to_string());
+    if found.cargo_locks.is_empty() && found.python_locks.is_empty() {
+        output.notes.push(
+            "no lock file found (Cargo.lock; requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, pdm.lock): no dependencies checked"
+                .to_string(),
+        );
         return output;
     }
+    let mut output = if found.cargo_locks.is_empty() {
+        output
+    } else {
+        scan_cargo(context, &found.cargo_locks, output)
+    };
+    if !found.python_locks.is_empty() {
+        let python = python::check(context, &found.python_locks);
+        output.findings.extend(python.findings);
+        let mut rules: BTreeMap<String, RuleInfo> = std::mem::take(&mut output.rules)
+            .into_iter()
+            .map(|rule| (rule.id.clone(), rule))
+            .collect();
+        rules.extend(python.rules);
+        output.rules = rules.into_values().collect();
+        output.unchecked.extend(python.unchecked);
+        output.unchecked.sort();
+        output.notes.extend(python.notes);
+        output.warnings.extend(python.warnings);
+        output.databases.extend(python.database);
+        let errors: Vec<String> = output
+            .error
+            .take()
+            .into_iter()
+            .chain(python.errors)
+            .collect();
+        if !errors.is_empty() {
+            output.error = Some(errors.join("; "));
+        }
+    }
+    output
+}
+
+/// The ecosystems the repository has lock files of that secgate checks:
+/// which advisory archives a check needs (none when the search fails; the
+/// check itself then says why).
+pub fn ecosystems_present(context: &ScanContext) -> BTreeSet<Ecosystem> {
+    let mut present = BTreeSet::new();
+    if let Ok(found) = find_lockfiles(context) {
+        if !found.cargo_locks.is_empty() {
+            present.insert(Ecosystem::CratesIo);
+        }
+        if !found.python_locks.is_empty() {
+            present.insert(Ecosystem::PyPi);
+        }
+    }
+    present
+}
+
+/// The `Cargo.lock` files `lockfiles` against the RustSec database.
+fn scan_cargo(context: &ScanContext, lockfiles: &[PathBuf], mut output: ScanOutput) -> ScanOutput {
     // From here a failure keeps what the search found (the unchecked files).
     let fail = |mut output: ScanOutput, error: String| {
         output.error = Some(error);
@@ -61,7 +112,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     // Lock files first: the crates they name decide which advisories to read.
     let mut texts = Vec::new();
     let mut lock_errors = Vec::new();
-    for path in &lockfiles {
+    for path in lockfiles {
         match crate::inventory::cargo::read_lock(path) {
             Ok(text) => texts.push((path.clone(), text)),
             // One broken lock file does not hide the others' findings.
@@ -134,11 +185,15 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     };
     output.warnings.extend(report.warnings);
     output.notes.push(describe_database(&report.database));
-    output.database = Some(report.database);
+    output.databases.push(report.database);
     let mut rules = BTreeMap::new();
     let mut packages = 0;
     for inventory in &inventories {
-        let checked = check_inventory(context, &advisories, &yanked, inventory);
+        let lock = inventory
+            .lock_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(lockfiles::CARGO_LOCK));
+        let checked = check_inventory(context, &advisories, &yanked, inventory, &|_| lock.clone());
         packages += inventory.packages.len();
         let mut findings = checked.findings;
         if !findings.is_empty() {
@@ -178,286 +233,10 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
 /// inventory (`cargo metadata`) for kinds only when something matched.
 const LOCK_ONLY: &str = "read from the lock file for matching";
 
-struct Checked {
-    findings: Vec<Finding>,
-    rules: BTreeMap<String, RuleInfo>,
-}
-
-/// Matches the registry packages of one lock file's inventory.
-fn check_inventory(
-    context: &ScanContext,
-    advisories: &Loaded,
-    yanked: &BTreeSet<yanked::PackageKey>,
-    inventory: &Inventory,
-) -> Checked {
-    let path = inventory
-        .lock_file
-        .as_deref()
-        .unwrap_or(Path::new("Cargo.lock"));
-    let relative = if context.root.is_file() {
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        relative_path(&context.root, path)
-    };
-    let locate = |package: &Package| match package.lines {
-        Some(lines) => Location {
-            path: relative.clone(),
-            start_line: lines.start,
-            start_column: 0,
-            end_line: lines.end,
-            end_column: 0,
-        },
-        None => Location::line(relative.clone(), 1),
-    };
-    // What matched, first: the dependency paths come from one search.
-    let mut matched: Vec<(usize, Option<&Advisory>)> = Vec::new();
-    for (index, package) in inventory.packages.iter().enumerate() {
-        if !package.source.is_public_registry() {
-            continue;
-        }
-        if yanked.contains(&(package.name.as_str(), package.version.as_str())) {
-            matched.push((index, None));
-        }
-        let mut seen = BTreeSet::new();
-        for advisory in advisories.affecting(&package.name, &package.version) {
-            if seen.insert(advisory.id.as_str()) {
-                matched.push((index, Some(advisory)));
-            }
-        }
-    }
-    let indexes: Vec<usize> = matched.iter().map(|(index, _)| *index).collect();
-    let paths = inventory.shortest_paths(&indexes);
-    let mut findings = Vec::new();
-    let mut rules = BTreeMap::new();
-    for (index, advisory) in matched {
-        let package = &inventory.packages[index];
-        let via = via(inventory, paths.get(&index), package);
-        match advisory {
-            None => findings.push(yanked::finding(
-                &package.name,
-                &package.version,
-                locate(package),
-                &relative,
-                &via,
-            )),
-            Some(advisory) => {
-                findings.push(finding(advisory, package, &via, locate(package), &relative));
-                rules
-                    .entry(advisory.id.clone())
-                    .or_insert_with(|| rule_info(advisory));
-            }
-        }
-    }
-    Checked { findings, rules }
-}
-
-/// `["app", "hyper 0.14.1", "h2 0.3.0"]`: a member by name, the others by
-/// name and version; a package no member reaches stands alone.
-fn via(
-    inventory: &Inventory,
-    path: Option<&Vec<(String, String)>>,
-    package: &Package,
-) -> Vec<String> {
-    let label = |name: &str, version: &str| {
-        // Packages are sorted by name: bisected, not scanned, for every
-        // step of every path.
-        let first = inventory
-            .packages
-            .partition_point(|p| p.name.as_str() < name);
-        let member = inventory.packages[first..]
-            .iter()
-            .take_while(|p| p.name == name)
-            .any(|p| p.version == version && matches!(p.source, PackageSource::Path { .. }));
-        if member {
-            name.to_string()
-        } else {
-            format!("{name} {version}")
-        }
-    };
-    match path {
-        Some(path) => path.iter().map(|(n, v)| label(n, v)).collect(),
-        None => vec![label(&package.name, &package.version)],
-    }
-}
-
-/// One finding: `advisory` affects `package` (at `location` in the lock
-/// file `relative`), reached through `via`.
-fn finding(
-    advisory: &Advisory,
-    package: &Package,
-    via: &[String],
-    location: Location,
-    relative: &str,
-) -> Finding {
-    let id = advisory.id.as_str();
-    let name = package.name.as_str();
-    let version = package.version.as_str();
-    let kind = advisory.kind.as_str();
-    let patched = advisory.versions.patched();
-    let upgrade = advisory.versions.smallest_fix(version);
-    let (os, arch) = (&advisory.affected_os, &advisory.affected_arch);
-
-    let mut message = format!("{name}@{version}: {} ({id}", advisory.title);
-    if !advisory.aliases.is_empty() {
-        message.push_str(&format!(", {}", advisory.aliases.join(", ")));
-    }
-    message.push_str(&format!("; {kind})"));
-    if via.len() > 1 {
-        message.push_str(&format!("; via {}", via.join(" → ")));
-    }
-    match &upgrade {
-        Some(fix) => message.push_str(&format!(
-            "; fix: upgrade to {name} {fix} (patched: {})",
-            patched.join(", ")
-        )),
-        None if patched.is_empty() => message.push_str("; no fixed version"),
-        None => message.push_str(&format!(
-            "; no fixed version at or above {version} (patched: {})",
-            patched.join(", ")
-        )),
-    }
-    if !os.is_empty() || !arch.is_empty() {
-        let platforms: Vec<&str> = os.iter().chain(arch).map(String::as_str).collect();
-        message.push_str(&format!("; only on {}", platforms.join(", ")));
-    }
-
-    let mut properties = BTreeMap::new();
-    properties.insert("version".to_string(), serde_json::json!(version));
-    properties.insert(
-        "package-version".to_string(),
-        serde_json::json!(format!("{name}@{version}")),
-    );
-    properties.insert("kind".to_string(), serde_json::json!(kind));
-    properties.insert("patched".to_string(), serde_json::json!(patched));
-    properties.insert("smallest-fix".to_string(), serde_json::json!(upgrade));
-    properties.insert("dependency-path".to_string(), serde_json::json!(via));
-    if !os.is_empty() {
-        properties.insert("affected-os".to_string(), serde_json::json!(os));
-    }
-    if !arch.is_empty() {
-        properties.insert("affected-arch".to_string(), serde_json::json!(arch));
-    }
-    if let Some(cvss) = &advisory.cvss {
-        properties.insert("cvss".to_string(), serde_json::json!(cvss.score));
-    }
-    Finding {
-        scanner: Scanner::Advisories,
-        tool: None,
-        rule_id: id.to_string(),
-        severity: cvss_severity(advisory),
-        title: advisory.title.clone(),
-        message,
-        location: Some(location),
-        fingerprint: fingerprint(&[
-            b"advisories",
-            id.as_bytes(),
-            relative.as_bytes(),
-            name.as_bytes(),
-            version.as_bytes(),
-        ]),
-        content_fingerprint: None,
-        package: Some(name.to_string()),
-        aliases: advisory.aliases.clone(),
-        suppression_hint: None,
-        properties,
-    }
-}
-
-fn rule_info(advisory: &Advisory) -> RuleInfo {
-    let id = advisory.id.as_str();
-    let url = &advisory.url;
-    let first_paragraph = advisory
-        .description
-        .split("\n\n")
-        .next()
-        .unwrap_or("")
-        .replace('\n', " ");
-    let mut tags = vec![
-        "security".to_string(),
-        "dependency".to_string(),
-        advisory.source_tag.to_string(),
-        advisory.kind.as_str().to_string(),
-    ];
-    tags.extend(advisory.categories.iter().cloned());
-    tags.dedup();
-    let mut properties = BTreeMap::new();
-    properties.insert("package".to_string(), serde_json::json!(advisory.package));
-    properties.insert("aliases".to_string(), serde_json::json!(advisory.aliases));
-    if let Some(cvss) = &advisory.cvss {
-        properties.insert("cvss-vector".to_string(), serde_json::json!(cvss.vector));
-    }
-    if !advisory.affected_os.is_empty() {
-        properties.insert(
-            "affected-os".to_string(),
-            serde_json::json!(advisory.affected_os),
-        );
-    }
-    if !advisory.affected_arch.is_empty() {
-        properties.insert(
-            "affected-arch".to_string(),
-            serde_json::json!(advisory.affected_arch),
-        );
-    }
-    RuleInfo {
-        id: id.to_string(),
-        name: id.to_string(),
-        short_description: format!("{}: {}", advisory.package, advisory.title),
-        full_description: if first_paragraph.is_empty() {
-            advisory.title.clone()
-        } else {
-            first_paragraph
-        },
-        help_text: format!(
-            "{}\n\n{}\n\nSee {url}",
-            advisory.title,
-            advisory.description.trim()
-        ),
-        help_markdown: format!(
-            "# {}\n\n{}\n\n[{id}]({url})",
-            advisory.title,
-            advisory.description.trim()
-        ),
-        help_uri: Some(url.clone()),
-        tags,
-        precision: "very-high",
-        score: advisory.cvss.as_ref().map(|c| c.score),
-        severity: cvss_severity(advisory),
-        properties,
-    }
-}
-
-/// A vulnerability's severity, from its CVSS (3.x or 4.0) score. None for
-/// an unscored one and for informational kinds: the gate grades those.
-fn cvss_severity(advisory: &Advisory) -> Option<Severity> {
-    match advisory.kind {
-        AdvisoryKind::Vulnerability => advisory
-            .cvss
-            .as_ref()
-            .map(|c| Severity::from_score(c.score)),
-        AdvisoryKind::Informational(_) => None,
-    }
-}
-
-/// The summary's note on the database checked against: its size, newest
-/// advisory and age (whether it is too old is the gate's to say).
-fn describe_database(database: &DatabaseInfo) -> String {
-    let newest = database.newest_advisory.as_deref().unwrap_or("unknown");
-    let fetched = match (&database.fetched_at, database.age) {
-        (Some(_), Some(FetchAge::Ago(age))) => format!("fetched {} ago", format_duration(age)),
-        (Some(fetched_at), _) => format!("fetched at {fetched_at}, in the future"),
-        _ => "no fetch record (age counted from the newest advisory)".to_string(),
-    };
-    format!(
-        "advisory database: {} advisories, newest {newest}, {fetched}",
-        database.advisories
-    )
-}
-
 /// What the lock-file search found.
 struct LockSearch {
     cargo_locks: Vec<PathBuf>,
+    python_locks: Vec<PathBuf>,
     unchecked: Vec<UncheckedFile>,
     excluded: Vec<String>,
     notes: Vec<String>,
@@ -485,8 +264,14 @@ pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
 fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
     let root = &context.root;
     if root.is_file() {
+        let (cargo_locks, python_locks) = if crate::inventory::python::is_python_lock(root) {
+            (Vec::new(), vec![root.to_path_buf()])
+        } else {
+            (vec![root.to_path_buf()], Vec::new())
+        };
         return Ok(LockSearch {
-            cargo_locks: vec![root.to_path_buf()],
+            cargo_locks,
+            python_locks,
             unchecked: Vec::new(),
             excluded: Vec::new(),
             notes: Vec::new(),
@@ -507,7 +292,7 @@ fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
         .map(|path| relative_path(root, path))
         .collect();
     relative.sort();
-    let (cargo_locks, unchecked) = lockfiles::sort_out(relative.iter().map(String::as_str));
+    let sorted = lockfiles::sort_out(relative.iter().map(String::as_str));
     let mut notes = Vec::new();
     if listing.source == scope::Source::IgnoredByGit {
         notes.extend(listing.notes().into_iter().take(1));
@@ -520,8 +305,17 @@ fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
         ));
     }
     Ok(LockSearch {
-        cargo_locks: cargo_locks.iter().map(|path| root.join(path)).collect(),
-        unchecked,
+        cargo_locks: sorted
+            .cargo_locks
+            .iter()
+            .map(|path| root.join(path))
+            .collect(),
+        python_locks: sorted
+            .python_locks
+            .iter()
+            .map(|path| root.join(path))
+            .collect(),
+        unchecked: sorted.unchecked,
         excluded: listing.excluded,
         notes,
     })
@@ -578,25 +372,7 @@ fn classify_findings(
         else {
             continue;
         };
-        let Some(kind) = package.kind.map(DependencyKind::as_str) else {
-            continue;
-        };
-        finding
-            .properties
-            .insert(DEPENDENCY_KIND.to_string(), serde_json::json!(kind));
-        if kind == DependencyKind::DevOnly.as_str() {
-            finding
-                .message
-                .push_str("; dev-only dependency (built for tests, never shipped)");
-        }
-        if let Some(targets) = &package.platform_only {
-            finding
-                .properties
-                .insert("platform-only".to_string(), serde_json::json!(targets));
-            finding
-                .message
-                .push_str(&format!("; only pulled in for {}", targets.join(", ")));
-        }
+        matching::mark_kind(finding, package);
     }
     None
 }
@@ -607,7 +383,9 @@ fn names_of<'a>(packages: &BTreeSet<yanked::PackageKey<'a>>) -> BTreeSet<&'a str
 
 #[cfg(test)]
 mod tests {
+    use super::matching::{cvss_severity, via};
     use super::*;
+    use crate::finding::Severity;
 
     const SOURCE: &str = "source = \"registry+https://github.com/rust-lang/crates.io-index\"";
 

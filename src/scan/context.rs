@@ -17,6 +17,9 @@ pub struct ScanContext {
     pub root: PathBuf,
     /// The advisory database directory, when known.
     pub advisory_db: Option<PathBuf>,
+    /// A folder of OSV archives (`<Ecosystem>/all.zip`), when given: read
+    /// instead of the cache, never fetched.
+    pub osv_db: Option<PathBuf>,
     pub offline: bool,
     /// What each scanner scans and how.
     pub settings: Arc<ScanSettings>,
@@ -43,6 +46,7 @@ impl ScanContext {
         ScanContext {
             root,
             advisory_db: None,
+            osv_db: None,
             offline: false,
             settings,
             git_scope: None,

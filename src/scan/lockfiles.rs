@@ -32,7 +32,8 @@ macro_rules! named {
 }
 
 /// Every ecosystem's dependency files, after osv-scanner's extractors.
-/// `Cargo.lock` is checked; the rest are found, not checked.
+/// `Cargo.lock` and the Python locks `inventory::python` reads are checked
+/// (`sort_out` takes them first); the rest are found, not checked.
 const PATTERNS: &[Pattern] = &[
     Pattern {
         ecosystem: "crates.io",
@@ -172,7 +173,7 @@ pub struct UncheckedFile {
     pub ecosystem: &'static str,
     pub kind: FileKind,
     /// Why it is not checked, in a few words.
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 /// `relative` (forward slashes) as an ecosystem's dependency file, if it is one.
@@ -187,11 +188,21 @@ fn classify(relative: &str) -> Option<(&'static str, FileKind)> {
         .map(|p| (p.ecosystem, p.kind))
 }
 
+/// The lock files to check, by ecosystem, and what goes unchecked.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sorted {
+    pub cargo_locks: Vec<String>,
+    /// Requirement files, `poetry.lock`, `uv.lock`, `Pipfile.lock`, `pdm.lock`.
+    pub python_locks: Vec<String>,
+    pub unchecked: Vec<UncheckedFile>,
+}
+
 /// What the lock-file search found among `files` (relative paths, sorted):
-/// the `Cargo.lock` files to check, and the dependency files of other
-/// ecosystems (and Rust manifests without a lock) that go unchecked.
-pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> (Vec<String>, Vec<UncheckedFile>) {
+/// the lock files to check, and the dependency files of other ecosystems
+/// (and manifests without a lock) that go unchecked.
+pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> Sorted {
     let mut cargo_locks = Vec::new();
+    let mut python_locks: Vec<String> = Vec::new();
     let mut locks: Vec<(String, &'static str)> = Vec::new();
     let mut manifests: Vec<(String, &'static str)> = Vec::new();
     for relative in files {
@@ -200,6 +211,10 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> (Vec<String>, V
             .is_some_and(|n| n == CARGO_LOCK)
         {
             cargo_locks.push(relative.to_string());
+            continue;
+        }
+        if crate::inventory::python::is_python_lock(Path::new(relative)) {
+            python_locks.push(relative.to_string());
             continue;
         }
         match classify(relative) {
@@ -216,7 +231,7 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> (Vec<String>, V
             path: path.clone(),
             ecosystem,
             kind: FileKind::Lock,
-            reason: "not supported yet",
+            reason: "not supported yet".to_string(),
         })
         .collect();
     // A manifest is covered by a lock of its ecosystem in its directory or
@@ -229,6 +244,9 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> (Vec<String>, V
             .collect();
         if ecosystem == "crates.io" {
             dirs.extend(cargo_locks.iter().map(|path| parent(path)));
+        }
+        if ecosystem == "PyPI" {
+            dirs.extend(python_locks.iter().map(|path| parent(path)));
         }
         dirs
     };
@@ -246,12 +264,17 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> (Vec<String>, V
                     "no Cargo.lock beside or above it: versions not resolved"
                 } else {
                     "a manifest without a lock file: not supported yet"
-                },
+                }
+                .to_string(),
             });
         }
     }
     unchecked.sort();
-    (cargo_locks, unchecked)
+    Sorted {
+        cargo_locks,
+        python_locks,
+        unchecked,
+    }
 }
 
 /// The directory part of a relative path, `""` at the root.
@@ -316,6 +339,7 @@ mod tests {
     fn names_map_to_ecosystems() {
         for (path, expected) in [
             ("uv.lock", Some(("PyPI", FileKind::Lock))),
+            ("pylock.toml", Some(("PyPI", FileKind::Lock))),
             ("api/requirements-dev.txt", Some(("PyPI", FileKind::Lock))),
             ("requirements/base.txt", Some(("PyPI", FileKind::Lock))),
             ("notes.txt", None),
@@ -348,8 +372,13 @@ mod tests {
             "api/uv.lock",
             "scripts/pyproject.toml",
         ];
-        let (cargo, unchecked) = sort_out(files);
-        assert_eq!(cargo, ["rust/Cargo.lock"]);
+        let Sorted {
+            cargo_locks,
+            python_locks,
+            unchecked,
+        } = sort_out(files);
+        assert_eq!(cargo_locks, ["rust/Cargo.lock"]);
+        assert_eq!(python_locks, ["api/uv.lock"]);
         let listed: Vec<(&str, FileKind)> = unchecked
             .iter()
             .map(|u| (u.path.as_str(), u.kind))
@@ -357,7 +386,6 @@ mod tests {
         assert_eq!(
             listed,
             [
-                ("api/uv.lock", FileKind::Lock),
                 ("docs/package.json", FileKind::Manifest),
                 ("scripts/pyproject.toml", FileKind::Manifest),
                 ("tools/lonely/Cargo.toml", FileKind::Manifest),
@@ -366,7 +394,7 @@ mod tests {
         );
         assert_eq!(
             describe(&unchecked, 3),
-            "PyPI: api/uv.lock, scripts/pyproject.toml; npm: docs/package.json and 2 more"
+            "npm: docs/package.json, web/bun.lock; PyPI: scripts/pyproject.toml and 1 more"
         );
     }
 

@@ -31,8 +31,9 @@ pub struct ScanOutput {
     pub unreadable: Vec<String>,
     /// The workspace document first, then per-member ones when asked.
     pub sbom: Vec<SbomDocument>,
-    /// The advisory database checked against (advisories scanner).
-    pub database: Option<DatabaseInfo>,
+    /// The advisory databases checked against (advisories scanner): the
+    /// RustSec database, OSV's archives.
+    pub databases: Vec<DatabaseInfo>,
     /// For `Scanner::External`: which tool's run this is.
     pub tool: Option<ExternalRun>,
     /// How long the scanner ran (set by `run_all`; never in the SARIF,
@@ -73,7 +74,7 @@ impl ScanOutput {
             error: None,
             unreadable: Vec::new(),
             sbom: Vec::new(),
-            database: None,
+            databases: Vec::new(),
             tool: None,
             elapsed: None,
             removed_secrets: Default::default(),

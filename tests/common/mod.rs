@@ -185,3 +185,18 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// What the SARIF 2.1.0 schema finds wrong with `sarif` (empty: valid).
+#[allow(dead_code)]
+pub fn schema_errors(sarif: &str) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(sarif).unwrap();
+    validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}

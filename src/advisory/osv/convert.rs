@@ -83,7 +83,8 @@ fn advisory(
     }
 }
 
-/// The summary, else the first line of the details, else the id.
+/// The summary, else the first sentence of the details (PYSEC records have
+/// no summary; their details are a paragraph), else the id.
 fn title(record: &Record) -> String {
     let summary = record
         .summary
@@ -100,7 +101,19 @@ fn title(record: &Record) -> String {
     };
     summary
         .or_else(first_line)
-        .map_or_else(|| record.id.clone(), str::to_string)
+        .map(first_sentence)
+        .unwrap_or_else(|| record.id.clone())
+}
+
+/// Up to the first `. ` (a sentence's end), at most 160 characters.
+fn first_sentence(text: &str) -> String {
+    const MAX: usize = 160;
+    let sentence = text.find(". ").map_or(text, |end| &text[..=end]);
+    if sentence.chars().count() <= MAX {
+        return sentence.to_string();
+    }
+    let cut: String = sentence.chars().take(MAX - 1).collect();
+    format!("{}…", cut.trim_end())
 }
 
 /// The entry's versions and its `ECOSYSTEM` and `SEMVER` ranges; `GIT`

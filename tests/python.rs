@@ -1,0 +1,152 @@
+//! Python lock files through the whole gate: real locks from public
+//! projects (`tests/fixtures/python`, sources in its README) against real
+//! OSV advisories (`tests/fixtures/osv`, a subset of the PyPA database),
+//! offline with `--osv-db`.
+
+mod common;
+
+use common::{copy_tree, fixture, schema_errors, secgate};
+use serde_json::Value;
+use std::path::Path;
+
+struct Checked {
+    code: i32,
+    stderr: String,
+    sarif: Value,
+}
+
+fn check(project: &Path, extra: &[&str]) -> Checked {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let output = secgate(out.path())
+        .args(["check", "--scanners", "advisories", "--offline", "--db"])
+        .arg(fixture("advisory-db"))
+        .arg("--osv-db")
+        .arg(fixture("osv"))
+        .arg("--sarif")
+        .arg(&sarif)
+        .args(extra)
+        .arg(project)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&sarif).unwrap_or_default();
+    assert!(schema_errors(&text).is_empty(), "{:?}", schema_errors(&text));
+    Checked {
+        code: output.status.code().unwrap(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        sarif: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+/// (rule id, uri, start line, level, dependency kind) of every result.
+fn results(sarif: &Value) -> Vec<(String, String, u64, String, String)> {
+    let mut found = Vec::new();
+    for run in sarif["runs"].as_array().unwrap() {
+        for result in run["results"].as_array().into_iter().flatten() {
+            let location = &result["locations"][0]["physicalLocation"];
+            found.push((
+                result["ruleId"].as_str().unwrap().to_string(),
+                location["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                location["region"]["startLine"].as_u64().unwrap(),
+                result["level"].as_str().unwrap().to_string(),
+                result["properties"]["dependency-kind"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_string(),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The 1-based line of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> u64 {
+    text.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1
+}
+
+#[test]
+fn a_vulnerable_pipfile_lock_fails_on_its_lines_and_dev_only_is_graded_by_policy() {
+    let project = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("python/pipenv-flask"), project.path());
+    let lock = std::fs::read_to_string(project.path().join("Pipfile.lock")).unwrap();
+    let run = check(project.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let flask_line = line_of(&lock, "\"flask\": {");
+    let py_line = line_of(&lock, "\"py\": {");
+    assert_eq!(
+        results(&run.sarif),
+        [
+            // Flask 1.0.2: GitHub's advisory and its PYSEC twin, one finding.
+            (
+                "GHSA-m2qf-hxjv-5gpq".to_string(),
+                "Pipfile.lock".to_string(),
+                flask_line,
+                "error".to_string(),
+                "normal".to_string()
+            ),
+            // py 1.7.0 is in `develop`: lowered by the default dev-only policy.
+            (
+                "PYSEC-2022-42969".to_string(),
+                "Pipfile.lock".to_string(),
+                py_line,
+                "note".to_string(),
+                "dev-only".to_string()
+            ),
+        ]
+    );
+    assert!(run.stderr.contains("PYSEC-2023-62"), "aliases are named: {}", run.stderr);
+    assert!(run.stderr.contains("fix: upgrade to flask 2.2.5"), "{}", run.stderr);
+
+    std::fs::write(
+        project.path().join("secgate.toml"),
+        "[advisories]\ndev-only = \"report\"\n",
+    )
+    .unwrap();
+    let run = check(project.path(), &[]);
+    let levels: Vec<String> = results(&run.sarif).into_iter().map(|r| r.3).collect();
+    assert_eq!(levels, ["error", "error"], "{}", run.stderr);
+}
+
+#[test]
+fn requirement_files_are_checked_through_their_includes_and_unpinned_lines_are_named() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join("requirements")).unwrap();
+    std::fs::write(
+        project.path().join("requirements/base.txt"),
+        "# pinned\nflask==1.0.2 \\\n    --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\nrequests>=2.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.path().join("requirements.txt"),
+        "-r requirements/base.txt\nurllib3==1.26.4  # via requests\n",
+    )
+    .unwrap();
+    let run = check(project.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = results(&run.sarif);
+    // Flask is listed in the included file and found once, on its line.
+    let flask: Vec<_> = found.iter().filter(|r| r.0 == "GHSA-m2qf-hxjv-5gpq").collect();
+    assert_eq!(flask.len(), 1, "{found:?}");
+    assert_eq!((flask[0].1.as_str(), flask[0].2), ("requirements/base.txt", 2));
+    assert!(
+        found.iter().any(|r| r.1 == "requirements.txt" && r.2 == 2),
+        "urllib3 1.26.4 on its line: {found:?}"
+    );
+    // An open range is not checked, and says so with its line.
+    assert!(run.stderr.contains("requirements/base.txt"), "{}", run.stderr);
+    assert!(run.stderr.contains("`requests>=2.0` (line 4"), "{}", run.stderr);
+}
+
+#[test]
+fn a_broken_python_lock_is_exit_2_naming_file_and_line() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("poetry.lock"),
+        "[[package]]\nname = \"flask\"\nversion = \"1.0.2\"\n\n[[package]\nname = \"x\"\n",
+    )
+    .unwrap();
+    let run = check(project.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("poetry.lock:5"), "{}", run.stderr);
+}
