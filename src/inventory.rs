@@ -249,6 +249,74 @@ impl Inventory {
         }
     }
 
+    /// Several inventories as one (a Rust workspace and the Python project
+    /// beside it, for one SBOM): packages re-sorted by ecosystem, name,
+    /// version and source, edges and members renumbered, the first part's
+    /// root, target and lock file kept, kinds kept as each part found them.
+    pub fn merged(parts: Vec<Inventory>) -> Inventory {
+        let mut first = None;
+        let mut fallback: Vec<String> = Vec::new();
+        let mut all: Vec<(Package, Vec<Edge>, bool)> = Vec::new();
+        let mut root_key = None;
+        for part in parts {
+            let offset = all.len();
+            if first.is_none() {
+                first = Some((part.target.clone(), part.lock_file.clone()));
+                root_key = part.root.map(|r| r + offset);
+            }
+            fallback.extend(part.fallback_reason.clone());
+            let is_root: Vec<bool> = (0..part.packages.len())
+                .map(|i| part.workspace_members.contains(&i))
+                .collect();
+            for ((package, mut edges), member) in
+                part.packages.into_iter().zip(part.depends_on).zip(is_root)
+            {
+                for edge in &mut edges {
+                    edge.to += offset;
+                }
+                all.push((package, edges, member));
+            }
+        }
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&all[a].0, &all[b].0);
+            (a.ecosystem, &a.name, &a.version, &a.source).cmp(&(
+                b.ecosystem,
+                &b.name,
+                &b.version,
+                &b.source,
+            ))
+        });
+        let mut new_index = vec![0; all.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut slots: Vec<Option<(Package, Vec<Edge>, bool)>> =
+            all.into_iter().map(Some).collect();
+        let mut inventory = Inventory::empty(None);
+        for &old in &order {
+            let (package, mut edges, member) = slots[old].take().expect("each package once");
+            for edge in &mut edges {
+                edge.to = new_index[edge.to];
+            }
+            if member {
+                inventory.workspace_members.push(inventory.packages.len());
+            }
+            inventory.packages.push(package);
+            inventory.depends_on.push(edges);
+        }
+        for edges in &mut inventory.depends_on {
+            edges.sort_by(|a, b| (a.to, a.kind, &a.target).cmp(&(b.to, b.kind, &b.target)));
+            edges.dedup();
+        }
+        let (target, lock_file) = first.unwrap_or_default();
+        inventory.target = target;
+        inventory.lock_file = lock_file;
+        inventory.root = root_key.map(|r| new_index[r]);
+        inventory.fallback_reason = (!fallback.is_empty()).then(|| fallback.join("; "));
+        inventory
+    }
+
     /// Sorts edges and records members, leaving kinds as they are: for an
     /// inventory whose kinds are unknown (read from a lock file alone).
     pub fn finish_unclassified(&mut self) {
@@ -414,6 +482,40 @@ impl Inventory {
 mod tests {
 
     use super::*;
+
+    #[test]
+    fn merged_inventories_keep_their_edges_and_members_renumbered() {
+        let registry = || PackageSource::Registry {
+            url: "r".to_string(),
+            public: true,
+        };
+        let part = |ecosystem, names: &[&str]| {
+            let mut inventory = Inventory::empty(None);
+            for name in names {
+                let mut package = Package::bare(ecosystem, name, "1.0.0", registry());
+                package.is_member = name.starts_with("app");
+                inventory.packages.push(package);
+                inventory.depends_on.push(Vec::new());
+            }
+            // The first package (the member) depends on the second.
+            inventory.depends_on[0].push(Edge {
+                to: 1,
+                kind: EdgeKind::Normal,
+                target: None,
+            });
+            inventory.finish_unclassified();
+            inventory
+        };
+        let merged = Inventory::merged(vec![
+            part(Ecosystem::PyPi, &["app-py", "django"]),
+            part(Ecosystem::CratesIo, &["app-rs", "serde"]),
+        ]);
+        let names: Vec<&str> = merged.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["app-rs", "serde", "app-py", "django"]);
+        assert_eq!(merged.workspace_members, [0, 2]);
+        assert_eq!(merged.depends_on[0][0].to, 1);
+        assert_eq!(merged.depends_on[2][0].to, 3);
+    }
 
     #[test]
     fn pypi_names_compare_in_their_pep_503_form() {

@@ -30,7 +30,11 @@ fn check(project: &Path, extra: &[&str]) -> Checked {
         .output()
         .unwrap();
     let text = std::fs::read_to_string(&sarif).unwrap_or_default();
-    assert!(schema_errors(&text).is_empty(), "{:?}", schema_errors(&text));
+    assert!(
+        schema_errors(&text).is_empty(),
+        "{:?}",
+        schema_errors(&text)
+    );
     Checked {
         code: output.status.code().unwrap(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -46,7 +50,10 @@ fn results(sarif: &Value) -> Vec<(String, String, u64, String, String)> {
             let location = &result["locations"][0]["physicalLocation"];
             found.push((
                 result["ruleId"].as_str().unwrap().to_string(),
-                location["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                location["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
                 location["region"]["startLine"].as_u64().unwrap(),
                 result["level"].as_str().unwrap().to_string(),
                 result["properties"]["dependency-kind"]
@@ -95,8 +102,16 @@ fn a_vulnerable_pipfile_lock_fails_on_its_lines_and_dev_only_is_graded_by_policy
             ),
         ]
     );
-    assert!(run.stderr.contains("PYSEC-2023-62"), "aliases are named: {}", run.stderr);
-    assert!(run.stderr.contains("fix: upgrade to flask 2.2.5"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("PYSEC-2023-62"),
+        "aliases are named: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("fix: upgrade to flask 2.2.5"),
+        "{}",
+        run.stderr
+    );
 
     std::fs::write(
         project.path().join("secgate.toml"),
@@ -126,16 +141,30 @@ fn requirement_files_are_checked_through_their_includes_and_unpinned_lines_are_n
     assert_eq!(run.code, 1, "{}", run.stderr);
     let found = results(&run.sarif);
     // Flask is listed in the included file and found once, on its line.
-    let flask: Vec<_> = found.iter().filter(|r| r.0 == "GHSA-m2qf-hxjv-5gpq").collect();
+    let flask: Vec<_> = found
+        .iter()
+        .filter(|r| r.0 == "GHSA-m2qf-hxjv-5gpq")
+        .collect();
     assert_eq!(flask.len(), 1, "{found:?}");
-    assert_eq!((flask[0].1.as_str(), flask[0].2), ("requirements/base.txt", 2));
+    assert_eq!(
+        (flask[0].1.as_str(), flask[0].2),
+        ("requirements/base.txt", 2)
+    );
     assert!(
         found.iter().any(|r| r.1 == "requirements.txt" && r.2 == 2),
         "urllib3 1.26.4 on its line: {found:?}"
     );
     // An open range is not checked, and says so with its line.
-    assert!(run.stderr.contains("requirements/base.txt"), "{}", run.stderr);
-    assert!(run.stderr.contains("`requests>=2.0` (line 4"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("requirements/base.txt"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`requests>=2.0` (line 4"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -149,4 +178,50 @@ fn a_broken_python_lock_is_exit_2_naming_file_and_line() {
     let run = check(project.path(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("poetry.lock:5"), "{}", run.stderr);
+}
+
+#[test]
+fn the_sbom_lists_what_a_poetry_project_ships_with_pypi_purls_and_hashes() {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("sbom.cdx.json");
+    let output = secgate(out.path())
+        .args(["check", "--scanners", "sbom", "--offline", "--sbom"])
+        .arg(&file)
+        .arg("--sarif")
+        .arg(out.path().join("out.sarif"))
+        .arg(fixture("python/poetry-1.1-django"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sbom: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let components = sbom["components"].as_array().unwrap();
+    let purls: Vec<&str> = components
+        .iter()
+        .map(|c| c["purl"].as_str().unwrap())
+        .collect();
+    assert!(purls.contains(&"pkg:pypi/django@4.0.5"), "{purls:?}");
+    assert!(purls.contains(&"pkg:pypi/sqlparse@0.4.2"), "{purls:?}");
+    // black is a dev dependency: not shipped, not listed.
+    assert!(
+        !purls.iter().any(|p| p.starts_with("pkg:pypi/black@")),
+        "{purls:?}"
+    );
+    let django = components.iter().find(|c| c["name"] == "django").unwrap();
+    assert_eq!(django["hashes"][0]["alg"], "SHA-256", "{django}");
+    // The graph: the project depends on django, django on sqlparse.
+    let dependencies = sbom["dependencies"].as_array().unwrap();
+    let django_ref = django["bom-ref"].as_str().unwrap();
+    let of_django = dependencies
+        .iter()
+        .find(|d| d["ref"] == django_ref)
+        .unwrap();
+    assert!(
+        of_django["dependsOn"].to_string().contains("sqlparse"),
+        "{of_django}"
+    );
 }

@@ -140,8 +140,23 @@ fn every_format_validates_against_the_official_schema() {
             runs.push(run);
         }
     }
+    // Python projects: real locks with hashes and graphs, and a requirement file.
+    for fixture in [
+        "python/poetry-1.1-django",
+        "python/pipenv-flask",
+        "python/uv-workspace",
+        "python/requirements-poetry-export",
+    ] {
+        for (format, kind) in [("cyclonedx-json-1.5", "json"), ("cyclonedx-xml-1.5", "xml")] {
+            let run = sbom(&common::fixture(fixture), &["--sbom-format", format], &[]);
+            assert_eq!(run.code, 0, "{fixture} {format}: {}", run.stderr);
+            let path = run.out.path().join("sbom.cdx.json");
+            documents.push(format!("{kind}:{}", path.display()));
+            runs.push(run);
+        }
+    }
     // Per-member files of the workspace included.
-    assert!(documents.len() >= 12, "{documents:?}");
+    assert!(documents.len() >= 20, "{documents:?}");
     let output = std::process::Command::new(python)
         .arg("-c")
         .arg(VALIDATE)

@@ -3,7 +3,9 @@
 //! `scope: excluded`, byte-identical under `SOURCE_DATE_EPOCH`.
 
 use crate::finding::Scanner;
-use crate::inventory::{DependencyKind, EdgeKind, Inventory, Package, PackageSource};
+use crate::inventory::{
+    DependencyKind, Ecosystem, Edge, EdgeKind, Inventory, Package, PackageSource,
+};
 use crate::scan::context::ScanContext;
 use crate::scan::output::{SbomDocument, ScanOutput};
 use crate::scan::settings::SbomFormat;
@@ -41,16 +43,32 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
             Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
         }
     } else {
+        let mut parts = Vec::new();
         // exists, not is_file: a FIFO or directory named Cargo.lock is an error below, not "none".
-        if !context.root.join("Cargo.lock").exists() {
-            output
-                .notes
-                .push("no Cargo.lock at the root: no SBOM written".to_string());
-            return output;
+        if context.root.join("Cargo.lock").exists() {
+            match context.inventory(&context.root) {
+                Ok(graph) => parts.push(graph),
+                Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
+            }
         }
-        match context.inventory(&context.root) {
-            Ok(graph) => graph,
-            Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
+        for lock in python_locks_at(&context.root) {
+            match python_inventory(context, &lock) {
+                Ok(inventory) => parts.push(std::sync::Arc::new(inventory)),
+                Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
+            }
+        }
+        match parts.len() {
+            0 => {
+                output.notes.push(
+                    "no lock file at the root (Cargo.lock, poetry.lock, uv.lock, Pipfile.lock, pdm.lock, requirements.txt): no SBOM written"
+                        .to_string(),
+                );
+                return output;
+            }
+            1 => parts.pop().expect("one part"),
+            _ => std::sync::Arc::new(Inventory::merged(
+                parts.iter().map(|part| (**part).clone()).collect(),
+            )),
         }
     };
     let timestamp = match timestamp() {
@@ -83,10 +101,67 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     }
     if let Some(reason) = &graph.fallback_reason {
         output.notes.push(format!(
-            "built from Cargo.lock alone, so licenses, descriptions and dependency kinds are missing: {reason}"
+            "built from the lock file alone, so licenses, descriptions and dependency kinds are missing: {reason}"
         ));
     }
     output
+}
+
+/// The Python locks at the root that describe what ships: the project's
+/// lock (poetry, uv, Pipfile, pdm), else its `requirements.txt` (not the
+/// `requirements-dev.txt` kind: those are for development).
+fn python_locks_at(root: &Path) -> Vec<std::path::PathBuf> {
+    let locks: Vec<std::path::PathBuf> = ["poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"]
+        .iter()
+        .map(|name| root.join(name))
+        .filter(|path| path.exists())
+        .collect();
+    if !locks.is_empty() {
+        return locks;
+    }
+    let requirements = root.join("requirements.txt");
+    if requirements.exists() {
+        vec![requirements]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A Python lock's inventory for the SBOM: one whose lock names no project
+/// (a requirement file) gets one, the root directory, depending on every
+/// package it pins, so each is a component of what ships.
+fn python_inventory(context: &ScanContext, lock: &Path) -> Result<Inventory, String> {
+    let mut inventory = crate::inventory::python::read(lock, &context.root)
+        .map_err(|e| e.to_string())?
+        .inventory;
+    if inventory.workspace_members.is_empty() {
+        let name = context
+            .root
+            .canonicalize()
+            .ok()
+            .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "project".to_string());
+        let mut project = Package::bare(
+            Ecosystem::PyPi,
+            &Ecosystem::PyPi.normalize_name(&name),
+            "",
+            PackageSource::Path {
+                relative: Some(".".to_string()),
+            },
+        );
+        project.is_member = true;
+        let edges = (0..inventory.packages.len())
+            .map(|to| Edge {
+                to,
+                kind: EdgeKind::Normal,
+                target: None,
+            })
+            .collect();
+        inventory.packages.push(project);
+        inventory.depends_on.push(edges);
+        inventory.workspace_members = vec![inventory.packages.len() - 1];
+    }
+    Ok(inventory)
 }
 
 #[derive(Default)]
