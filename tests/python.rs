@@ -225,3 +225,66 @@ fn the_sbom_lists_what_a_poetry_project_ships_with_pypi_purls_and_hashes() {
         "{of_django}"
     );
 }
+
+/// Real locks against the whole PyPA snapshot (`../shared/osv`): secgate's
+/// findings are exactly those an independent route expects
+/// (`tests/fixtures/python/golden/make_golden.py`: the lock read by
+/// Python's own parsers, versions ordered by `packaging`). Without the
+/// snapshot the test says so and checks nothing else.
+#[test]
+fn real_locks_find_what_an_independent_pep_440_route_expects() {
+    let shared = common::repo_root().join("../shared/osv");
+    if !shared.join("PyPI/all.zip").is_file() {
+        eprintln!("SKIPPED: no {} (the PyPA snapshot)", shared.display());
+        return;
+    }
+    let mut compared = 0;
+    for name in [
+        "poetry-1.1-django",
+        "pipenv-flask",
+        "pdm-flask",
+        "requirements-django",
+        "requirements-poetry-export",
+        "uv-polars",
+        "poetry-2.0-httpx",
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let sarif = out.path().join("out.sarif");
+        let output = secgate(out.path())
+            .args(["check", "--scanners", "advisories", "--offline", "--db"])
+            .arg(fixture("advisory-db"))
+            .arg("--osv-db")
+            .arg(&shared)
+            .arg("--sarif")
+            .arg(&sarif)
+            .arg(fixture(&format!("python/{name}")))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{name}: {stderr}");
+        let document: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+        // Each finding as PYSEC id(s), package, version: the snapshot has
+        // PyPA's advisories only, so the rule id is the PYSEC one.
+        let mut found: Vec<String> = document["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let (package, version) = r["properties"]["package-version"]
+                    .as_str()
+                    .unwrap()
+                    .split_once('@')
+                    .unwrap();
+                format!("{} {package} {version}", r["ruleId"].as_str().unwrap())
+            })
+            .collect();
+        found.sort();
+        found.dedup();
+        let expected_text =
+            std::fs::read_to_string(fixture(&format!("python/golden/{name}.expected"))).unwrap();
+        let expected: Vec<String> = expected_text.lines().map(str::to_string).collect();
+        assert_eq!(found, expected, "{name}: {stderr}");
+        compared += expected.len();
+    }
+    assert!(compared >= 40, "{compared} findings compared");
+}
