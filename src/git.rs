@@ -80,7 +80,8 @@ pub fn show_file(top: &Path, rev: &str, path: &str) -> Result<Option<Vec<u8>>, G
     run(top, &["cat-file", "blob", &spec]).map(Some)
 }
 
-/// Writes every `Cargo.lock` under `prefix` at `rev` into a new temporary
+/// Writes every lock file (`Cargo.lock`, the Python locks and the
+/// `pyproject.toml` beside them) under `prefix` at `rev` into a new temporary
 /// directory, at its path relative to `prefix`, so that a check of that
 /// directory sees the same relative paths (and fingerprints) as the tree.
 pub fn lockfiles_at(top: &Path, rev: &str, prefix: &str) -> Result<tempfile::TempDir, GitError> {
@@ -94,7 +95,11 @@ pub fn lockfiles_at(top: &Path, rev: &str, prefix: &str) -> Result<tempfile::Tem
         .map_err(|e| GitError::new(&["ls-tree"], format!("temporary directory: {e}")))?;
     for name in listing.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let name = String::from_utf8_lossy(name);
-        let is_lock = name == "Cargo.lock" || name.ends_with("/Cargo.lock");
+        let path = Path::new(&*name);
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // The Python readers also read the pyproject.toml beside a lock.
+        let is_lock = matches!(file_name, "Cargo.lock" | "pyproject.toml")
+            || crate::inventory::python::is_python_lock(path);
         let Some(relative) = name.strip_prefix(prefix).filter(|_| is_lock) else {
             continue;
         };

@@ -261,7 +261,10 @@ fn real_locks_find_what_an_independent_pep_440_route_expects() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(matches!(output.status.code(), Some(0 | 1)), "{name}: {stderr}");
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{name}: {stderr}"
+        );
         let document: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
         // Each finding as PYSEC id(s), package, version: the snapshot has
         // PyPA's advisories only, so the rule id is the PYSEC one.
@@ -287,4 +290,33 @@ fn real_locks_find_what_an_independent_pep_440_route_expects() {
         compared += expected.len();
     }
     assert!(compared >= 40, "{compared} findings compared");
+}
+
+#[test]
+fn pull_request_mode_knows_a_python_locks_existing_findings_from_new_ones() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    common::git(dir, &["init", "-q", "-b", "main"]);
+    copy_tree(&fixture("python/pipenv-flask"), dir);
+    common::git(dir, &["add", "-A"]);
+    common::git(dir, &["commit", "-q", "-m", "base"]);
+    common::git(dir, &["checkout", "-q", "-b", "pr"]);
+    std::fs::write(dir.join("README"), "docs\n").unwrap();
+    common::git(dir, &["add", "-A"]);
+    common::git(dir, &["commit", "-q", "-m", "docs"]);
+    // The lock did not change: its flask advisory existed at the base.
+    let run = check(dir, &["--new-since", "main"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // A new vulnerable pin is new.
+    std::fs::write(dir.join("requirements.txt"), "urllib3==1.26.4\n").unwrap();
+    common::git(dir, &["add", "-A"]);
+    common::git(dir, &["commit", "-q", "-m", "pin urllib3"]);
+    let run = check(dir, &["--new-since", "main"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("urllib3@1.26.4"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("  HIGH     advisories Pipfile.lock"),
+        "{}",
+        run.stderr
+    );
 }
