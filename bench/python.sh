@@ -20,7 +20,7 @@ trap 'rm -rf "$out"' EXIT
 lock="$here/fixtures/requirements-263.txt"
 for size in 30 100 263; do
   mkdir -p "$out/$size"
-  grep -E '^[A-Za-z0-9].*==' "$lock" | head -n "$size" > "$out/$size/requirements.txt"
+  grep -E '^[A-Za-z0-9].*==' "$lock" | awk -v n="$size" 'NR <= n' > "$out/$size/requirements.txt"
 done
 
 # One run: wall and CPU seconds and peak RSS (KiB).
