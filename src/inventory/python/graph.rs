@@ -13,7 +13,9 @@
 use super::super::{
     DependencyKind, Ecosystem, Edge, EdgeKind, Inventory, LockLines, Package, PackageSource,
 };
-use super::syntax::{normalize, normalize_extra, platform_marker};
+use super::syntax::{
+    leading_name, marker_text, normalize, normalize_extra, platform_marker, requirement,
+};
 use crate::error::ScanError;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use std::collections::{HashMap, HashSet};
@@ -95,6 +97,31 @@ pub(super) struct Dep {
 }
 
 impl Dep {
+    /// A PEP 508 requirement string (`name[extra] >=1; marker`); one that
+    /// does not parse still names its package by its leading name, and
+    /// one that names none (pdm's `-e file:///${PROJECT_ROOT}/…`) is none.
+    pub(super) fn from_pep508(text: &str) -> Option<Dep> {
+        let mut dep = match requirement(text) {
+            Ok(parsed) => Dep {
+                specifier: match &parsed.version_or_url {
+                    Some(pep508_rs::VersionOrUrl::VersionSpecifier(range)) => {
+                        Some(range.to_string())
+                    }
+                    _ => None,
+                },
+                extras: parsed
+                    .extras
+                    .iter()
+                    .map(|e| normalize_extra(e.as_ref()))
+                    .collect(),
+                ..Dep::on(parsed.name.as_ref())
+            },
+            Err(_) => Dep::on(leading_name(text)?),
+        };
+        dep.marker = marker_text(text);
+        Some(dep)
+    }
+
     pub(super) fn on(name: &str) -> Dep {
         Dep {
             name: normalize(name),

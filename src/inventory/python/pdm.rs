@@ -11,8 +11,7 @@ use super::graph::{self, Dep, Label, Locked, Project};
 use super::lock::{UncheckedReason, UncheckedRequirement};
 use super::pyproject::Manifest;
 use super::syntax::{
-    is_pep440, leading_name, marker_text, normalize, normalize_extra, pick_checksum, pypi, redact,
-    requirement, toml_error, Lines,
+    is_pep440, normalize, normalize_extra, pick_checksum, pypi, redact, toml_error, Lines,
 };
 use crate::error::ScanError;
 use crate::inventory::{Inventory, LockLines, PackageSource};
@@ -147,7 +146,7 @@ pub(super) fn read(
         package.deps = raw
             .dependencies
             .iter()
-            .filter_map(|d| dependency(d))
+            .filter_map(|d| Dep::from_pep508(d))
             .collect();
         packages.push(package);
     }
@@ -203,27 +202,6 @@ fn label(groups: &[String], manifest: Option<&Manifest>) -> Label {
     } else {
         Label::Main
     }
-}
-
-/// A PEP 508 dependency string; one that is none still names its package.
-fn dependency(text: &str) -> Option<Dep> {
-    let mut dep = match requirement(text) {
-        Ok(parsed) => Dep {
-            specifier: match &parsed.version_or_url {
-                Some(pep508_rs::VersionOrUrl::VersionSpecifier(range)) => Some(range.to_string()),
-                _ => None,
-            },
-            extras: parsed
-                .extras
-                .iter()
-                .map(|e| normalize_extra(e.as_ref()))
-                .collect(),
-            ..Dep::on(parsed.name.as_ref())
-        },
-        Err(_) => Dep::on(leading_name(text)?),
-    };
-    dep.marker = marker_text(text);
-    Some(dep)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! is not TOML is an error.
 
 use super::graph::{Dep, Project};
-use super::syntax::{leading_name, marker_text, normalize_extra, requirement, toml_error};
+use super::syntax::{normalize_extra, toml_error};
 use crate::error::ScanError;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -115,24 +115,10 @@ fn tables(value: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
 /// A PEP 508 requirement string as a root; a string that is none (pdm's
 /// `-e file:///${PROJECT_ROOT}/…`) names no package of the lock.
 fn pep508(spec: &str, dev: bool) -> Option<Dep> {
-    let mut dep = match requirement(spec) {
-        Ok(parsed) => Dep {
-            specifier: match &parsed.version_or_url {
-                Some(pep508_rs::VersionOrUrl::VersionSpecifier(range)) => Some(range.to_string()),
-                _ => None,
-            },
-            extras: parsed
-                .extras
-                .iter()
-                .map(|e| normalize_extra(e.as_ref()))
-                .collect(),
-            ..Dep::on(parsed.name.as_ref())
-        },
-        Err(_) => Dep::on(leading_name(spec)?),
-    };
-    dep.marker = marker_text(spec);
-    dep.dev = dev;
-    Some(dep)
+    Some(Dep {
+        dev,
+        ..Dep::from_pep508(spec)?
+    })
 }
 
 /// Poetry's `name = "^1.2"` / `name = {version = …, markers = …, extras =
