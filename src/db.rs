@@ -236,7 +236,7 @@ async fn update_locked(
         Fetched::NotModified => {
             let mut record = previous.expect("304 only to a conditional request");
             record.fetched_at = now_rfc3339();
-            write_record(cache, &record)?;
+            write_record(&cache.dir, &record)?;
             return Ok(UpdateOutcome::NotModified);
         }
         Fetched::Body {
@@ -272,7 +272,7 @@ async fn update_locked(
         .await
         .map_err(|e| fetch(format!("swapping crashed: {e}")))??;
     write_record(
-        cache,
+        &cache.dir,
         &FetchRecord {
             url: url.to_string(),
             etag,
@@ -294,10 +294,11 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-fn write_record(cache: &Cache, record: &FetchRecord) -> Result<(), DbError> {
+/// Writes the fetch record beside `database` (a directory or an archive).
+pub(crate) fn write_record(database: &Path, record: &FetchRecord) -> Result<(), DbError> {
     let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
     json.push(b'\n');
-    crate::files::write_atomically(&cache.record_path(), &json)?;
+    crate::files::write_atomically(&record_path(database), &json)?;
     Ok(())
 }
 
@@ -470,7 +471,7 @@ mod tests {
                 newest_advisory: None,
                 crate_folders: None,
             };
-            write_record(&cache, &record).unwrap();
+            write_record(cache.dir(), &record).unwrap();
         };
         let day = Duration::from_secs(86_400);
         write(minutes(-60));

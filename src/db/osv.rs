@@ -5,7 +5,7 @@
 //! atomic swap under the update lock, and a fetch record beside each archive.
 
 use super::download::{self, Fetched, Validators};
-use super::{now_rfc3339, shrink_allowance, swap, DbUrl, UpdateOutcome};
+use super::{now_rfc3339, shrink_allowance, swap, write_record, DbUrl, UpdateOutcome};
 use crate::advisory::rustsec::checkout::{
     fetch_age, fetch_record, lock, record_path, sibling, FetchAge, FetchRecord, Lock,
 };
@@ -238,13 +238,6 @@ where
     Ok(UpdateOutcome::Updated {
         advisories: verified.advisories,
     })
-}
-
-fn write_record(archive: &Path, record: &FetchRecord) -> Result<(), DbError> {
-    let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
-    json.push(b'\n');
-    crate::files::write_atomically(&record_path(archive), &json)?;
-    Ok(())
 }
 
 #[cfg(test)]
