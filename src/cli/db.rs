@@ -68,25 +68,16 @@ pub fn run_db(command: DbCommand) -> Result<Outcome> {
             let index_dir = osv::default_index_dir()?;
             for &ecosystem in &policy.db.osv_ecosystems {
                 let archive_url = osv::archive_url(&osv_url, ecosystem);
-                let outcome = runtime.block_on(osv::update(
-                    &osv_url,
-                    &osv_cache,
-                    ecosystem,
-                    timeout,
-                    None,
-                    force,
-                    move |path| verify_osv(path, ecosystem),
+                let outcome = runtime.block_on(fetch_osv(
+                    &osv_url, &osv_cache, ecosystem, &index_dir, timeout, None, force,
                 ))?;
                 let archive = osv_cache.archive(ecosystem);
                 match outcome {
-                    UpdateOutcome::Updated { advisories } => {
-                        warm_osv_index(&archive, ecosystem, &index_dir);
-                        output::say(format_args!(
-                            "{ecosystem} advisories updated: {advisories} from {archive_url} in {}",
-                            archive.display(),
-                            ecosystem = ecosystem.as_str()
-                        ))
-                    }
+                    UpdateOutcome::Updated { advisories } => output::say(format_args!(
+                        "{ecosystem} advisories updated: {advisories} from {archive_url} in {}",
+                        archive.display(),
+                        ecosystem = ecosystem.as_str()
+                    )),
                     UpdateOutcome::NotModified | UpdateOutcome::AlreadyFresh => {
                         output::say(format_args!(
                             "{} advisories are up to date (not modified at {archive_url}): {}",
@@ -245,20 +236,41 @@ pub async fn refresh_cache(policy: &Policy, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// `db update`'s check of a downloaded OSV archive.
-fn verify_osv(path: &Path, ecosystem: Ecosystem) -> Result<osv::Verified, String> {
-    secgate::advisory::osv::verify(path, ecosystem)
-        .map(|(advisories, newest)| osv::Verified { advisories, newest })
-        .map_err(|e| e.to_string())
-}
-
-/// Builds the package index of a freshly swapped-in archive, so the next
-/// check reads only its packages' advisories; a failure here only costs
-/// that check the build.
-fn warm_osv_index(archive: &Path, ecosystem: Ecosystem, index_dir: &Path) {
-    if let Err(error) = secgate::advisory::osv::OsvSource::open(archive, ecosystem, index_dir) {
-        output::warning(format_args!("{error}"));
+/// Fetches one ecosystem's OSV archive (checked to parse before the swap)
+/// and, when a new one came, builds its package index, so the next check
+/// reads only its packages' advisories; a failed index build only costs
+/// that check the build, and is a warning.
+async fn fetch_osv(
+    base: &db::DbUrl,
+    cache: &OsvCache,
+    ecosystem: Ecosystem,
+    index_dir: &Path,
+    timeout: std::time::Duration,
+    refresh: Option<std::time::Duration>,
+    force: bool,
+) -> Result<UpdateOutcome, secgate::error::DbError> {
+    let outcome = osv::update(
+        base,
+        cache,
+        ecosystem,
+        timeout,
+        refresh,
+        force,
+        move |path| {
+            secgate::advisory::osv::verify(path, ecosystem)
+                .map(|(advisories, newest)| osv::Verified { advisories, newest })
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await?;
+    if let UpdateOutcome::Updated { .. } = outcome {
+        let archive = cache.archive(ecosystem);
+        if let Err(error) = secgate::advisory::osv::OsvSource::open(&archive, ecosystem, index_dir)
+        {
+            output::warning(format_args!("{error}"));
+        }
     }
+    Ok(outcome)
 }
 
 /// Before a check that reads the OSV cache: fetches the archives of the
@@ -289,19 +301,18 @@ pub async fn refresh_osv(
             continue;
         }
         let archive = cache.archive(ecosystem);
-        let outcome = osv::update(
+        let outcome = fetch_osv(
             &base,
             &cache,
             ecosystem,
+            &index_dir,
             http_timeout()?,
             Some(policy.db.refresh),
             false,
-            move |path| verify_osv(path, ecosystem),
         )
         .await;
         match outcome {
             Ok(UpdateOutcome::Updated { advisories }) => {
-                warm_osv_index(&archive, ecosystem, &index_dir);
                 if !quiet {
                     output::say(format_args!(
                         "{} advisories updated: {advisories} from {}",
