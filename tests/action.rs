@@ -1685,6 +1685,8 @@ fn outputs_are_written_in_the_delimiter_form_with_random_delimiters() {
 fn the_environment_secgate_reads_is_named() {
     let run = Run::fake("clean", 0, true)
         .env("SECGATE_DB", "/srv/advisory-db")
+        .env("SECGATE_OSV_DB", "/srv/osv")
+        .env("SECGATE_OSV_URL", "http://127.0.0.1:9/osv")
         .env("SECGATE_CARGO", "/opt/cargo`x")
         .run();
     let bin = run
@@ -1698,6 +1700,8 @@ fn the_environment_secgate_reads_is_named() {
         ("SECGATE_BIN", bin.as_str()),
         ("SECGATE_DB", "/srv/advisory-db"),
         ("SECGATE_DB_URL", "http://127.0.0.1:9/advisory-db.tar.gz"),
+        ("SECGATE_OSV_DB", "/srv/osv"),
+        ("SECGATE_OSV_URL", "http://127.0.0.1:9/osv"),
         ("SECGATE_CARGO", "/opt/cargo`x"),
     ] {
         assert!(

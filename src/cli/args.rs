@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[command(
     name = "secgate",
     version,
-    about = "A security gate for CI: RustSec advisories, leaked secrets and a CycloneDX SBOM, one SARIF, one verdict."
+    about = "A security gate for CI: dependency advisories (RustSec, OSV), leaked secrets and a CycloneDX SBOM, one SARIF, one verdict."
 )]
 #[command(after_help = "Exit status: 0 pass, 1 policy violated, 2 could not check.")]
 pub struct Cli {
@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the scanners (all by default) and gate on the policy.
     Check(CheckArgs),
-    /// Check dependencies against the RustSec advisory database only.
+    /// Check dependencies (Cargo.lock, Python locks) against the advisory databases only.
     Audit(ScanArgs),
     /// Scan the working tree for leaked credentials only.
     Secrets(ScanArgs),
@@ -44,7 +44,7 @@ pub enum Command {
         )]
         output: PathBuf,
     },
-    /// Manage the cached RustSec advisory database.
+    /// Manage the cached advisory databases (RustSec, OSV archives).
     Db {
         #[command(subcommand)]
         command: DbCommand,

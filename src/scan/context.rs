@@ -60,6 +60,18 @@ impl ScanContext {
     /// The package inventory of the Cargo workspace in `dir`, from `cargo
     /// metadata` or, when that cannot run, from `Cargo.lock` alone (with the
     /// reason). Read once per directory however many scanners ask.
+    /// A file as findings and the summary name it: relative to the root,
+    /// or its bare name when the root is that one file (`audit FILE`).
+    pub fn shown_path(&self, path: &Path) -> String {
+        if self.root.is_file() {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            crate::files::relative_path(&self.root, path)
+        }
+    }
+
     pub fn inventory(&self, dir: &Path) -> Result<Arc<Inventory>, String> {
         let dir = crate::files::or_current(dir);
         let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());

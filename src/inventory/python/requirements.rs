@@ -5,7 +5,10 @@
 //! apply to whatever is installed), install editable trees (`-e`) or set
 //! the index (`-i`). Includes are read relative to the including file,
 //! once each (a cycle ends where it closes), and only inside the scanned
-//! directory. A requirement file records no graph and no kinds.
+//! directory. A requirement file records no graph; its kinds come from
+//! file names only: a package listed only in development files
+//! (`requirements-dev.txt`, `test-requirements.txt`, `requirements/lint.txt`)
+//! is dev-only, every other package's kind is unknown (counted as shipped).
 
 use super::lock::{LockFormat, PythonLock, UncheckedReason, UncheckedRequirement};
 use super::syntax::{
@@ -13,7 +16,7 @@ use super::syntax::{
     registry, requirement,
 };
 use crate::error::ScanError;
-use crate::inventory::{Ecosystem, Inventory, LockLines, Package};
+use crate::inventory::{DependencyKind, Ecosystem, Inventory, LockLines, Package};
 use pep508_rs::pep440_rs::{Operator, Version};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -151,12 +154,15 @@ pub(super) fn read(
     // One package per name and version: where first listed, shipped on
     // every platform unless each listing has a marker.
     let mut index: HashMap<(String, String), usize> = HashMap::new();
-    let mut grouped: Vec<(Pin, Option<Vec<String>>)> = Vec::new();
+    // (pin, markers, listed only in development files)
+    let mut grouped: Vec<(Pin, Option<Vec<String>>, bool)> = Vec::new();
     for pin in collected.pins {
         let key = (pin.name.clone(), pin.version.clone());
+        let in_development_file = is_development_file(&pin.file);
         match index.get(&key) {
             Some(&first) => {
-                let (kept, markers) = &mut grouped[first];
+                let (kept, markers, development_only) = &mut grouped[first];
+                *development_only &= in_development_file;
                 match (&pin.marker, markers.as_mut()) {
                     (Some(marker), Some(markers)) => markers.push(marker.clone()),
                     _ => *markers = None,
@@ -168,11 +174,11 @@ pub(super) fn read(
             None => {
                 index.insert(key, grouped.len());
                 let markers = pin.marker.clone().map(|m| vec![m]);
-                grouped.push((pin, markers));
+                grouped.push((pin, markers, in_development_file));
             }
         }
     }
-    grouped.sort_by_cached_key(|(pin, _)| {
+    grouped.sort_by_cached_key(|(pin, _, _)| {
         (
             pin.name.clone(),
             pin.version.parse::<Version>().ok(),
@@ -182,7 +188,9 @@ pub(super) fn read(
     let mut listed_in = Vec::with_capacity(grouped.len());
     let mut platforms = Vec::with_capacity(grouped.len());
     let mut packages = Vec::with_capacity(grouped.len());
-    for (pin, markers) in grouped {
+    let mut kinds = Vec::with_capacity(grouped.len());
+    for (pin, markers, development_only) in grouped {
+        kinds.push(development_only.then_some(DependencyKind::DevOnly));
         packages.push(Package {
             checksum: pick_checksum(pin.hashes.iter().map(|h| (None, h.as_str())), &pin.version),
             lines: Some(pin.lines),
@@ -200,15 +208,16 @@ pub(super) fn read(
         packages,
         lock_file: Some(path.to_path_buf()),
         fallback_reason: Some(
-            "a requirements file records no dependency graph and no development \
-             dependencies: dependency kinds unknown"
+            "a requirements file records no dependency graph: dependency kinds unknown, \
+             except that packages listed only in development files (by name) are dev-only"
                 .to_string(),
         ),
         ..Inventory::empty(None)
     };
     inventory.finish();
-    for (package, platform) in inventory.packages.iter_mut().zip(platforms) {
+    for ((package, platform), kind) in inventory.packages.iter_mut().zip(platforms).zip(kinds) {
         package.platform_only = platform;
+        package.kind = kind;
     }
     Ok(PythonLock {
         format: LockFormat::Requirements,
@@ -217,6 +226,22 @@ pub(super) fn read(
         unchecked,
         files_read: collected.files_read,
     })
+}
+
+/// A requirement file for development only, by its name's words
+/// (`requirements-dev.txt`, `dev-requirements.txt`, `requirements/test.txt`,
+/// `requirements_lint.txt`): what pip-tools and cookiecutter layouts use.
+fn is_development_file(path: &Path) -> bool {
+    const WORDS: &[&str] = &[
+        "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "docs",
+        "doc", "ci", "typing", "mypy", "style", "format", "benchmark", "bench",
+    ];
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    stem.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| WORDS.contains(&word))
 }
 
 fn read_file(
@@ -598,6 +623,36 @@ mod tests {
         let production = read_in(&dir.join("requirements/production.txt"), &dir);
         assert!(production.inventory.find("django-storages", None).is_some());
         assert_eq!(production.inventory.packages.len(), 19 + 5);
+    }
+
+    #[test]
+    fn packages_listed_only_in_development_files_are_dev_only() {
+        for (name, development) in [
+            ("requirements-dev.txt", true),
+            ("dev-requirements.txt", true),
+            ("requirements_test.txt", true),
+            ("requirements/tests.txt", true),
+            ("requirements/lint.txt", true),
+            ("requirements.txt", false),
+            ("requirements/base.txt", false),
+            ("requirements/production.txt", false),
+            ("requirements/local.txt", false),
+            ("requirements-device.txt", false),
+        ] {
+            assert_eq!(is_development_file(Path::new(name)), development, "{name}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), "django==3.1.13\n").unwrap();
+        std::fs::write(
+            dir.path().join("requirements-dev.txt"),
+            "-r requirements.txt\npytest==6.2.5\ndjango==3.1.13\n",
+        )
+        .unwrap();
+        let lock = read_in(&dir.path().join("requirements-dev.txt"), dir.path());
+        let kind = |name| lock.inventory.packages[lock.inventory.find(name, None).unwrap()].kind;
+        assert_eq!(kind("pytest"), Some(DependencyKind::DevOnly));
+        // Also listed in requirements.txt: shipped (kind unknown).
+        assert_eq!(kind("django"), None);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use super::yanked;
 use crate::advisory::rustsec::checkout::FetchAge;
 use crate::advisory::{Advisory, AdvisoryKind, DatabaseInfo, Loaded};
 use crate::duration::format_duration;
-use crate::files::relative_path;
 use crate::finding::{
     fingerprint, Finding, Location, RuleInfo, Scanner, Severity, DEPENDENCY_KIND,
 };
@@ -31,15 +30,7 @@ pub fn check_inventory(
     inventory: &Inventory,
     listed_in: &dyn Fn(usize) -> PathBuf,
 ) -> Checked {
-    let shown = |path: &Path| {
-        if context.root.is_file() {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        } else {
-            relative_path(&context.root, path)
-        }
-    };
+    let shown = |path: &Path| context.shown_path(path);
     let locate = |package: &Package, relative: &str| match package.lines {
         Some(lines) => Location {
             path: relative.to_string(),

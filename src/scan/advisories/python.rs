@@ -9,7 +9,6 @@ use super::matching::{self, Checked};
 use crate::advisory::osv::OsvSource;
 use crate::advisory::{AdvisorySource, DatabaseInfo};
 use crate::db::osv::{self as osv_cache, OsvCache};
-use crate::files::relative_path;
 use crate::finding::{Finding, RuleInfo};
 use crate::inventory::python::{self, PythonLock, UncheckedRequirement};
 use crate::inventory::Ecosystem;
@@ -203,7 +202,7 @@ fn unchecked_files(context: &ScanContext, lock: &PythonLock) -> Vec<UncheckedFil
                 reason.push_str(&format!(" and {more} more"));
             }
             UncheckedFile {
-                path: relative_path(&context.root, file),
+                path: context.shown_path(file),
                 ecosystem: Ecosystem::PyPi.as_str(),
                 kind: FileKind::Lock,
                 reason,
