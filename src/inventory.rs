@@ -6,6 +6,8 @@
 //! alone); the advisory check and the SBOM read only this.
 
 pub mod cargo;
+pub mod lock;
+pub mod npm;
 pub mod python;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -16,16 +18,17 @@ use std::path::PathBuf;
 pub enum Ecosystem {
     CratesIo,
     PyPi,
+    Npm,
 }
 
 impl Ecosystem {
     /// Ecosystems whose advisories come from OSV archives (crates.io's
     /// come from the RustSec database).
-    pub const OSV_SOURCED: &'static [Ecosystem] = &[Ecosystem::PyPi];
+    pub const OSV_SOURCED: &'static [Ecosystem] = &[Ecosystem::PyPi, Ecosystem::Npm];
 
     /// By OSV's name, as the policy and OSV's archive folders spell it.
     pub fn from_osv_name(name: &str) -> Option<Ecosystem> {
-        [Ecosystem::CratesIo, Ecosystem::PyPi]
+        [Ecosystem::CratesIo, Ecosystem::PyPi, Ecosystem::Npm]
             .into_iter()
             .find(|ecosystem| ecosystem.as_str() == name)
     }
@@ -35,6 +38,7 @@ impl Ecosystem {
         match self {
             Ecosystem::CratesIo => "crates.io",
             Ecosystem::PyPi => "PyPI",
+            Ecosystem::Npm => "npm",
         }
     }
 
@@ -43,14 +47,16 @@ impl Ecosystem {
         match self {
             Ecosystem::CratesIo => "cargo",
             Ecosystem::PyPi => "pypi",
+            Ecosystem::Npm => "npm",
         }
     }
 
     /// A package name as the ecosystem compares names: PyPI's PEP 503 form
-    /// (lower case, each run of `-`, `_`, `.` as one `-`); crates as written.
+    /// (lower case, each run of `-`, `_`, `.` as one `-`); crates and npm
+    /// packages (`@scope/name`, exact) as written.
     pub fn normalize_name(self, name: &str) -> String {
         match self {
-            Ecosystem::CratesIo => name.to_string(),
+            Ecosystem::CratesIo | Ecosystem::Npm => name.to_string(),
             Ecosystem::PyPi => {
                 let mut normalized = String::with_capacity(name.len());
                 for c in name.trim().chars() {
@@ -128,6 +134,10 @@ pub enum EdgeKind {
     Normal,
     Build,
     Dev,
+    /// npm's `optionalDependencies`: installed where it can be, shipped.
+    Optional,
+    /// npm's `peerDependencies`: provided by the package's dependent, shipped.
+    Peer,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,6 +158,51 @@ pub struct Classification {
     pub platform_only: Option<Vec<String>>,
 }
 
+/// A digest of a package's archive, as a lock file records it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ContentHash {
+    pub algorithm: HashAlgorithm,
+    /// Lower-case hex.
+    pub hex: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HashAlgorithm {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl ContentHash {
+    /// From a Subresource Integrity string as npm, yarn, pnpm and bun write
+    /// it (`sha512-<base64>`, several separated by spaces); unknown
+    /// algorithms and malformed parts are left out.
+    pub fn from_integrity(integrity: &str) -> Vec<ContentHash> {
+        use base64::Engine;
+        integrity
+            .split_whitespace()
+            .filter_map(|part| {
+                let (algorithm, digest) = part.split_once('-')?;
+                let (algorithm, length) = match algorithm {
+                    "sha1" => (HashAlgorithm::Sha1, 20),
+                    "sha256" => (HashAlgorithm::Sha256, 32),
+                    "sha384" => (HashAlgorithm::Sha384, 48),
+                    "sha512" => (HashAlgorithm::Sha512, 64),
+                    _ => return None,
+                };
+                // SRI allows `?options` after the digest.
+                let digest = digest.split('?').next()?;
+                let bytes = base64::engine::general_purpose::STANDARD.decode(digest).ok()?;
+                (bytes.len() == length).then(|| ContentHash {
+                    algorithm,
+                    hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The lines of the lock file that list a package (1-based, inclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockLines {
@@ -163,6 +218,8 @@ pub struct Package {
     pub source: PackageSource,
     /// The SHA-256 the lock file records (hex).
     pub checksum: Option<String>,
+    /// Other digests the lock records (npm's `integrity`: SHA-512, SHA-1).
+    pub hashes: Vec<ContentHash>,
     /// Where the lock file lists it, when read from one.
     pub lines: Option<LockLines>,
     pub license: Option<String>,
@@ -191,6 +248,7 @@ impl Package {
             version: version.to_string(),
             source,
             checksum: None,
+            hashes: Vec::new(),
             lines: None,
             license: None,
             license_file: None,
@@ -355,7 +413,9 @@ impl Inventory {
                     continue;
                 }
                 let edge_kind = match edge.kind {
-                    EdgeKind::Normal => DependencyKind::Normal,
+                    EdgeKind::Normal | EdgeKind::Optional | EdgeKind::Peer => {
+                        DependencyKind::Normal
+                    }
                     EdgeKind::Build => DependencyKind::Build,
                     EdgeKind::Dev => DependencyKind::DevOnly,
                 };

@@ -7,7 +7,8 @@
 mod common;
 
 use common::fixture;
-use secgate::inventory::python::{read, LockFormat, PythonLock, UncheckedReason};
+use secgate::inventory::lock::{LockContents, UncheckedReason};
+use secgate::inventory::python::{read, LockFormat};
 use secgate::inventory::DependencyKind;
 use std::path::Path;
 
@@ -15,7 +16,7 @@ fn python(name: &str) -> std::path::PathBuf {
     fixture("python").join(name)
 }
 
-fn version_and_kind(lock: &PythonLock, name: &str) -> (String, Option<DependencyKind>) {
+fn version_and_kind(lock: &LockContents, name: &str) -> (String, Option<DependencyKind>) {
     let inventory = &lock.inventory;
     let package = &inventory.packages[inventory
         .find(name, None)
@@ -74,7 +75,7 @@ fn known_vulnerable_versions_of_real_projects_are_in_the_inventory() {
 fn requirement_includes_stay_inside_the_scanned_directory() {
     let root = python("requirements-edge/app");
     let lock = read(&root.join("requirements.txt"), &root).unwrap();
-    assert_eq!(lock.format, LockFormat::Requirements);
+    assert_eq!(lock.format, LockFormat::Requirements.as_str());
     assert!(lock.inventory.find("evil", None).is_none());
     let outside = lock
         .unchecked

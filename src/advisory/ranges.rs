@@ -25,7 +25,7 @@ impl VersionOrder {
     pub fn of(ecosystem: Ecosystem) -> VersionOrder {
         match ecosystem {
             Ecosystem::PyPi => VersionOrder::Pep440,
-            Ecosystem::CratesIo => VersionOrder::SemVer,
+            Ecosystem::CratesIo | Ecosystem::Npm => VersionOrder::SemVer,
         }
     }
 

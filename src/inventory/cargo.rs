@@ -233,6 +233,7 @@ fn from_metadata(
                 version,
                 source,
                 checksum,
+                hashes: Vec::new(),
                 lines: None,
                 license: p.license.clone(),
                 license_file: p.license_file.as_ref().map(|f| f.to_string()),

@@ -19,7 +19,9 @@ mod requirements;
 mod syntax;
 mod uv;
 
-pub use lock::{is_python_lock, LockFormat, PythonLock, UncheckedReason, UncheckedRequirement};
+pub use lock::{is_python_lock, LockFormat};
+
+use crate::inventory::lock::LockContents;
 
 use crate::error::ScanError;
 use std::path::Path;
@@ -29,7 +31,7 @@ use syntax::read_text;
 /// follow their `-r`/`-c` includes inside `root` (the scanned directory);
 /// `poetry.lock` and `pdm.lock` read the `pyproject.toml` beside them when
 /// there is one.
-pub fn read(path: &Path, root: &Path) -> Result<PythonLock, ScanError> {
+pub fn read(path: &Path, root: &Path) -> Result<LockContents, ScanError> {
     let format = LockFormat::of(path).ok_or_else(|| ScanError::BadInput {
         path: path.to_path_buf(),
         message: "not a Python lock file secgate reads".to_string(),
@@ -63,7 +65,7 @@ pub fn parse(
     path: &Path,
     text: &str,
     pyproject: Option<(&Path, &str)>,
-) -> Result<PythonLock, ScanError> {
+) -> Result<LockContents, ScanError> {
     if format == LockFormat::Requirements {
         return requirements::read(path, text, &mut requirements::NoIncludes);
     }
@@ -75,7 +77,7 @@ fn parse_lock(
     path: &Path,
     text: &str,
     pyproject: Option<(&Path, &str)>,
-) -> Result<PythonLock, ScanError> {
+) -> Result<LockContents, ScanError> {
     let manifest = match pyproject {
         Some((manifest_path, manifest_text)) if format.reads_pyproject() => {
             Some(pyproject::parse(manifest_path, manifest_text)?)
@@ -93,8 +95,8 @@ fn parse_lock(
     if let (Some((manifest_path, _)), Some(_)) = (pyproject, &manifest) {
         files_read.push(manifest_path.to_path_buf());
     }
-    Ok(PythonLock {
-        format,
+    Ok(LockContents {
+        format: format.as_str(),
         listed_in: vec![path.to_path_buf(); inventory.packages.len()],
         inventory,
         unchecked,
@@ -131,7 +133,7 @@ mod tests {
     fn read_dispatches_and_reads_the_pyproject_beside() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python");
         let lock = read(&dir.join("poetry-1.1-django/poetry.lock"), &dir).unwrap();
-        assert_eq!(lock.format, LockFormat::Poetry);
+        assert_eq!(lock.format, LockFormat::Poetry.as_str());
         assert_eq!(
             lock.files_read,
             [
@@ -143,7 +145,7 @@ mod tests {
         let lock = read(&dir.join("pdm-flask/pdm.lock"), &dir).unwrap();
         assert_eq!(lock.files_read.len(), 1);
         let lock = read(&dir.join("pipenv-flask/Pipfile.lock"), &dir).unwrap();
-        assert_eq!(lock.format, LockFormat::Pipfile);
+        assert_eq!(lock.format, LockFormat::Pipfile.as_str());
         let lock = read(&dir.join("uv-polars/uv.lock"), &dir).unwrap();
         assert_eq!(lock.file_of(0), dir.join("uv-polars/uv.lock"));
         let error = read(&dir.join("README.md"), &dir).unwrap_err().to_string();

@@ -8,7 +8,7 @@
 //! which are extras (`[project.optional-dependencies]`, shipped).
 
 use super::graph::{self, Dep, Label, Locked, Project};
-use super::lock::{UncheckedReason, UncheckedRequirement};
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::pyproject::Manifest;
 use super::syntax::{
     is_pep440, normalize, normalize_extra, pick_checksum, pypi, redact, toml_error, Lines,

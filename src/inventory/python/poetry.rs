@@ -7,7 +7,7 @@
 //! `pyproject.toml` beside it, else from the labels.
 
 use super::graph::{self, Dep, Label, Locked, Project};
-use super::lock::{UncheckedReason, UncheckedRequirement};
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::pyproject::Manifest;
 use super::syntax::{
     is_pep440, leading_name, normalize, normalize_extra, pick_checksum, pypi, redact, registry,

@@ -10,7 +10,8 @@
 //! (`requirements-dev.txt`, `test-requirements.txt`, `requirements/lint.txt`)
 //! is dev-only, every other package's kind is unknown (counted as shipped).
 
-use super::lock::{LockFormat, PythonLock, UncheckedReason, UncheckedRequirement};
+use super::lock::LockFormat;
+use crate::inventory::lock::{LockContents, UncheckedReason, UncheckedRequirement};
 use super::syntax::{
     is_pep440, leading_name, marker_text, normalize, pick_checksum, pypi, read_text, redact,
     registry, requirement,
@@ -137,7 +138,7 @@ pub(super) fn read(
     path: &Path,
     text: &str,
     includes: &mut dyn Includes,
-) -> Result<PythonLock, ScanError> {
+) -> Result<LockContents, ScanError> {
     let mut collected = Collected::default();
     read_file(path, text, includes, &mut collected)?;
     let pinned: HashSet<String> = collected.pins.iter().map(|p| p.name.clone()).collect();
@@ -219,8 +220,8 @@ pub(super) fn read(
         package.platform_only = platform;
         package.kind = kind;
     }
-    Ok(PythonLock {
-        format: LockFormat::Requirements,
+    Ok(LockContents {
+        format: LockFormat::Requirements.as_str(),
         inventory,
         listed_in,
         unchecked,
@@ -574,12 +575,12 @@ mod tests {
             .join(name)
     }
 
-    fn read_in(path: &Path, root: &Path) -> PythonLock {
+    fn read_in(path: &Path, root: &Path) -> LockContents {
         let text = read_text(path).unwrap();
         read(path, &text, &mut FileIncludes::new(path, root)).unwrap()
     }
 
-    fn pins(lock: &PythonLock) -> Vec<String> {
+    fn pins(lock: &LockContents) -> Vec<String> {
         lock.inventory
             .packages
             .iter()

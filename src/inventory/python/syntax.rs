@@ -6,64 +6,10 @@ use crate::error::ScanError;
 use crate::inventory::{Ecosystem, PackageSource};
 use std::path::Path;
 
-/// Reads a text file whole, refusing what is not a regular file of sane
-/// size. pip reads UTF-16 with a byte-order mark (what PowerShell's `>`
-/// writes) and skips a UTF-8 one; so does this. Bytes that are not UTF-8
-/// are an error at their line.
-pub(super) fn read_text(path: &Path) -> Result<String, ScanError> {
-    if let Some(why) = crate::files::unsafe_to_read(path) {
-        return Err(ScanError::BadInput {
-            path: path.to_path_buf(),
-            message: why,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|source| ScanError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    decode(path, bytes)
-}
+pub(super) use crate::inventory::lock::read_text;
+#[cfg(test)]
+pub(super) use crate::inventory::lock::decode;
 
-pub(super) fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ScanError> {
-    let utf16 = |big_endian: bool| -> Result<String, ScanError> {
-        let units: Vec<u16> = bytes[2..]
-            .chunks(2)
-            .map(|pair| match (pair, big_endian) {
-                ([a, b], false) => u16::from_le_bytes([*a, *b]),
-                ([a, b], true) => u16::from_be_bytes([*a, *b]),
-                // An odd byte out: not UTF-16 text.
-                _ => 0xDC00,
-            })
-            .collect();
-        String::from_utf16(&units).map_err(|_| ScanError::BadInput {
-            path: path.to_path_buf(),
-            message: "starts with a UTF-16 byte-order mark but is not UTF-16 text".to_string(),
-        })
-    };
-    match bytes.as_slice() {
-        [0xFF, 0xFE, ..] => return utf16(false),
-        [0xFE, 0xFF, ..] => return utf16(true),
-        _ => {}
-    }
-    match String::from_utf8(bytes) {
-        Ok(mut text) => {
-            if text.starts_with('\u{feff}') {
-                text.drain(..'\u{feff}'.len_utf8());
-            }
-            Ok(text)
-        }
-        Err(error) => {
-            let valid = error.utf8_error().valid_up_to();
-            let bytes = error.as_bytes();
-            Err(ScanError::BadInputAt {
-                path: path.to_path_buf(),
-                line: memchr::memchr_iter(b'\n', &bytes[..valid]).count() + 1,
-                column: None,
-                message: "not UTF-8 text".to_string(),
-            })
-        }
-    }
-}
 
 /// Byte offsets of line starts, to turn spans into 1-based lines.
 pub(super) struct Lines(pub(super) Vec<usize>);

@@ -6,7 +6,7 @@
 //! graph starts from them. uv before 0.3 wrote `[[distribution]]`.
 
 use super::graph::{self, Dep, Locked};
-use super::lock::{UncheckedReason, UncheckedRequirement};
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::syntax::{
     is_pep440, normalize, normalize_extra, pick_checksum, redact, registry, toml_error, Lines,
 };

@@ -10,7 +10,8 @@ use crate::advisory::osv::OsvSource;
 use crate::advisory::{AdvisorySource, DatabaseInfo};
 use crate::db::osv::{self as osv_cache, OsvCache};
 use crate::finding::{Finding, RuleInfo};
-use crate::inventory::python::{self, PythonLock, UncheckedRequirement};
+use crate::inventory::lock::{LockContents, UncheckedRequirement};
+use crate::inventory::python;
 use crate::inventory::Ecosystem;
 use crate::scan::context::ScanContext;
 use crate::scan::lockfiles::{FileKind, UncheckedFile};
@@ -168,7 +169,7 @@ fn version_of(finding: &Finding) -> Option<&str> {
 
 /// One entry per file that names requirements no advisory can be matched
 /// to: how many, and the first few with their lines.
-fn unchecked_files(context: &ScanContext, lock: &PythonLock) -> Vec<UncheckedFile> {
+fn unchecked_files(context: &ScanContext, lock: &LockContents) -> Vec<UncheckedFile> {
     let mut by_file: BTreeMap<&Path, Vec<&UncheckedRequirement>> = BTreeMap::new();
     for requirement in &lock.unchecked {
         by_file
