@@ -695,7 +695,7 @@ mod tests {
         assert_eq!(defaults.db.refresh, Duration::from_secs(86_400));
         assert_eq!(defaults.gate.db_stale, StaleAction::Warn);
         assert_eq!(defaults.db.osv_url, crate::db::osv::DEFAULT_URL);
-        assert_eq!(defaults.db.osv_ecosystems, [Ecosystem::PyPi]);
+        assert_eq!(defaults.db.osv_ecosystems, [Ecosystem::PyPi, Ecosystem::Npm]);
     }
 
     #[test]
