@@ -22,14 +22,18 @@ pub enum AdvisoryKind {
     /// Informational, graded by the policy: `unsound`, `unmaintained`, or
     /// another notice (`notice` grade), named as the source names it.
     Informational(String),
+    /// A malicious package (OSV's `MAL-` records): any version it lists is
+    /// malware, graded by the policy (`advisories.malicious`).
+    Malicious,
 }
 
 impl AdvisoryKind {
-    /// `vulnerability`, `unsound`, `unmaintained`, `notice`...
+    /// `vulnerability`, `malicious`, `unsound`, `unmaintained`, `notice`...
     pub fn as_str(&self) -> &str {
         match self {
             AdvisoryKind::Vulnerability => "vulnerability",
             AdvisoryKind::Informational(name) => name,
+            AdvisoryKind::Malicious => "malicious",
         }
     }
 }

@@ -43,6 +43,7 @@ impl RawPolicy {
         self.on_scanner_error = over.on_scanner_error.or(self.on_scanner_error);
         let a = over.advisories;
         self.advisories.fail_on = a.fail_on.or(self.advisories.fail_on);
+        self.advisories.malicious = a.malicious.or(self.advisories.malicious);
         self.advisories.unsound = a.unsound.or(self.advisories.unsound);
         self.advisories.unmaintained = a.unmaintained.or(self.advisories.unmaintained);
         self.advisories.notice = a.notice.or(self.advisories.notice);
@@ -55,6 +56,7 @@ impl RawPolicy {
         let s = over.secrets;
         self.secrets.fail_on = s.fail_on.or(self.secrets.fail_on);
         self.secrets.max_file_size = s.max_file_size.or(self.secrets.max_file_size);
+        self.secrets.scan_node_modules = s.scan_node_modules.or(self.secrets.scan_node_modules);
         self.secrets.allow_inline = s.allow_inline.or(self.secrets.allow_inline);
         self.secrets.on_unreadable = s.on_unreadable.or(self.secrets.on_unreadable);
         self.secrets.exclude.extend(s.exclude);
@@ -87,6 +89,8 @@ impl RawPolicy {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawAdvisories {
     pub fail_on: Option<Threshold>,
+    /// Grade of a malicious package (OSV `MAL-` records).
+    pub malicious: Option<Severity>,
     /// Grades of informational advisories, which carry no CVSS.
     pub unsound: Option<Severity>,
     pub unmaintained: Option<Severity>,
@@ -132,6 +136,8 @@ pub struct RawSecrets {
     pub fail_on: Option<Threshold>,
     /// Files larger than this many bytes are skipped (and reported).
     pub max_file_size: Option<u64>,
+    /// Scan `node_modules/` directories (installed packages) too.
+    pub scan_node_modules: Option<bool>,
     /// Whether `secgate:allow` comments in scanned files are honoured.
     pub allow_inline: Option<bool>,
     /// What paths that cannot be read do to the secrets check.

@@ -33,6 +33,8 @@ pub const RELEASE_PROFILE: &str = "release";
 /// How advisories without a CVSS score are graded: by kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdvisoryGrades {
+    /// A malicious package (OSV `MAL-` records).
+    pub malicious: Severity,
     pub unsound: Severity,
     pub unmaintained: Severity,
     /// Other informational advisories.
@@ -140,6 +142,7 @@ impl GateRules {
         }
         let kind = finding.properties.get(KIND).and_then(|v| v.as_str());
         let graded = match (scanner, kind) {
+            (Scanner::Advisories, Some("malicious")) => Some(self.grades.malicious),
             (Scanner::Advisories, Some("unsound")) => Some(self.grades.unsound),
             (Scanner::Advisories, Some("unmaintained")) => Some(self.grades.unmaintained),
             (Scanner::Advisories, Some("yanked")) => Some(self.grades.yanked),
@@ -197,8 +200,13 @@ impl GateRules {
                     self.severity_of(output.scanner, finding);
                 let mut suppression = None;
                 // A dev-only dependency is never shipped: by default it is
-                // reported, at info, and cannot fail the gate.
+                // reported, at info, and cannot fail the gate. Malware is
+                // not lowered: installing it runs it, on developers' machines
+                // and in CI.
+                let malicious =
+                    finding.properties.get(KIND).and_then(|v| v.as_str()) == Some("malicious");
                 let dev_only = output.scanner == Scanner::Advisories
+                    && !malicious
                     && finding
                         .properties
                         .get(DEPENDENCY_KIND)
@@ -736,6 +744,25 @@ mod tests {
             .evaluate(&outputs, TODAY);
         assert_eq!(ignore.outcome, Outcome::Pass);
         assert!(ignore.findings[0].suppression.is_some());
+    }
+
+    #[test]
+    fn malware_is_critical_by_default_and_never_lowered_as_dev_only() {
+        let mut f = finding(Scanner::Advisories, "MAL-2022-1", None);
+        f.properties
+            .insert(KIND.to_string(), serde_json::json!("malicious"));
+        f.properties.insert(
+            DEPENDENCY_KIND.to_string(),
+            serde_json::json!(DependencyKind::DevOnly.as_str()),
+        );
+        let outputs = [output(Scanner::Advisories, vec![f])];
+        let verdict = policy("").gate.evaluate(&outputs, TODAY);
+        assert_eq!(verdict.outcome, Outcome::Violated);
+        assert_eq!(verdict.findings[0].severity, Severity::Critical);
+        let graded = policy("[advisories]\nmalicious = \"high\"\n")
+            .gate
+            .evaluate(&outputs, TODAY);
+        assert_eq!(graded.findings[0].severity, Severity::High);
     }
 
     #[test]

@@ -80,8 +80,8 @@ pub fn show_file(top: &Path, rev: &str, path: &str) -> Result<Option<Vec<u8>>, G
     run(top, &["cat-file", "blob", &spec]).map(Some)
 }
 
-/// Writes every lock file (`Cargo.lock`, the Python locks and the
-/// `pyproject.toml` beside them) under `prefix` at `rev` into a new temporary
+/// Writes every lock file (`Cargo.lock`, the Python and npm locks, and the
+/// `pyproject.toml` and `package.json` manifests their readers read) under `prefix` at `rev` into a new temporary
 /// directory, at its path relative to `prefix`, so that a check of that
 /// directory sees the same relative paths (and fingerprints) as the tree.
 pub fn lockfiles_at(top: &Path, rev: &str, prefix: &str) -> Result<tempfile::TempDir, GitError> {
@@ -97,9 +97,10 @@ pub fn lockfiles_at(top: &Path, rev: &str, prefix: &str) -> Result<tempfile::Tem
         let name = String::from_utf8_lossy(name);
         let path = Path::new(&*name);
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // The Python readers also read the pyproject.toml beside a lock.
-        let is_lock = matches!(file_name, "Cargo.lock" | "pyproject.toml")
-            || crate::inventory::python::is_python_lock(path);
+        // The Python readers also read the pyproject.toml beside a lock,
+        // yarn's the package.json files of the workspace.
+        let is_lock = matches!(file_name, "pyproject.toml" | "package.json")
+            || crate::scan::lockfiles::is_checked_lock(path);
         let Some(relative) = name.strip_prefix(prefix).filter(|_| is_lock) else {
             continue;
         };

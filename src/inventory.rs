@@ -193,7 +193,9 @@ impl ContentHash {
                 };
                 // SRI allows `?options` after the digest.
                 let digest = digest.split('?').next()?;
-                let bytes = base64::engine::general_purpose::STANDARD.decode(digest).ok()?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(digest)
+                    .ok()?;
                 (bytes.len() == length).then(|| ContentHash {
                     algorithm,
                     hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),

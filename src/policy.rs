@@ -181,6 +181,7 @@ impl Default for Policy {
                 unknown_severity: Severity::High,
                 on_scanner_error: ScannerErrorAction::Fail,
                 grades: AdvisoryGrades {
+                    malicious: Severity::Critical,
                     unsound: Severity::Medium,
                     unmaintained: Severity::Low,
                     notice: Severity::Info,
@@ -436,6 +437,7 @@ impl Policy {
                     .on_scanner_error
                     .unwrap_or(gate_defaults.on_scanner_error),
                 grades: AdvisoryGrades {
+                    malicious: raw.advisories.malicious.unwrap_or(grades.malicious),
                     unsound: raw.advisories.unsound.unwrap_or(grades.unsound),
                     unmaintained: raw.advisories.unmaintained.unwrap_or(grades.unmaintained),
                     notice: raw.advisories.notice.unwrap_or(grades.notice),
@@ -470,6 +472,10 @@ impl Policy {
                         .secrets
                         .max_file_size
                         .unwrap_or(defaults.scan.secrets.max_file_size),
+                    scan_node_modules: raw
+                        .secrets
+                        .scan_node_modules
+                        .unwrap_or(defaults.scan.secrets.scan_node_modules),
                     exclude,
                     custom_rules,
                     disabled_rules,
@@ -695,7 +701,10 @@ mod tests {
         assert_eq!(defaults.db.refresh, Duration::from_secs(86_400));
         assert_eq!(defaults.gate.db_stale, StaleAction::Warn);
         assert_eq!(defaults.db.osv_url, crate::db::osv::DEFAULT_URL);
-        assert_eq!(defaults.db.osv_ecosystems, [Ecosystem::PyPi, Ecosystem::Npm]);
+        assert_eq!(
+            defaults.db.osv_ecosystems,
+            [Ecosystem::PyPi, Ecosystem::Npm]
+        );
     }
 
     #[test]

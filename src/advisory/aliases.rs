@@ -98,8 +98,14 @@ fn absorb(into: &mut Advisory, other: Advisory) {
     if into.title.trim().is_empty() || into.title == into.id {
         into.title = title;
     }
-    if kind == AdvisoryKind::Vulnerability {
-        into.kind = AdvisoryKind::Vulnerability;
+    // The gravest kind stands: malware over a vulnerability over a notice.
+    let rank = |kind: &AdvisoryKind| match kind {
+        AdvisoryKind::Malicious => 2,
+        AdvisoryKind::Vulnerability => 1,
+        AdvisoryKind::Informational(_) => 0,
+    };
+    if rank(&kind) > rank(&into.kind) {
+        into.kind = kind;
     }
     into.cvss = higher_cvss(into.cvss.take(), cvss);
     if label_rank(severity_label.as_deref()) > label_rank(into.severity_label.as_deref()) {

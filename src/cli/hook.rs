@@ -108,7 +108,7 @@ pub fn run_hook(command: HookCommand) -> Result<Outcome> {
 }
 
 /// Checks exactly the pushed commits: secrets in their added lines, and the
-/// advisories of each pushed tip's Cargo.lock files when a commit changed one
+/// advisories of each pushed tip's lock files when a commit changed one
 /// (findings already present at the remote's previous tip count as existing).
 fn gate_pushed(
     options: &HookOptions,
@@ -137,11 +137,9 @@ fn gate_pushed(
     context.git_scope = Some(GitScope::Commits(commits.clone()));
     let mut outputs = vec![scan::run_one(Scanner::Secrets, &context)];
 
-    let lock_changed = secgate::git::changed_paths(top, &commits)?.iter().any(|p| {
-        let path = std::path::Path::new(p);
-        path.file_name().is_some_and(|name| name == "Cargo.lock")
-            || secgate::inventory::python::is_python_lock(path)
-    });
+    let lock_changed = secgate::git::changed_paths(top, &commits)?
+        .iter()
+        .any(|p| secgate::scan::lockfiles::is_checked_lock(std::path::Path::new(p)));
     let mut existing = Baseline {
         source: "the remote's previous tip".to_string(),
         ..Baseline::default()

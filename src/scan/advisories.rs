@@ -17,23 +17,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 mod matching;
-mod python;
+mod osv_locks;
 mod yanked;
 
 use matching::{check_inventory, describe_database};
 
 pub fn scan(context: &ScanContext) -> ScanOutput {
     let mut output = ScanOutput::new(Scanner::Advisories);
-    let found = match find_lockfiles(context) {
+    let mut found = match find_lockfiles(context) {
         Ok(found) => found,
         Err(error) => return ScanOutput::failed(Scanner::Advisories, error),
     };
-    output.notes.extend(found.notes);
-    output.excluded = found.excluded;
-    output.unchecked = found.unchecked;
-    if found.cargo_locks.is_empty() && found.python_locks.is_empty() {
+    output.notes.extend(std::mem::take(&mut found.notes));
+    output.excluded = std::mem::take(&mut found.excluded);
+    output.unchecked = std::mem::take(&mut found.unchecked);
+    if found.cargo_locks.is_empty() && found.osv_locks().all(|(_, locks)| locks.is_empty()) {
         output.notes.push(
-            "no lock file found (Cargo.lock; requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, pdm.lock): no dependencies checked"
+            "no lock file found (Cargo.lock; requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, pdm.lock; package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock): no dependencies checked"
                 .to_string(),
         );
         return output;
@@ -43,25 +43,28 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
     } else {
         scan_cargo(context, &found.cargo_locks, output)
     };
-    if !found.python_locks.is_empty() {
-        let python = python::check(context, &found.python_locks);
-        output.findings.extend(python.findings);
+    for (ecosystem, locks) in found.osv_locks() {
+        if locks.is_empty() {
+            continue;
+        }
+        let checked = osv_locks::check(context, ecosystem, locks);
+        output.findings.extend(checked.findings);
         let mut rules: BTreeMap<String, RuleInfo> = std::mem::take(&mut output.rules)
             .into_iter()
             .map(|rule| (rule.id.clone(), rule))
             .collect();
-        rules.extend(python.rules);
+        rules.extend(checked.rules);
         output.rules = rules.into_values().collect();
-        output.unchecked.extend(python.unchecked);
+        output.unchecked.extend(checked.unchecked);
         output.unchecked.sort();
-        output.notes.extend(python.notes);
-        output.warnings.extend(python.warnings);
-        output.databases.extend(python.database);
+        output.notes.extend(checked.notes);
+        output.warnings.extend(checked.warnings);
+        output.databases.extend(checked.database);
         let errors: Vec<String> = output
             .error
             .take()
             .into_iter()
-            .chain(python.errors)
+            .chain(checked.errors)
             .collect();
         if !errors.is_empty() {
             output.error = Some(errors.join("; "));
@@ -79,8 +82,10 @@ pub fn ecosystems_present(context: &ScanContext) -> BTreeSet<Ecosystem> {
         if !found.cargo_locks.is_empty() {
             present.insert(Ecosystem::CratesIo);
         }
-        if !found.python_locks.is_empty() {
-            present.insert(Ecosystem::PyPi);
+        for (ecosystem, locks) in found.osv_locks() {
+            if !locks.is_empty() {
+                present.insert(ecosystem);
+            }
         }
     }
     present
@@ -237,9 +242,21 @@ const LOCK_ONLY: &str = "read from the lock file for matching";
 struct LockSearch {
     cargo_locks: Vec<PathBuf>,
     python_locks: Vec<PathBuf>,
+    npm_locks: Vec<PathBuf>,
     unchecked: Vec<UncheckedFile>,
     excluded: Vec<String>,
     notes: Vec<String>,
+}
+
+impl LockSearch {
+    /// The locks checked against OSV archives, by ecosystem.
+    fn osv_locks(&self) -> impl Iterator<Item = (Ecosystem, &[PathBuf])> {
+        [
+            (Ecosystem::PyPi, self.python_locks.as_slice()),
+            (Ecosystem::Npm, self.npm_locks.as_slice()),
+        ]
+        .into_iter()
+    }
 }
 
 /// Directories whose lock files are not the project's: build output and
@@ -264,14 +281,20 @@ pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
 fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
     let root = &context.root;
     if root.is_file() {
-        let (cargo_locks, python_locks) = if crate::inventory::python::is_python_lock(root) {
-            (Vec::new(), vec![root.to_path_buf()])
+        let sorted = lockfiles::sort_out([root.to_string_lossy().as_ref()]);
+        let only = vec![root.to_path_buf()];
+        let (cargo_locks, python_locks, npm_locks) = if !sorted.python_locks.is_empty() {
+            (Vec::new(), only, Vec::new())
+        } else if !sorted.npm_locks.is_empty() {
+            (Vec::new(), Vec::new(), only)
         } else {
-            (vec![root.to_path_buf()], Vec::new())
+            // Whatever its name: read as a Cargo.lock, which says what is wrong.
+            (only, Vec::new(), Vec::new())
         };
         return Ok(LockSearch {
             cargo_locks,
             python_locks,
+            npm_locks,
             unchecked: Vec::new(),
             excluded: Vec::new(),
             notes: Vec::new(),
@@ -312,6 +335,11 @@ fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
             .collect(),
         python_locks: sorted
             .python_locks
+            .iter()
+            .map(|path| root.join(path))
+            .collect(),
+        npm_locks: sorted
+            .npm_locks
             .iter()
             .map(|path| root.join(path))
             .collect(),

@@ -3,6 +3,9 @@
 //! read is reported as found and not checked, never passed over: a gate
 //! that says nothing about a Python backend's `uv.lock` must not look green.
 
+use crate::error::ScanError;
+use crate::inventory::lock::LockContents;
+use crate::inventory::{npm, python, Ecosystem};
 use std::path::Path;
 
 /// What kind of dependency file a name denotes.
@@ -32,8 +35,9 @@ macro_rules! named {
 }
 
 /// Every ecosystem's dependency files, after osv-scanner's extractors.
-/// `Cargo.lock` and the Python locks `inventory::python` reads are checked
-/// (`sort_out` takes them first); the rest are found, not checked.
+/// `Cargo.lock` and the Python and npm locks `inventory::python` and
+/// `inventory::npm` read are checked (`sort_out` takes them first); the
+/// rest are found, not checked.
 const PATTERNS: &[Pattern] = &[
     Pattern {
         ecosystem: "crates.io",
@@ -161,6 +165,31 @@ fn is_requirements(file: &str, dir: Option<&str>) -> bool {
     file.ends_with(".txt") && (file.contains("requirements") || dir == Some("requirements"))
 }
 
+/// A lock file the advisory check reads: `Cargo.lock`, a Python or an npm lock.
+pub fn is_checked_lock(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == CARGO_LOCK)
+        || python::is_python_lock(path)
+        || npm::is_npm_lock(path)
+}
+
+/// Reads one Python or npm lock (`ecosystem`'s), with the files it
+/// includes or the manifests beside it, inside `root`.
+pub fn read_lock(
+    ecosystem: Ecosystem,
+    path: &Path,
+    root: &Path,
+) -> Result<LockContents, ScanError> {
+    match ecosystem {
+        Ecosystem::Npm => npm::read(path, root),
+        Ecosystem::PyPi => python::read(path, root),
+        Ecosystem::CratesIo => Err(ScanError::BadInput {
+            path: path.to_path_buf(),
+            message: "a Cargo.lock is read through cargo metadata or the Cargo.lock reader"
+                .to_string(),
+        }),
+    }
+}
+
 /// The lock file secgate checks today.
 pub const CARGO_LOCK: &str = "Cargo.lock";
 
@@ -194,6 +223,8 @@ pub struct Sorted {
     pub cargo_locks: Vec<String>,
     /// Requirement files, `poetry.lock`, `uv.lock`, `Pipfile.lock`, `pdm.lock`.
     pub python_locks: Vec<String>,
+    /// `package-lock.json`, `npm-shrinkwrap.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lock`.
+    pub npm_locks: Vec<String>,
     pub unchecked: Vec<UncheckedFile>,
 }
 
@@ -203,6 +234,7 @@ pub struct Sorted {
 pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> Sorted {
     let mut cargo_locks = Vec::new();
     let mut python_locks: Vec<String> = Vec::new();
+    let mut npm_locks: Vec<String> = Vec::new();
     let mut locks: Vec<(String, &'static str)> = Vec::new();
     let mut manifests: Vec<(String, &'static str)> = Vec::new();
     for relative in files {
@@ -217,6 +249,10 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> Sorted {
             python_locks.push(relative.to_string());
             continue;
         }
+        if crate::inventory::npm::is_npm_lock(Path::new(relative)) {
+            npm_locks.push(relative.to_string());
+            continue;
+        }
         match classify(relative) {
             Some((ecosystem, FileKind::Lock)) => locks.push((relative.to_string(), ecosystem)),
             Some((ecosystem, FileKind::Manifest)) => {
@@ -225,13 +261,28 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> Sorted {
             None => {}
         }
     }
+    // bun writes bun.lock beside an old bun.lockb while migrating: then
+    // the text lock is the one bun reads.
+    let text_bun_lock_dirs: Vec<&str> = npm_locks
+        .iter()
+        .filter(|path| path.ends_with("bun.lock"))
+        .map(|path| parent(path))
+        .collect();
     let mut unchecked: Vec<UncheckedFile> = locks
         .iter()
+        .filter(|(path, _)| {
+            !(path.ends_with("bun.lockb") && text_bun_lock_dirs.contains(&parent(path)))
+        })
         .map(|(path, ecosystem)| UncheckedFile {
             path: path.clone(),
             ecosystem,
             kind: FileKind::Lock,
-            reason: "not supported yet".to_string(),
+            reason: if path.ends_with("bun.lockb") {
+                crate::inventory::npm::BINARY_BUN_LOCK
+            } else {
+                "not supported yet"
+            }
+            .to_string(),
         })
         .collect();
     // A manifest is covered by a lock of its ecosystem in its directory or
@@ -247,6 +298,9 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> Sorted {
         }
         if ecosystem == "PyPI" {
             dirs.extend(python_locks.iter().map(|path| parent(path)));
+        }
+        if ecosystem == "npm" {
+            dirs.extend(npm_locks.iter().map(|path| parent(path)));
         }
         dirs
     };
@@ -273,6 +327,7 @@ pub fn sort_out<'a>(files: impl IntoIterator<Item = &'a str>) -> Sorted {
     Sorted {
         cargo_locks,
         python_locks,
+        npm_locks,
         unchecked,
     }
 }
@@ -375,10 +430,12 @@ mod tests {
         let Sorted {
             cargo_locks,
             python_locks,
+            npm_locks,
             unchecked,
         } = sort_out(files);
         assert_eq!(cargo_locks, ["rust/Cargo.lock"]);
         assert_eq!(python_locks, ["api/uv.lock"]);
+        assert_eq!(npm_locks, ["web/bun.lock"]);
         let listed: Vec<(&str, FileKind)> = unchecked
             .iter()
             .map(|u| (u.path.as_str(), u.kind))
@@ -389,12 +446,30 @@ mod tests {
                 ("docs/package.json", FileKind::Manifest),
                 ("scripts/pyproject.toml", FileKind::Manifest),
                 ("tools/lonely/Cargo.toml", FileKind::Manifest),
-                ("web/bun.lock", FileKind::Lock),
             ]
         );
         assert_eq!(
-            describe(&unchecked, 3),
-            "npm: docs/package.json, web/bun.lock; PyPI: scripts/pyproject.toml and 1 more"
+            describe(&unchecked, 2),
+            "npm: docs/package.json; PyPI: scripts/pyproject.toml and 1 more"
+        );
+    }
+
+    #[test]
+    fn a_binary_bun_lock_says_how_to_write_the_text_one() {
+        let sorted = sort_out([
+            "app/bun.lockb",
+            "app/package.json",
+            "old/bun.lock",
+            "old/bun.lockb",
+        ]);
+        assert_eq!(sorted.npm_locks, ["old/bun.lock"]);
+        assert_eq!(sorted.unchecked.len(), 1);
+        let binary = &sorted.unchecked[0];
+        assert_eq!(binary.path, "app/bun.lockb");
+        assert!(
+            binary.reason.contains("bun install --save-text-lockfile"),
+            "{}",
+            binary.reason
         );
     }
 

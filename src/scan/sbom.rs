@@ -3,9 +3,7 @@
 //! `scope: excluded`, byte-identical under `SOURCE_DATE_EPOCH`.
 
 use crate::finding::Scanner;
-use crate::inventory::{
-    DependencyKind, Ecosystem, Edge, EdgeKind, Inventory, Package, PackageSource,
-};
+use crate::inventory::{DependencyKind, Ecosystem, EdgeKind, Inventory, Package, PackageSource};
 use crate::scan::context::ScanContext;
 use crate::scan::output::{SbomDocument, ScanOutput};
 use crate::scan::settings::SbomFormat;
@@ -27,6 +25,8 @@ use cyclonedx_bom::models::tool::{Tool, Tools};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+mod root_locks;
 
 /// The bom-ref of a virtual workspace's root component. Not its directory
 /// name: that differs between checkouts and the output must not.
@@ -51,8 +51,8 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
                 Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
             }
         }
-        for lock in python_locks_at(&context.root) {
-            match python_inventory(context, &lock) {
+        for (ecosystem, lock) in root_locks::at(&context.root) {
+            match root_locks::inventory(context, ecosystem, &lock) {
                 Ok(inventory) => parts.push(std::sync::Arc::new(inventory)),
                 Err(error) => return ScanOutput::failed(Scanner::Sbom, error),
             }
@@ -60,7 +60,7 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         match parts.len() {
             0 => {
                 output.notes.push(
-                    "no lock file at the root (Cargo.lock, poetry.lock, uv.lock, Pipfile.lock, pdm.lock, requirements.txt): no SBOM written"
+                    "no lock file at the root (Cargo.lock; poetry.lock, uv.lock, Pipfile.lock, pdm.lock, requirements.txt; npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml, yarn.lock, bun.lock): no SBOM written"
                         .to_string(),
                 );
                 return output;
@@ -105,63 +105,6 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         ));
     }
     output
-}
-
-/// The Python locks at the root that describe what ships: the project's
-/// lock (poetry, uv, Pipfile, pdm), else its `requirements.txt` (not the
-/// `requirements-dev.txt` kind: those are for development).
-fn python_locks_at(root: &Path) -> Vec<std::path::PathBuf> {
-    let locks: Vec<std::path::PathBuf> = ["poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"]
-        .iter()
-        .map(|name| root.join(name))
-        .filter(|path| path.exists())
-        .collect();
-    if !locks.is_empty() {
-        return locks;
-    }
-    let requirements = root.join("requirements.txt");
-    if requirements.exists() {
-        vec![requirements]
-    } else {
-        Vec::new()
-    }
-}
-
-/// A Python lock's inventory for the SBOM: one whose lock names no project
-/// (a requirement file) gets one, the root directory, depending on every
-/// package it pins, so each is a component of what ships.
-fn python_inventory(context: &ScanContext, lock: &Path) -> Result<Inventory, String> {
-    let mut inventory = crate::inventory::python::read(lock, &context.root)
-        .map_err(|e| e.to_string())?
-        .inventory;
-    if inventory.workspace_members.is_empty() {
-        let name = context
-            .root
-            .canonicalize()
-            .ok()
-            .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "project".to_string());
-        let mut project = Package::bare(
-            Ecosystem::PyPi,
-            &Ecosystem::PyPi.normalize_name(&name),
-            "",
-            PackageSource::Path {
-                relative: Some(".".to_string()),
-            },
-        );
-        project.is_member = true;
-        let edges = (0..inventory.packages.len())
-            .map(|to| Edge {
-                to,
-                kind: EdgeKind::Normal,
-                target: None,
-            })
-            .collect();
-        inventory.packages.push(project);
-        inventory.depends_on.push(edges);
-        inventory.workspace_members = vec![inventory.packages.len() - 1];
-    }
-    Ok(inventory)
 }
 
 #[derive(Default)]
@@ -221,11 +164,19 @@ fn timestamp() -> Result<DateTime, String> {
 /// `repository_url` for other registries, `vcs_url` (SPDX download location
 /// form) for git, `download_url` with a workspace-relative path for paths.
 pub fn purl(package: &Package) -> Result<String, String> {
-    let mut builder = purl::GenericPurlBuilder::<String>::new(
-        package.ecosystem.purl_type().to_string(),
-        package.name.as_str(),
-    )
-    .with_version(package.version.as_str());
+    // npm's scope is the purl's namespace (`pkg:npm/%40types/node@…`).
+    let (namespace, name) = match package.name.split_once('/') {
+        Some((scope, name)) if package.ecosystem == Ecosystem::Npm && scope.starts_with('@') => {
+            (Some(scope), name)
+        }
+        _ => (None, package.name.as_str()),
+    };
+    let mut builder =
+        purl::GenericPurlBuilder::<String>::new(package.ecosystem.purl_type().to_string(), name)
+            .with_version(package.version.as_str());
+    if let Some(namespace) = namespace {
+        builder = builder.with_namespace(namespace);
+    }
     let qualifier = match &package.source {
         PackageSource::Registry { url, public: false } => Some((
             "repository_url",
@@ -299,11 +250,30 @@ fn component(
         Some(DependencyKind::Normal) => Some(Scope::Required),
         _ => None,
     };
-    if let Some(checksum) = &package.checksum {
-        component.hashes = Some(Hashes(vec![Hash {
+    let mut hashes: Vec<Hash> = package
+        .checksum
+        .iter()
+        .map(|checksum| Hash {
             alg: HashAlgorithm::SHA_256,
             content: HashValue(checksum.clone()),
-        }]));
+        })
+        .collect();
+    for hash in &package.hashes {
+        let alg = match hash.algorithm {
+            crate::inventory::HashAlgorithm::Sha1 => HashAlgorithm::SHA1,
+            crate::inventory::HashAlgorithm::Sha256 => HashAlgorithm::SHA_256,
+            crate::inventory::HashAlgorithm::Sha384 => HashAlgorithm::SHA_384,
+            crate::inventory::HashAlgorithm::Sha512 => HashAlgorithm::SHA_512,
+        };
+        if !hashes.iter().any(|h| h.alg == alg) {
+            hashes.push(Hash {
+                alg,
+                content: HashValue(hash.hex.clone()),
+            });
+        }
+    }
+    if !hashes.is_empty() {
+        component.hashes = Some(Hashes(hashes));
     }
     if let Some(text) = &package.license {
         component.licenses = Some(Licenses(vec![license(text)]));
@@ -589,6 +559,23 @@ mod tests {
             purl(&path).unwrap(),
             "pkg:cargo/foo@1.2.3?download_url=file://crates/foo"
         );
+    }
+
+    #[test]
+    fn npm_scopes_are_the_purl_namespace() {
+        let registry = PackageSource::Registry {
+            url: "https://registry.npmjs.org".to_string(),
+            public: true,
+        };
+        let scoped = Package::bare(
+            Ecosystem::Npm,
+            "@babel/traverse",
+            "7.22.5",
+            registry.clone(),
+        );
+        assert_eq!(purl(&scoped).unwrap(), "pkg:npm/%40babel/traverse@7.22.5");
+        let plain = Package::bare(Ecosystem::Npm, "lodash", "4.17.4", registry);
+        assert_eq!(purl(&plain).unwrap(), "pkg:npm/lodash@4.17.4");
     }
 
     #[test]

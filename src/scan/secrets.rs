@@ -79,7 +79,13 @@ pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
     ScopeSettings {
         exclude_key: "secrets.exclude",
         exclude: context.settings.secrets.exclude.clone(),
-        skip_dirs: Vec::new(),
+        // Installed packages are not the project's code, and a committed
+        // node_modules/ holds tens of thousands of files.
+        skip_dirs: if context.settings.secrets.scan_node_modules {
+            Vec::new()
+        } else {
+            vec!["node_modules"]
+        },
         // As other secret scanners do on a plain directory.
         gitignore_outside_git: true,
         own_outputs: context.own_outputs.clone(),
@@ -111,6 +117,12 @@ pub fn scan_tree(context: &ScanContext, scanner: &SecretScanner) -> ScanOutput {
         .notes
         .extend(listing.excluded_note(scope_settings(context).exclude_key));
     output.excluded = listing.excluded;
+    if !listing.skipped_dirs.is_empty() {
+        output.notes.push(format!(
+            "installed packages not scanned (secrets.scan-node-modules = true scans them): {}",
+            crate::text::abbreviate(&listing.skipped_dirs)
+        ));
+    }
     if !tally.too_large.is_empty() {
         let mut skipped = tally.too_large;
         skipped.sort();

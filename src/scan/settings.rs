@@ -27,6 +27,9 @@ pub struct AdvisorySettings {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SecretSettings {
     pub max_file_size: u64,
+    /// Scan `node_modules/` directories too (installed third-party code,
+    /// not the project's: left out by default).
+    pub scan_node_modules: bool,
     /// Gitignore-style globs of paths not scanned.
     pub exclude: Vec<String>,
     /// Validated at load time, compiled by the scanner.
@@ -42,6 +45,7 @@ impl Default for SecretSettings {
     fn default() -> Self {
         SecretSettings {
             max_file_size: 10 * 1024 * 1024,
+            scan_node_modules: false,
             exclude: Vec::new(),
             custom_rules: Vec::new(),
             disabled_rules: Vec::new(),

@@ -68,7 +68,11 @@ fn advisory(
         title: title(record),
         description: record.details.clone().unwrap_or_default(),
         url: format!("https://osv.dev/vulnerability/{}", record.id),
-        kind: AdvisoryKind::Vulnerability,
+        kind: if record.id.starts_with("MAL-") {
+            AdvisoryKind::Malicious
+        } else {
+            AdvisoryKind::Vulnerability
+        },
         cvss: highest_cvss(&severities),
         severity_label: record
             .database_specific
@@ -241,6 +245,19 @@ mod tests {
                 .score,
             7.5
         );
+    }
+
+    #[test]
+    fn malicious_package_records_are_their_own_kind() {
+        let r = record(
+            r#"{"id": "MAL-2022-4691", "summary": "Malicious code in example",
+                "affected": [{"package": {"ecosystem": "npm", "name": "example"},
+                              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]}]}"#,
+        );
+        let a = &advisories(&r, Ecosystem::Npm, |_| true)[0];
+        assert_eq!(a.kind, AdvisoryKind::Malicious);
+        assert!(a.versions.affects("1.0.0"));
+        assert!(advisories(&r, Ecosystem::PyPi, |_| true).is_empty());
     }
 
     #[test]

@@ -8,12 +8,12 @@
 //! which are extras (`[project.optional-dependencies]`, shipped).
 
 use super::graph::{self, Dep, Label, Locked, Project};
-use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::pyproject::Manifest;
 use super::syntax::{
     is_pep440, normalize, normalize_extra, pick_checksum, pypi, redact, toml_error, Lines,
 };
 use crate::error::ScanError;
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{Inventory, LockLines, PackageSource};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -6,9 +6,9 @@
 //! from where its entry sits in the text.
 
 use super::graph::{self, Label, Locked, Project};
-use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::syntax::{is_pep440, pick_checksum, pypi, redact, registry, Lines};
 use crate::error::ScanError;
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{Inventory, LockLines};
 use serde_json::value::RawValue;
 use std::collections::HashMap;

@@ -7,13 +7,13 @@
 //! `pyproject.toml` beside it, else from the labels.
 
 use super::graph::{self, Dep, Label, Locked, Project};
-use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::pyproject::Manifest;
 use super::syntax::{
     is_pep440, leading_name, normalize, normalize_extra, pick_checksum, pypi, redact, registry,
     toml_error, Lines,
 };
 use crate::error::ScanError;
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{Inventory, LockLines, PackageSource};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

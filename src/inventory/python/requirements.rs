@@ -11,12 +11,12 @@
 //! is dev-only, every other package's kind is unknown (counted as shipped).
 
 use super::lock::LockFormat;
-use crate::inventory::lock::{LockContents, UncheckedReason, UncheckedRequirement};
 use super::syntax::{
     is_pep440, leading_name, marker_text, normalize, pick_checksum, pypi, read_text, redact,
     registry, requirement,
 };
 use crate::error::ScanError;
+use crate::inventory::lock::{LockContents, UncheckedReason, UncheckedRequirement};
 use crate::inventory::{DependencyKind, Ecosystem, Inventory, LockLines, Package};
 use pep508_rs::pep440_rs::{Operator, Version};
 use std::collections::{HashMap, HashSet};
@@ -234,8 +234,23 @@ pub(super) fn read(
 /// `requirements_lint.txt`): what pip-tools and cookiecutter layouts use.
 fn is_development_file(path: &Path) -> bool {
     const WORDS: &[&str] = &[
-        "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "docs",
-        "doc", "ci", "typing", "mypy", "style", "format", "benchmark", "bench",
+        "dev",
+        "develop",
+        "development",
+        "test",
+        "tests",
+        "testing",
+        "lint",
+        "linting",
+        "docs",
+        "doc",
+        "ci",
+        "typing",
+        "mypy",
+        "style",
+        "format",
+        "benchmark",
+        "bench",
     ];
     let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
         return false;

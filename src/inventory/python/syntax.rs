@@ -6,10 +6,9 @@ use crate::error::ScanError;
 use crate::inventory::{Ecosystem, PackageSource};
 use std::path::Path;
 
-pub(super) use crate::inventory::lock::read_text;
 #[cfg(test)]
 pub(super) use crate::inventory::lock::decode;
-
+pub(super) use crate::inventory::lock::read_text;
 
 /// Byte offsets of line starts, to turn spans into 1-based lines.
 pub(super) struct Lines(pub(super) Vec<usize>);

@@ -6,11 +6,11 @@
 //! graph starts from them. uv before 0.3 wrote `[[distribution]]`.
 
 use super::graph::{self, Dep, Locked};
-use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use super::syntax::{
     is_pep440, normalize, normalize_extra, pick_checksum, redact, registry, toml_error, Lines,
 };
 use crate::error::ScanError;
+use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{Inventory, LockLines, PackageSource};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

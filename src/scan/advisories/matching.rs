@@ -267,14 +267,15 @@ pub fn rule_info(advisory: &Advisory) -> RuleInfo {
 
 /// A vulnerability's severity: from its CVSS (3.x or 4.0) score, else from
 /// the source's own grade (GitHub's `LOW` … `CRITICAL`). None for an
-/// unscored one and for informational kinds: the gate grades those.
+/// unscored one, for informational kinds and for malware: the gate grades
+/// those.
 pub fn cvss_severity(advisory: &Advisory) -> Option<Severity> {
     match advisory.kind {
         AdvisoryKind::Vulnerability => match &advisory.cvss {
             Some(cvss) => Some(Severity::from_score(cvss.score)),
             None => advisory.severity_label.as_deref().and_then(graded_label),
         },
-        AdvisoryKind::Informational(_) => None,
+        AdvisoryKind::Informational(_) | AdvisoryKind::Malicious => None,
     }
 }
 

@@ -1,9 +1,12 @@
-//! Python lock files (requirement files, `poetry.lock`, `uv.lock`,
-//! `Pipfile.lock`, `pdm.lock`) against OSV's PyPI advisories: each lock
-//! read into an inventory, the advisories of the packages present read
-//! through the archive's package index, matched as Cargo locks are, each
-//! finding on the line that lists its package. What a lock names without
-//! an exact version is reported as not checked, file by file.
+//! The lock files whose advisories come from OSV archives, one ecosystem
+//! at a time: Python's (requirement files, `poetry.lock`, `uv.lock`,
+//! `Pipfile.lock`, `pdm.lock`) against the PyPI archive, npm's
+//! (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lock`) against
+//! the npm archive. Each lock is read into an inventory, the advisories of
+//! the packages present are read through the archive's package index and
+//! matched as Cargo locks are, each finding on the line that lists its
+//! package. What a lock names that no advisory can be matched to (no exact
+//! version, a URL, a local path) is reported as not checked, file by file.
 
 use super::matching::{self, Checked};
 use crate::advisory::osv::OsvSource;
@@ -11,16 +14,15 @@ use crate::advisory::{AdvisorySource, DatabaseInfo};
 use crate::db::osv::{self as osv_cache, OsvCache};
 use crate::finding::{Finding, RuleInfo};
 use crate::inventory::lock::{LockContents, UncheckedRequirement};
-use crate::inventory::python;
-use crate::inventory::Ecosystem;
+use crate::inventory::{Ecosystem, PackageSource};
 use crate::scan::context::ScanContext;
-use crate::scan::lockfiles::{FileKind, UncheckedFile};
+use crate::scan::lockfiles::{self, FileKind, UncheckedFile};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// What the Python part of the advisory check found.
+/// What the check of one ecosystem's locks found.
 #[derive(Default)]
-pub struct PythonCheck {
+pub struct OsvCheck {
     pub findings: Vec<Finding>,
     pub rules: BTreeMap<String, RuleInfo>,
     pub unchecked: Vec<UncheckedFile>,
@@ -35,9 +37,17 @@ pub struct PythonCheck {
 /// How many unchecked requirements a file's entry names.
 const UNCHECKED_NAMED: usize = 3;
 
-/// Where the PyPI archive is: `--osv-db DIR` (OSV's layout), else the cache.
-fn archive_path(context: &ScanContext) -> Result<PathBuf, String> {
-    let ecosystem = Ecosystem::PyPi;
+/// The lock files of `ecosystem` (by name), as the summary says them.
+fn lock_noun(ecosystem: Ecosystem) -> &'static str {
+    match ecosystem {
+        Ecosystem::PyPi => "Python lock file",
+        Ecosystem::Npm => "npm lock file",
+        Ecosystem::CratesIo => "Cargo.lock",
+    }
+}
+
+/// Where `ecosystem`'s archive is: `--osv-db DIR` (OSV's layout), else the cache.
+fn archive_path(context: &ScanContext, ecosystem: Ecosystem) -> Result<PathBuf, String> {
     let (archive, how) = match &context.osv_db {
         Some(dir) => (
             dir.join(ecosystem.as_str()).join(osv_cache::ARCHIVE_NAME),
@@ -60,35 +70,41 @@ fn archive_path(context: &ScanContext) -> Result<PathBuf, String> {
     ))
 }
 
-/// Checks the Python locks `locks` (absolute paths, sorted).
-pub fn check(context: &ScanContext, locks: &[PathBuf]) -> PythonCheck {
-    let mut result = PythonCheck::default();
+/// Checks the locks `locks` of `ecosystem` (absolute paths, sorted).
+pub fn check(context: &ScanContext, ecosystem: Ecosystem, locks: &[PathBuf]) -> OsvCheck {
+    let mut result = OsvCheck::default();
     let mut read = Vec::new();
     for path in locks {
-        match python::read(path, &context.root) {
+        match lockfiles::read_lock(ecosystem, path, &context.root) {
             Ok(lock) => read.push(lock),
             // One broken lock file does not hide the others' findings.
             Err(error) => result.errors.push(error.to_string()),
         }
     }
     for lock in &read {
-        result.unchecked.extend(unchecked_files(context, lock));
+        result
+            .unchecked
+            .extend(unchecked_files(context, ecosystem, lock));
     }
+    // Every registry's packages: a private index or a company mirror
+    // serves the same names, and a mirror is the norm.
     let names: BTreeSet<&str> = read
         .iter()
         .flat_map(|lock| &lock.inventory.packages)
-        .filter(|package| package.source.is_public_registry())
+        .filter(|package| matches!(package.source, PackageSource::Registry { .. }))
         .map(|package| package.name.as_str())
         .collect();
     if names.is_empty() {
         result.notes.push(format!(
-            "{} Python lock file{}, no PyPI packages pinned: no advisories to read",
+            "{} {}{}, no {} registry packages pinned: no advisories to read",
             locks.len(),
-            if locks.len() == 1 { "" } else { "s" }
+            lock_noun(ecosystem),
+            if locks.len() == 1 { "" } else { "s" },
+            ecosystem.as_str()
         ));
         return result;
     }
-    let archive = match archive_path(context) {
+    let archive = match archive_path(context, ecosystem) {
         Ok(archive) => archive,
         Err(error) => {
             result.errors.push(error);
@@ -98,7 +114,7 @@ pub fn check(context: &ScanContext, locks: &[PathBuf]) -> PythonCheck {
     // `--osv-db` may be read-only: the index lives in secgate's own cache.
     let index_dir = osv_cache::default_index_dir()
         .unwrap_or_else(|_| std::env::temp_dir().join("secgate-osv-index"));
-    let source = match OsvSource::open(&archive, Ecosystem::PyPi, &index_dir) {
+    let source = match OsvSource::open(&archive, ecosystem, &index_dir) {
         Ok(source) => Box::new(source),
         Err(error) => {
             result.errors.push(error.to_string());
@@ -116,7 +132,8 @@ pub fn check(context: &ScanContext, locks: &[PathBuf]) -> PythonCheck {
         Ok(report) => {
             result.warnings.extend(report.warnings);
             result.notes.push(format!(
-                "PyPI {}",
+                "{} {}",
+                ecosystem.as_str(),
                 matching::describe_database(&report.database)
             ));
             result.database = Some(report.database);
@@ -153,8 +170,9 @@ pub fn check(context: &ScanContext, locks: &[PathBuf]) -> PythonCheck {
         result.rules.extend(rules);
     }
     result.notes.push(format!(
-        "{} Python lock file{}, {packages} packages, {} advisories read for {} packages in {}",
+        "{} {}{}, {packages} packages, {} advisories read for {} packages in {}",
         locks.len(),
+        lock_noun(ecosystem),
         if locks.len() == 1 { "" } else { "s" },
         loaded.count(),
         names.len(),
@@ -169,7 +187,11 @@ fn version_of(finding: &Finding) -> Option<&str> {
 
 /// One entry per file that names requirements no advisory can be matched
 /// to: how many, and the first few with their lines.
-fn unchecked_files(context: &ScanContext, lock: &LockContents) -> Vec<UncheckedFile> {
+fn unchecked_files(
+    context: &ScanContext,
+    ecosystem: Ecosystem,
+    lock: &LockContents,
+) -> Vec<UncheckedFile> {
     let mut by_file: BTreeMap<&Path, Vec<&UncheckedRequirement>> = BTreeMap::new();
     for requirement in &lock.unchecked {
         by_file
@@ -193,10 +215,14 @@ fn unchecked_files(context: &ScanContext, lock: &LockContents) -> Vec<UncheckedF
                 })
                 .collect();
             let more = requirements.len().saturating_sub(UNCHECKED_NAMED);
+            let (one, many) = match ecosystem {
+                Ecosystem::PyPi => ("requirement", "requirements"),
+                _ => ("dependency", "dependencies"),
+            };
             let mut reason = format!(
-                "{} requirement{} not checked: {}",
+                "{} {} not checked: {}",
                 requirements.len(),
-                if requirements.len() == 1 { "" } else { "s" },
+                if requirements.len() == 1 { one } else { many },
                 named.join(", ")
             );
             if more > 0 {
@@ -204,7 +230,7 @@ fn unchecked_files(context: &ScanContext, lock: &LockContents) -> Vec<UncheckedF
             }
             UncheckedFile {
                 path: context.shown_path(file),
-                ecosystem: Ecosystem::PyPi.as_str(),
+                ecosystem: ecosystem.as_str(),
                 kind: FileKind::Lock,
                 reason,
             }
