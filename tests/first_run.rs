@@ -229,7 +229,7 @@ fn test_fixture_lock_files_are_excluded_by_name_and_said_so() {
 
 /// A FastAPI backend and a TypeScript frontend, laid out as
 /// fastapi/full-stack-fastapi-template is today: a uv workspace and a bun
-/// workspace at the root, no Cargo.lock anywhere.
+/// workspace at the root, no Cargo.lock anywhere; and a Ruby tool.
 fn python_and_typescript_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -261,6 +261,11 @@ fn python_and_typescript_project() -> tempfile::TempDir {
         &root.join("scripts/requirements-dev.txt"),
         "pytest==7.4.0\n",
     );
+    // An ecosystem secgate does not read yet.
+    write(
+        &root.join("tools/Gemfile.lock"),
+        "GEM\n  remote: https://rubygems.org/\n  specs:\n    rake (13.0.6)\n",
+    );
     dir
 }
 
@@ -271,6 +276,13 @@ fn python_locks_are_checked_and_without_their_advisories_the_gate_cannot_pass() 
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("2 Python lock files, "),
+        "{}",
+        run.stderr
+    );
+    // The bun workspace pins no registry package yet: read, nothing to match.
+    assert!(
+        run.stderr
+            .contains("1 npm lock file, no npm registry packages pinned"),
         "{}",
         run.stderr
     );
@@ -305,8 +317,8 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     assert_eq!(run.code, 0, "warn by default: {}", run.stderr);
     for expected in [
         "Found, not checked (1 dependency file",
-        "npm         bun.lock",
-        "1 dependency file found, not checked (npm: 1)",
+        "RubyGems    tools/Gemfile.lock",
+        "1 dependency file found, not checked (RubyGems: 1)",
     ] {
         assert!(
             run.stderr.contains(expected),
@@ -335,13 +347,14 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     assert!(
         notifications
             .iter()
-            .any(|n| n.starts_with("found, not checked: bun.lock (npm lock file")),
+            .any(|n| n.starts_with("found, not checked: tools/Gemfile.lock (RubyGems lock file")),
         "{notifications:?}"
     );
     let markdown = std::fs::read_to_string(&summary).unwrap();
     assert!(markdown.contains("### Found, not checked"), "{markdown}");
-    assert!(markdown.contains("| npm | `bun.lock` |"), "{markdown}");
+    assert!(markdown.contains("| RubyGems | `tools/Gemfile.lock` |"), "{markdown}");
     assert!(!markdown.contains("uv.lock"), "checked now: {markdown}");
+    assert!(!markdown.contains("bun.lock"), "checked now: {markdown}");
 
     write(
         &project.path().join("secgate.toml"),
@@ -358,7 +371,7 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     // Excluding what does not ship is the way out, and is said.
     write(
         &project.path().join("secgate.toml"),
-        "[advisories]\nunchecked-ecosystems = \"fail\"\nexclude = [\"uv.lock\", \"pyproject.toml\", \"bun.lock\", \"package.json\", \"scripts/\"]\n",
+        "[advisories]\nunchecked-ecosystems = \"fail\"\nexclude = [\"uv.lock\", \"pyproject.toml\", \"bun.lock\", \"package.json\", \"scripts/\", \"tools/\"]\n",
     );
     let run = run_in(project.path(), &["check"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
