@@ -588,3 +588,45 @@ fn timing_of_a_2000_package_lock() {
         start.elapsed() / rounds
     );
 }
+
+/// A lock given by path in `SECGATE_TIMING_LOCK` (a `package-lock.json`
+/// or a `bun.lock`), timed, with how often npm's flags and the graph
+/// disagree on a kind.
+#[test]
+#[ignore]
+fn timing_of_the_lock_in_secgate_timing_lock() {
+    let Some(path) = std::env::var_os("SECGATE_TIMING_LOCK").map(PathBuf::from) else {
+        println!("SECGATE_TIMING_LOCK is not set");
+        return;
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let is_bun = path.file_name().is_some_and(|n| n == "bun.lock");
+    let read_once = || {
+        if is_bun {
+            super::super::bun::read(&path, &text).unwrap()
+        } else {
+            read(&path, &text).unwrap()
+        }
+    };
+    let rounds = 10;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        read_once();
+    }
+    let elapsed = start.elapsed() / rounds;
+    let (inventory, unchecked, _) = read_once();
+    let classes = inventory.classify(&inventory.workspace_members);
+    let disagree = inventory
+        .packages
+        .iter()
+        .zip(&classes)
+        .filter(|(p, c)| p.kind != c.kind)
+        .count();
+    println!(
+        "{}: {} KB, {} packages, {} unchecked, {disagree} kinds the graph disagrees with, {elapsed:?} per read",
+        path.display(),
+        text.len() / 1024,
+        inventory.packages.len(),
+        unchecked.len()
+    );
+}
