@@ -630,3 +630,66 @@ fn timing_of_the_lock_in_secgate_timing_lock() {
         unchecked.len()
     );
 }
+
+/// What every read inventory keeps to, whatever the input.
+fn assert_well_formed(inventory: &Inventory, unchecked: &[UncheckedRequirement], input: &str) {
+    let count = inventory.packages.len();
+    assert_eq!(inventory.depends_on.len(), count, "{input}");
+    assert!(!inventory.workspace_members.is_empty(), "{input}");
+    assert!(inventory.root.is_some_and(|root| root < count), "{input}");
+    for edges in &inventory.depends_on {
+        assert!(edges.iter().all(|edge| edge.to < count), "{input}");
+    }
+    for window in inventory.packages.windows(2) {
+        assert!(window[0].name <= window[1].name, "{input}");
+    }
+    for package in &inventory.packages {
+        let lines = package.lines.unwrap();
+        assert!(1 <= lines.start && lines.start <= lines.end, "{input}");
+    }
+    assert!(unchecked.windows(2).all(|w| w[0] <= w[1]), "{input}");
+    assert!(unchecked.iter().all(|u| u.line >= 1), "{input}");
+}
+
+#[test]
+fn damaged_fixtures_read_to_well_formed_inventories_or_errors() {
+    let fixtures = [
+        "package-lock-v1-edge/package-lock.json",
+        "package-lock-v2-curso-node-table/package-lock.json",
+        "package-lock-v3-edge/package-lock.json",
+        "shrinkwrap-json_index/npm-shrinkwrap.json",
+        "bun-edge/bun.lock",
+        "bun-monorepo-analysis/bun.lock",
+    ];
+    let mut read_whole = 0;
+    for fixture_path in fixtures {
+        let (path, text) = fixture(fixture_path);
+        let read_any = |text: &str| {
+            if fixture_path.ends_with("bun.lock") {
+                super::super::bun::read(&path, text)
+            } else {
+                read(&path, text)
+            }
+        };
+        // Cut short anywhere, and one byte replaced by JSON's punctuation.
+        let mut damaged: Vec<String> = (0..text.len())
+            .step_by(499)
+            .filter_map(|cut| text.get(..cut).map(str::to_string))
+            .collect();
+        for at in (0..text.len()).step_by(331) {
+            for replacement in ["\"", "{", "]", ","] {
+                if text.is_char_boundary(at) && text.is_char_boundary(at + 1) {
+                    damaged.push(format!("{}{replacement}{}", &text[..at], &text[at + 1..]));
+                }
+            }
+        }
+        for input in &damaged {
+            if let Ok((inventory, unchecked, _)) = read_any(input) {
+                assert_well_formed(&inventory, &unchecked, input);
+                read_whole += 1;
+            }
+        }
+    }
+    // Some damage (inside a hash, a URL) leaves valid JSON.
+    assert!(read_whole > 0);
+}
