@@ -352,7 +352,10 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     );
     let markdown = std::fs::read_to_string(&summary).unwrap();
     assert!(markdown.contains("### Found, not checked"), "{markdown}");
-    assert!(markdown.contains("| RubyGems | `tools/Gemfile.lock` |"), "{markdown}");
+    assert!(
+        markdown.contains("| RubyGems | `tools/Gemfile.lock` |"),
+        "{markdown}"
+    );
     assert!(!markdown.contains("uv.lock"), "checked now: {markdown}");
     assert!(!markdown.contains("bun.lock"), "checked now: {markdown}");
 
