@@ -200,7 +200,12 @@ fn a_vulnerable_package_lock_and_pnpm_lock_fail_the_gate_on_their_lines() {
         .iter()
         .filter(|f| f.1 == "tools/yaml/pnpm-lock.yaml")
         .collect();
-    assert_eq!(in_pnpm.len(), 11, "{}", checked.stderr);
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(fixture("npm/golden/expected.json")).unwrap())
+            .unwrap();
+    let pnpm_expected = expected["pnpm-v5-read-yaml-file"].as_array().unwrap().len();
+    assert!(pnpm_expected >= 10);
+    assert_eq!(in_pnpm.len(), pnpm_expected, "{}", checked.stderr);
     for (_, _, line, _, _, package_version) in in_pnpm {
         let at = pnpm.lines().nth(*line as usize - 1).unwrap();
         assert!(at.contains(package_of(package_version)), "{at}");

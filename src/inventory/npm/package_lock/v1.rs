@@ -16,6 +16,7 @@ use super::{node_lookup, Lock, Locked, Project};
 use crate::error::ScanError;
 use crate::inventory::EdgeKind;
 use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -23,6 +24,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 #[serde(default)]
 struct Entry<'a> {
     version: Option<String>,
+    /// npm 6 writes `"resolved": false` for some bundled dependencies.
+    #[serde(deserialize_with = "string_or_false")]
     resolved: Option<String>,
     integrity: Option<String>,
     dev: bool,
@@ -31,6 +34,25 @@ struct Entry<'a> {
     requires: Option<&'a RawValue>,
     #[serde(borrow)]
     dependencies: Option<&'a RawValue>,
+}
+
+/// A string, or `false`/`null` for none.
+fn string_or_false<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum StringOrBool {
+        String(String),
+        Bool(bool),
+    }
+    match Option::<StringOrBool>::deserialize(deserializer)? {
+        Some(StringOrBool::String(text)) => Ok(Some(text)),
+        Some(StringOrBool::Bool(false)) | None => Ok(None),
+        Some(StringOrBool::Bool(true)) => Err(serde::de::Error::custom(
+            "expected a string or false, found true",
+        )),
+    }
 }
 
 /// One entry read, with what its edges need.
