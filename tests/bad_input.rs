@@ -1001,3 +1001,67 @@ fn python_includes_that_are_fifos_or_directories_are_refused_at_the_include() {
         .to_string();
     assert!(error.contains("not a regular file"), "{error}");
 }
+
+// ---------------------------------------------------------------- npm lock files
+// Through `check`: a broken lock is exit 2 naming the file and the line,
+// the other locks' findings still reported, the SARIF written whole.
+
+/// `name` holding `content` at the root of a scratch repository, checked:
+/// exit 2, the error naming `name:<line>`.
+fn npm_error(name: &str, content: &[u8], line: usize) -> String {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    std::fs::write(repo.join(name), content).unwrap();
+    let output = scratch.run(
+        "check",
+        &repo,
+        &[
+            "--scanners",
+            "advisories",
+            "--offline",
+            "--osv-db",
+            fixture("osv").to_str().unwrap(),
+        ],
+    );
+    let stderr = assert_could_not_check(&output, &[&format!("{name}:{line}")]);
+    scratch.assert_outputs_whole();
+    stderr
+}
+
+#[test]
+fn npm_locks_truncated_or_mistyped() {
+    let lock = std::fs::read_to_string(fixture("npm/storefront-v3/package-lock.json")).unwrap();
+    let cut = lock.len() / 2;
+    npm_error(
+        "package-lock.json",
+        &lock.as_bytes()[..cut],
+        lock[..cut].matches('\n').count() + 1,
+    );
+    let stderr = npm_error(
+        "package-lock.json",
+        b"{\n  \"lockfileVersion\": 7,\n  \"packages\": {}\n}\n",
+        2,
+    );
+    assert!(stderr.contains("lockfileVersion"), "{stderr}");
+    let mistyped = lock.replacen("\"version\": \"4.17.20\"", "\"version\": [4, 17, 20]", 1);
+    let line = mistyped[..mistyped.find("[4, 17, 20]").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    npm_error("package-lock.json", mistyped.as_bytes(), line);
+    npm_error(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\n\nimporters:\n  .:\n    dependencies: [unclosed\n",
+        5,
+    );
+    npm_error(
+        "yarn.lock",
+        b"# yarn lockfile v1\n\n\nlodash@^4.17.4:\n  version \"4.17.4\n",
+        5,
+    );
+    npm_error(
+        "bun.lock",
+        b"{\n  \"lockfileVersion\": 1,\n  \"packages\": {\n    \"a\": [1, 2\n",
+        4,
+    );
+}
