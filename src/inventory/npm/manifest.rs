@@ -179,10 +179,14 @@ pub(super) fn parse_package_json(path: &Path, text: &str) -> Result<PackageJson,
 /// large tree.
 const MAX_WORKSPACE_DIRS: usize = 10_000;
 
+/// How deep `**` descends.
+const MAX_GLOB_DEPTH: usize = 8;
+
 /// The directories (relative to the lock's, `/`-separated, sorted) the
-/// `workspaces` globs name that hold a `package.json` as far as
-/// `manifests` can tell: `*` and `?` within a segment, `**` for any depth,
-/// `!glob` to leave out. Globs that are absolute or name `..` are ignored.
+/// `workspaces` globs name, as far as `manifests` can list them: `*` and
+/// `?` within a segment, `**` for any depth (at most [`MAX_GLOB_DEPTH`]),
+/// `!glob` to leave out. Globs that are absolute or name `..` are ignored;
+/// whether a directory holds a `package.json` is the caller's to find out.
 pub(super) fn workspace_dirs(
     manifests: &dyn Manifests,
     globs: &[String],
@@ -243,6 +247,9 @@ fn expand(
     if first == "**" {
         // Zero directories, then one more and `**` again.
         expand(manifests, base, rest, found)?;
+        if base.split('/').count() >= MAX_GLOB_DEPTH {
+            return Ok(());
+        }
         for name in manifests.subdirectories(base)? {
             expand(manifests, &join(&name), segments, found)?;
         }

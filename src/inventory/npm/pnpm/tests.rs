@@ -366,3 +366,35 @@ fn truncated_and_garbled_locks_never_panic() {
         }
     }
 }
+
+/// Parse time of a large lock named by SECGATE_LARGE_LOCK (a
+/// pnpm-lock.yaml or yarn.lock): `cargo test --release --lib
+/// large_lock_parse_time -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn large_lock_parse_time() {
+    let Ok(path) = std::env::var("SECGATE_LARGE_LOCK") else {
+        return;
+    };
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let format = crate::inventory::npm::NpmLockFormat::of(&path).unwrap();
+    let directory = crate::files::directory_of(&path).to_path_buf();
+    let manifests = crate::inventory::npm::FileManifests::new(&directory, &directory);
+    let mut best = std::time::Duration::MAX;
+    let mut kinds = std::collections::BTreeMap::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let contents = crate::inventory::npm::parse(format, &path, &text, &manifests).unwrap();
+        best = best.min(started.elapsed());
+        kinds.clear();
+        for package in &contents.inventory.packages {
+            *kinds.entry(format!("{:?}", package.kind)).or_insert(0) += 1;
+        }
+    }
+    println!(
+        "{}: {} bytes, packages by kind {kinds:?}, best of 5: {best:?}",
+        path.display(),
+        text.len()
+    );
+}

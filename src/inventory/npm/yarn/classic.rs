@@ -229,12 +229,22 @@ fn understand(
         .iter()
         .filter_map(|d| split_descriptor(d).map(|(_, range)| range))
         .find(|range| is_local(range));
-    let (source, reason) = match (spec, &raw.resolved) {
+    let (mut source, reason) = match (spec, &raw.resolved) {
         (Some(local), _) => source_of_url(&name, local),
         (None, Some(resolved)) => source_of_url(&name, resolved),
         (None, None) if is_url(range) => source_of_url(&name, range),
         (None, None) => (npm_registry(), None),
     };
+    // The branch or tag asked for is in the key (`…git#1.9.0`), the commit
+    // in `resolved`.
+    if let PackageSource::Git { reference, .. } = &mut source {
+        if reference.is_none() {
+            *reference = range
+                .split_once('#')
+                .map(|(_, asked)| asked.to_string())
+                .filter(|asked| !locked::is_commit(asked));
+        }
+    }
     let lines = LockLines {
         start: raw.start,
         end: raw.end,

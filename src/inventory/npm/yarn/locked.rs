@@ -189,9 +189,6 @@ fn classify(inventory: &mut Inventory, dev_flags: &[Option<bool>]) {
             }
             None => {}
         }
-        if package.kind != Some(DependencyKind::Normal) {
-            package.platform_only = None;
-        }
     }
     if !has_members && dev_flags.iter().any(Option::is_none) {
         inventory.fallback_reason =

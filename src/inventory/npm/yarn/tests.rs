@@ -144,7 +144,7 @@ fn classic_git_and_tarball_urls_are_unchecked_on_their_line() {
         package(&inventory, "body-parser", "1.9.0").source,
         PackageSource::Git {
             url: "ssh://git@github.com/expressjs/body-parser.git".into(),
-            reference: None,
+            reference: Some("1.9.0".into()),
             rev: "263f602e6ae34add6332c1eb4caa808893b0b711".into(),
         }
     );
