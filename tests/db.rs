@@ -101,12 +101,15 @@ impl Server {
     }
 }
 
-/// A server of OSV's PyPI archive (the committed real subset).
+/// A server of OSV's PyPI and npm archives (the committed real subsets).
 fn osv_server() -> Server {
-    let archive = std::fs::read(fixture("osv/PyPI/all.zip")).unwrap();
+    let pypi = std::fs::read(fixture("osv/PyPI/all.zip")).unwrap();
+    let npm = std::fs::read(fixture("osv/npm/all.zip")).unwrap();
     Server::start(move |head| {
         if head[0].starts_with("get /pypi/all.zip ") {
-            ok(archive.clone(), "\"osv-1\"")
+            ok(pypi.clone(), "\"osv-1\"")
+        } else if head[0].starts_with("get /npm/all.zip ") {
+            ok(npm.clone(), "\"osv-npm-1\"")
         } else {
             status("404 Not Found", "no such archive")
         }
@@ -1274,17 +1277,35 @@ fn update_fetches_the_osv_archives_beside_the_rustsec_database() {
     assert_eq!(record["url"], format!("{}/PyPI/all.zip", home.osv.base()));
     assert_eq!(record["etag"], "\"osv-1\"");
     assert!(record["advisories"].as_u64().unwrap() > 90, "{record}");
-    // The package index is built once, at the fetch, for the checks to reuse.
+    // npm's archive too, by default.
+    assert_eq!(
+        std::fs::read(home.dir.path().join("cache/secgate/osv/npm/all.zip")).unwrap(),
+        std::fs::read(fixture("osv/npm/all.zip")).unwrap()
+    );
+    assert!(stderr.contains("npm advisories updated: "), "{stderr}");
+    // The package index is built once per archive, at the fetch, for the
+    // checks to reuse.
     let indexes = std::fs::read_dir(home.dir.path().join("cache/secgate/osv-index"))
         .unwrap()
         .count();
-    assert_eq!(indexes, 1);
+    assert_eq!(indexes, 2);
 
     // The next update asks conditionally.
     let (code, stderr) = home.update(&server.url);
     assert_eq!(code, 0, "{stderr}");
-    let second = home.osv.requests().pop().unwrap();
-    assert_eq!(header(&second, "if-none-match"), Some("\"osv-1\""));
+    let requests = home.osv.requests();
+    let pypi = requests
+        .iter()
+        .rev()
+        .find(|r| r[0].starts_with("get /pypi/"))
+        .unwrap();
+    assert_eq!(header(pypi, "if-none-match"), Some("\"osv-1\""));
+    let npm = requests
+        .iter()
+        .rev()
+        .find(|r| r[0].starts_with("get /npm/"))
+        .unwrap();
+    assert_eq!(header(npm, "if-none-match"), Some("\"osv-npm-1\""));
 }
 
 #[test]
