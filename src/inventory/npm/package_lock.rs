@@ -19,16 +19,15 @@ mod v1;
 mod tests;
 
 use self::assemble::Placement;
-use self::json::{Json, Members};
+use self::json::{Json, Member, Members, Names, Text};
 use self::origin::{Origin, NPM_REGISTRY};
 use crate::error::ScanError;
 use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{
     ContentHash, DependencyKind, EdgeKind, Inventory, LockLines, PackageSource,
 };
-use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The inventory, what cannot be checked, and the manifests read (none:
@@ -42,7 +41,7 @@ pub(super) fn read(
         _ => "package-lock.json",
     };
     let json = Json::new(path, text, format);
-    let top: Members = json.parse(text, "the document")?;
+    let top: Members = json.parse(text, &"the document")?;
     let mut lockfile_version = None;
     let mut project = Project {
         name: None,
@@ -50,10 +49,10 @@ pub(super) fn read(
     };
     let (mut packages, mut dependencies) = (None, None);
     for (key, raw) in &top.0 {
-        match key.as_str() {
+        match &**key {
             "lockfileVersion" => lockfile_version = Some(*raw),
-            "name" => project.name = json.parse(raw.get(), "name")?,
-            "version" => project.version = json.parse(raw.get(), "version")?,
+            "name" => project.name = json.parse(raw.get(), &"name")?,
+            "version" => project.version = json.parse(raw.get(), &"version")?,
             "packages" => packages = Some(*raw),
             "dependencies" => dependencies = Some(*raw),
             _ => {}
@@ -61,13 +60,13 @@ pub(super) fn read(
     }
     // npm 2 to 4 wrote shrinkwraps without a lockfileVersion, in the
     // shape of version 1.
-    let version = match lockfile_version {
+    let format_version = match lockfile_version {
         None => 1,
         Some(raw) => match json
-            .parse::<serde_json::Value>(raw.get(), "lockfileVersion")?
+            .parse::<serde_json::Value>(raw.get(), &"lockfileVersion")?
             .as_u64()
         {
-            Some(version @ 1..=3) => version,
+            Some(known @ 1..=3) => known,
             _ => {
                 return Err(json.error_at(
                     raw.get(),
@@ -79,7 +78,7 @@ pub(super) fn read(
             }
         },
     };
-    let lock = match (version, packages) {
+    let lock = match (format_version, packages) {
         (2 | 3, Some(packages)) => from_packages(&json, packages, &project)?,
         _ => v1::read(&json, dependencies, &project)?,
     };
@@ -129,17 +128,25 @@ struct Lock {
 /// One entry of `packages` (lockfileVersion 2 and 3).
 #[derive(serde::Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Entry {
-    name: Option<String>,
-    version: Option<String>,
-    resolved: Option<String>,
-    integrity: Option<String>,
+struct Entry<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    version: Option<Text<'a>>,
+    #[serde(borrow)]
+    resolved: Option<Text<'a>>,
+    #[serde(borrow)]
+    integrity: Option<Text<'a>>,
     link: bool,
     dev: bool,
-    dependencies: BTreeMap<String, IgnoredAny>,
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
-    dev_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(borrow)]
+    dependencies: Names<'a>,
+    #[serde(borrow)]
+    optional_dependencies: Names<'a>,
+    #[serde(borrow)]
+    peer_dependencies: Names<'a>,
+    #[serde(borrow)]
+    dev_dependencies: Names<'a>,
     workspaces: Option<serde_json::Value>,
 }
 
@@ -149,10 +156,11 @@ fn from_packages<'a>(
     packages: &'a RawValue,
     project: &Project,
 ) -> Result<Lock, ScanError> {
-    let members: Members = json.parse(packages.get(), "packages")?;
+    let members: Members = json.parse(packages.get(), &"packages")?;
     let mut rows: Vec<(&str, &RawValue, Entry)> = Vec::with_capacity(members.0.len());
     let mut first_line: HashMap<&str, u32> = HashMap::with_capacity(members.0.len());
     for (key, raw) in &members.0 {
+        let key: &str = key;
         let line = json.member_lines(raw).start;
         if let Some(first) = first_line.insert(key, line) {
             return Err(json.error_at(
@@ -160,7 +168,7 @@ fn from_packages<'a>(
                 format!("packages lists \"{key}\" twice (first at line {first})"),
             ));
         }
-        let entry: Entry = json.parse(raw.get(), &format!("packages[\"{key}\"]"))?;
+        let entry: Entry = json.parse(raw.get(), &Member("packages", key))?;
         rows.push((key, raw, entry));
     }
     let workspaces = rows
@@ -268,7 +276,7 @@ fn from_packages<'a>(
             if kind == EdgeKind::Dev && !is_member {
                 continue;
             }
-            for name in names.keys() {
+            for name in &names.0 {
                 let found = node_lookup(key, name, &mut buffer, |path| at_path.get(path).copied());
                 if let Some(to) = found {
                     lock.placements[placement].edges.push((to, kind));
