@@ -157,19 +157,19 @@ fn from_packages<'a>(
     project: &Project,
 ) -> Result<Lock, ScanError> {
     let members: Members = json.parse(packages.get(), &"packages")?;
-    let mut rows: Vec<(&str, &RawValue, Entry)> = Vec::with_capacity(members.0.len());
+    let mut rows: Vec<(&str, LockLines, Entry)> = Vec::with_capacity(members.0.len());
     let mut first_line: HashMap<&str, u32> = HashMap::with_capacity(members.0.len());
     for (key, raw) in &members.0 {
         let key: &str = key;
-        let line = json.member_lines(raw).start;
-        if let Some(first) = first_line.insert(key, line) {
+        let lines = json.member_lines(raw);
+        if let Some(first) = first_line.insert(key, lines.start) {
             return Err(json.error_at(
                 raw.get(),
                 format!("packages lists \"{key}\" twice (first at line {first})"),
             ));
         }
         let entry: Entry = json.parse(raw.get(), &Member("packages", key))?;
-        rows.push((key, raw, entry));
+        rows.push((key, lines, entry));
     }
     let workspaces = rows
         .iter()
@@ -186,11 +186,10 @@ fn from_packages<'a>(
     let mut at_path: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
     let mut row_of: Vec<Option<usize>> = Vec::with_capacity(rows.len() + 1);
     let mut root = None;
-    for (row, (key, raw, entry)) in rows.iter().enumerate() {
+    for (row, &(key, lines, ref entry)) in rows.iter().enumerate() {
         if entry.link {
             continue;
         }
-        let lines = json.member_lines(raw);
         let placement = if key.is_empty() {
             let mut placement = project.root(json, entry.name.as_deref(), entry.version.as_deref());
             placement.lines = lines;
@@ -242,7 +241,7 @@ fn from_packages<'a>(
     };
     // Links resolve to their target; one whose target the lock does not
     // list is a local package of its own.
-    for (key, raw, entry) in rows.iter().filter(|(_, _, entry)| entry.link) {
+    for &(key, lines, ref entry) in rows.iter().filter(|(_, _, entry)| entry.link) {
         let target = link_target(entry.resolved.as_deref().unwrap_or(""));
         if let Some(&placement) = at_path.get(target.as_str()) {
             at_path.insert(key, placement);
@@ -252,9 +251,8 @@ fn from_packages<'a>(
             .name
             .as_deref()
             .or_else(|| installed_name(key))
-            .unwrap_or(*key);
+            .unwrap_or(key);
         let version = entry.version.as_deref().unwrap_or("");
-        let lines = json.member_lines(raw);
         at_path.insert(key, lock.placements.len());
         row_of.push(None);
         lock.placements
