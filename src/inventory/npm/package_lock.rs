@@ -9,6 +9,9 @@
 //! `devOptional` (optional in production on some path) and `peer` are
 //! shipped. Edges follow Node's lookup from each package's install path:
 //! its own `node_modules/`, then each ancestor's, then the root's.
+//!
+//! `json` (located JSON members), `origin` (sources from resolutions) and
+//! `assemble` (placements to an inventory) serve the bun reader too.
 
 pub(in crate::inventory::npm) mod assemble;
 pub(in crate::inventory::npm) mod json;
