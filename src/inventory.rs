@@ -198,7 +198,12 @@ impl ContentHash {
                     .ok()?;
                 (bytes.len() == length).then(|| ContentHash {
                     algorithm,
-                    hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                    // Not one `format!` per byte: an npm lock has thousands.
+                    hex: bytes
+                        .iter()
+                        .flat_map(|b| [b >> 4, b & 0xf])
+                        .map(|nibble| char::from(b"0123456789abcdef"[usize::from(nibble)]))
+                        .collect(),
                 })
             })
             .collect()

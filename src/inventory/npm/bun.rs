@@ -19,7 +19,7 @@
 mod tests;
 
 use super::package_lock::assemble::{self, Placement};
-use super::package_lock::json::{Json, Members};
+use super::package_lock::json::{Json, Member, Members, Names, Text};
 use super::package_lock::origin::{self, Origin, NPM_REGISTRY};
 use super::package_lock::split_at_version;
 use crate::error::ScanError;
@@ -27,9 +27,8 @@ use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{
     ContentHash, DependencyKind, EdgeKind, Inventory, LockLines, PackageSource,
 };
-use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The inventory, what cannot be checked, and the manifests read (none).
@@ -39,11 +38,11 @@ pub(super) fn read(
 ) -> Result<(Inventory, Vec<UncheckedRequirement>, Vec<PathBuf>), ScanError> {
     let cleaned = as_json(text);
     let json = Json::new(path, &cleaned, "bun.lock");
-    let top: Members = json.parse(&cleaned, "the document")?;
+    let top: Members = json.parse(&cleaned, &"the document")?;
     let mut lockfile_version = None;
     let (mut workspaces, mut packages) = (None, None);
     for (key, raw) in &top.0 {
-        match key.as_str() {
+        match &**key {
             "lockfileVersion" => lockfile_version = Some(*raw),
             "workspaces" => workspaces = Some(*raw),
             "packages" => packages = Some(*raw),
@@ -56,7 +55,7 @@ pub(super) fn read(
             message: "not a valid bun.lock: no lockfileVersion".to_string(),
         });
     };
-    let version: serde_json::Value = json.parse(lockfile_version.get(), "lockfileVersion")?;
+    let version: serde_json::Value = json.parse(lockfile_version.get(), &"lockfileVersion")?;
     if !matches!(version.as_u64(), Some(0..=2)) {
         return Err(json.error_at(
             lockfile_version.get(),
@@ -89,47 +88,54 @@ pub(super) fn read(
 /// What a workspace entry (a member's manifest) declares.
 #[derive(serde::Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Workspace {
+struct Workspace<'a> {
     name: Option<String>,
     version: Option<String>,
-    dependencies: BTreeMap<String, IgnoredAny>,
-    dev_dependencies: BTreeMap<String, IgnoredAny>,
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(borrow)]
+    dependencies: Names<'a>,
+    #[serde(borrow)]
+    dev_dependencies: Names<'a>,
+    #[serde(borrow)]
+    optional_dependencies: Names<'a>,
+    #[serde(borrow)]
+    peer_dependencies: Names<'a>,
 }
 
 /// The dependencies of an installed package.
 #[derive(serde::Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Info {
-    dependencies: BTreeMap<String, IgnoredAny>,
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
+struct Info<'a> {
+    #[serde(borrow)]
+    dependencies: Names<'a>,
+    #[serde(borrow)]
+    optional_dependencies: Names<'a>,
+    #[serde(borrow)]
+    peer_dependencies: Names<'a>,
 }
 
 /// A placement with dependencies to resolve.
-struct Dependent {
+struct Dependent<'a> {
     placement: usize,
     /// The key its dependencies are looked up from.
-    key: String,
-    names: Vec<(Vec<String>, EdgeKind)>,
+    key: Text<'a>,
+    names: Vec<(Names<'a>, EdgeKind)>,
 }
 
 #[derive(Default)]
-struct Lock {
+struct Lock<'a> {
     placements: Vec<Placement>,
     root: Option<usize>,
     /// Member placements by directory.
     member_at: HashMap<String, usize>,
     /// `packages` key → placement.
-    at_key: HashMap<String, usize>,
+    at_key: HashMap<Text<'a>, usize>,
     /// A member's key in `packages` (its name, unless the lock says otherwise).
     member_key: HashMap<usize, String>,
-    dependents: Vec<Dependent>,
+    dependents: Vec<Dependent<'a>>,
     unreadable: Vec<UncheckedRequirement>,
 }
 
-impl Lock {
+impl<'a> Lock<'a> {
     fn add_member(&mut self, name: &str, version: &str, relative: &str, lines: LockLines) -> usize {
         let index = self.placements.len();
         self.placements.push(Placement {
@@ -148,62 +154,61 @@ impl Lock {
         index
     }
 
-    fn read_workspaces<'a>(&mut self, json: &Json<'a>, raw: &'a RawValue) -> Result<(), ScanError> {
-        let members: Members = json.parse(raw.get(), "workspaces")?;
-        for (directory, raw) in &members.0 {
-            let workspace: Workspace =
-                json.parse(raw.get(), &format!("workspaces[\"{directory}\"]"))?;
+    fn read_workspaces(&mut self, json: &Json<'a>, raw: &'a RawValue) -> Result<(), ScanError> {
+        let members: Members = json.parse(raw.get(), &"workspaces")?;
+        for (directory, raw) in members.0 {
+            let workspace: Workspace = json.parse(raw.get(), &Member("workspaces", &directory))?;
             let name = match (&workspace.name, directory.is_empty()) {
                 (Some(name), _) => name.clone(),
                 (None, true) => directory_name(json.path),
                 (None, false) => directory
                     .rsplit('/')
                     .next()
-                    .unwrap_or(directory)
+                    .unwrap_or(&directory)
                     .to_string(),
             };
-            let relative = if directory.is_empty() {
+            let relative: &str = if directory.is_empty() {
                 "."
             } else {
-                directory.as_str()
+                &directory
             };
             let version = workspace.version.as_deref().unwrap_or("");
             let member = self.add_member(&name, version, relative, json.member_lines(raw));
             if directory.is_empty() {
                 self.root = Some(member);
             }
-            self.member_at.insert(directory.clone(), member);
+            self.member_at.insert(directory.to_string(), member);
             // Looked up from its key in `packages` (its name), the root from "".
             let key = if directory.is_empty() {
-                String::new()
+                Text::Borrowed("")
             } else {
-                name
+                Text::Owned(name)
             };
             self.dependents.push(Dependent {
                 placement: member,
                 key,
                 names: vec![
-                    (names(&workspace.dependencies), EdgeKind::Normal),
-                    (names(&workspace.dev_dependencies), EdgeKind::Dev),
-                    (names(&workspace.optional_dependencies), EdgeKind::Optional),
-                    (names(&workspace.peer_dependencies), EdgeKind::Peer),
+                    (workspace.dependencies, EdgeKind::Normal),
+                    (workspace.dev_dependencies, EdgeKind::Dev),
+                    (workspace.optional_dependencies, EdgeKind::Optional),
+                    (workspace.peer_dependencies, EdgeKind::Peer),
                 ],
             });
         }
         Ok(())
     }
 
-    fn read_packages<'a>(&mut self, json: &Json<'a>, raw: &'a RawValue) -> Result<(), ScanError> {
-        let members: Members = json.parse(raw.get(), "packages")?;
-        for (key, raw) in &members.0 {
-            let what = format!("packages[\"{key}\"]");
+    fn read_packages(&mut self, json: &Json<'a>, raw: &'a RawValue) -> Result<(), ScanError> {
+        let members: Members = json.parse(raw.get(), &"packages")?;
+        for (key, raw) in members.0 {
+            let what = Member("packages", &key);
             let elements: Vec<&RawValue> = json.parse(raw.get(), &what)?;
             let ident: Option<String> = match elements.first() {
                 Some(first) => json.parse(first.get(), &what).ok(),
                 None => None,
             };
             let lines = json.member_lines(raw);
-            let alias = last_name(key);
+            let alias = last_name(&key);
             let Some((name, spec)) = ident.as_deref().and_then(split_at_version) else {
                 self.unreadable.push(UncheckedRequirement {
                     file: json.path.to_path_buf(),
@@ -223,7 +228,7 @@ impl Lock {
                     }
                 };
                 self.at_key.insert(key.clone(), member);
-                self.member_key.insert(member, key.clone());
+                self.member_key.insert(member, key.to_string());
                 continue;
             }
             if spec.starts_with("root:") {
@@ -298,9 +303,9 @@ impl Lock {
                 placement,
                 key: key.clone(),
                 names: vec![
-                    (names(&info.dependencies), EdgeKind::Normal),
-                    (names(&info.optional_dependencies), EdgeKind::Optional),
-                    (names(&info.peer_dependencies), EdgeKind::Peer),
+                    (info.dependencies, EdgeKind::Normal),
+                    (info.optional_dependencies, EdgeKind::Optional),
+                    (info.peer_dependencies, EdgeKind::Peer),
                 ],
             });
         }
@@ -313,34 +318,29 @@ impl Lock {
         let mut candidate = String::new();
         for dependent in std::mem::take(&mut self.dependents) {
             let placement = dependent.placement;
-            let key = self
-                .member_key
-                .get(&placement)
-                .cloned()
-                .unwrap_or(dependent.key);
-            let prefixes = name_prefixes(&key);
-            for (names, kind) in dependent.names {
-                for name in names {
+            let key = match self.member_key.get(&placement) {
+                Some(key) => key.as_str(),
+                None => &dependent.key,
+            };
+            let prefixes = name_prefixes(key);
+            for (names, kind) in &dependent.names {
+                for name in &names.0 {
                     let found = prefixes.iter().rev().find_map(|&end| {
                         candidate.clear();
                         candidate.push_str(&key[..end]);
                         if end > 0 {
                             candidate.push('/');
                         }
-                        candidate.push_str(&name);
+                        candidate.push_str(name);
                         self.at_key.get(candidate.as_str()).copied()
                     });
                     if let Some(to) = found {
-                        self.placements[placement].edges.push((to, kind));
+                        self.placements[placement].edges.push((to, *kind));
                     }
                 }
             }
         }
     }
-}
-
-fn names(list: &BTreeMap<String, IgnoredAny>) -> Vec<String> {
-    list.keys().cloned().collect()
 }
 
 /// The ends of the key's leading runs of whole names, shortest first:

@@ -9,6 +9,9 @@
 //! `devOptional` (optional in production on some path) and `peer` are
 //! shipped. Edges follow Node's lookup from each package's install path:
 //! its own `node_modules/`, then each ancestor's, then the root's.
+//!
+//! `json` (located JSON members), `origin` (sources from resolutions) and
+//! `assemble` (placements to an inventory) serve the bun reader too.
 
 pub(in crate::inventory::npm) mod assemble;
 pub(in crate::inventory::npm) mod json;
@@ -19,16 +22,15 @@ mod v1;
 mod tests;
 
 use self::assemble::Placement;
-use self::json::{Json, Members};
+use self::json::{Json, Member, Members, Names, Text};
 use self::origin::{Origin, NPM_REGISTRY};
 use crate::error::ScanError;
 use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{
     ContentHash, DependencyKind, EdgeKind, Inventory, LockLines, PackageSource,
 };
-use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The inventory, what cannot be checked, and the manifests read (none:
@@ -42,7 +44,7 @@ pub(super) fn read(
         _ => "package-lock.json",
     };
     let json = Json::new(path, text, format);
-    let top: Members = json.parse(text, "the document")?;
+    let top: Members = json.parse(text, &"the document")?;
     let mut lockfile_version = None;
     let mut project = Project {
         name: None,
@@ -50,10 +52,10 @@ pub(super) fn read(
     };
     let (mut packages, mut dependencies) = (None, None);
     for (key, raw) in &top.0 {
-        match key.as_str() {
+        match &**key {
             "lockfileVersion" => lockfile_version = Some(*raw),
-            "name" => project.name = json.parse(raw.get(), "name")?,
-            "version" => project.version = json.parse(raw.get(), "version")?,
+            "name" => project.name = json.parse(raw.get(), &"name")?,
+            "version" => project.version = json.parse(raw.get(), &"version")?,
             "packages" => packages = Some(*raw),
             "dependencies" => dependencies = Some(*raw),
             _ => {}
@@ -61,13 +63,13 @@ pub(super) fn read(
     }
     // npm 2 to 4 wrote shrinkwraps without a lockfileVersion, in the
     // shape of version 1.
-    let version = match lockfile_version {
+    let format_version = match lockfile_version {
         None => 1,
         Some(raw) => match json
-            .parse::<serde_json::Value>(raw.get(), "lockfileVersion")?
+            .parse::<serde_json::Value>(raw.get(), &"lockfileVersion")?
             .as_u64()
         {
-            Some(version @ 1..=3) => version,
+            Some(known @ 1..=3) => known,
             _ => {
                 return Err(json.error_at(
                     raw.get(),
@@ -79,7 +81,7 @@ pub(super) fn read(
             }
         },
     };
-    let lock = match (version, packages) {
+    let lock = match (format_version, packages) {
         (2 | 3, Some(packages)) => from_packages(&json, packages, &project)?,
         _ => v1::read(&json, dependencies, &project)?,
     };
@@ -129,17 +131,25 @@ struct Lock {
 /// One entry of `packages` (lockfileVersion 2 and 3).
 #[derive(serde::Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Entry {
-    name: Option<String>,
-    version: Option<String>,
-    resolved: Option<String>,
-    integrity: Option<String>,
+struct Entry<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    version: Option<Text<'a>>,
+    #[serde(borrow)]
+    resolved: Option<Text<'a>>,
+    #[serde(borrow)]
+    integrity: Option<Text<'a>>,
     link: bool,
     dev: bool,
-    dependencies: BTreeMap<String, IgnoredAny>,
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
-    dev_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(borrow)]
+    dependencies: Names<'a>,
+    #[serde(borrow)]
+    optional_dependencies: Names<'a>,
+    #[serde(borrow)]
+    peer_dependencies: Names<'a>,
+    #[serde(borrow)]
+    dev_dependencies: Names<'a>,
     workspaces: Option<serde_json::Value>,
 }
 
@@ -149,19 +159,20 @@ fn from_packages<'a>(
     packages: &'a RawValue,
     project: &Project,
 ) -> Result<Lock, ScanError> {
-    let members: Members = json.parse(packages.get(), "packages")?;
-    let mut rows: Vec<(&str, &RawValue, Entry)> = Vec::with_capacity(members.0.len());
+    let members: Members = json.parse(packages.get(), &"packages")?;
+    let mut rows: Vec<(&str, LockLines, Entry)> = Vec::with_capacity(members.0.len());
     let mut first_line: HashMap<&str, u32> = HashMap::with_capacity(members.0.len());
     for (key, raw) in &members.0 {
-        let line = json.member_lines(raw).start;
-        if let Some(first) = first_line.insert(key, line) {
+        let key: &str = key;
+        let lines = json.member_lines(raw);
+        if let Some(first) = first_line.insert(key, lines.start) {
             return Err(json.error_at(
                 raw.get(),
                 format!("packages lists \"{key}\" twice (first at line {first})"),
             ));
         }
-        let entry: Entry = json.parse(raw.get(), &format!("packages[\"{key}\"]"))?;
-        rows.push((key, raw, entry));
+        let entry: Entry = json.parse(raw.get(), &Member("packages", key))?;
+        rows.push((key, lines, entry));
     }
     let workspaces = rows
         .iter()
@@ -178,11 +189,10 @@ fn from_packages<'a>(
     let mut at_path: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
     let mut row_of: Vec<Option<usize>> = Vec::with_capacity(rows.len() + 1);
     let mut root = None;
-    for (row, (key, raw, entry)) in rows.iter().enumerate() {
+    for (row, &(key, lines, ref entry)) in rows.iter().enumerate() {
         if entry.link {
             continue;
         }
-        let lines = json.member_lines(raw);
         let placement = if key.is_empty() {
             let mut placement = project.root(json, entry.name.as_deref(), entry.version.as_deref());
             placement.lines = lines;
@@ -234,7 +244,7 @@ fn from_packages<'a>(
     };
     // Links resolve to their target; one whose target the lock does not
     // list is a local package of its own.
-    for (key, raw, entry) in rows.iter().filter(|(_, _, entry)| entry.link) {
+    for &(key, lines, ref entry) in rows.iter().filter(|(_, _, entry)| entry.link) {
         let target = link_target(entry.resolved.as_deref().unwrap_or(""));
         if let Some(&placement) = at_path.get(target.as_str()) {
             at_path.insert(key, placement);
@@ -244,9 +254,8 @@ fn from_packages<'a>(
             .name
             .as_deref()
             .or_else(|| installed_name(key))
-            .unwrap_or(*key);
+            .unwrap_or(key);
         let version = entry.version.as_deref().unwrap_or("");
-        let lines = json.member_lines(raw);
         at_path.insert(key, lock.placements.len());
         row_of.push(None);
         lock.placements
@@ -268,7 +277,7 @@ fn from_packages<'a>(
             if kind == EdgeKind::Dev && !is_member {
                 continue;
             }
-            for name in names.keys() {
+            for name in &names.0 {
                 let found = node_lookup(key, name, &mut buffer, |path| at_path.get(path).copied());
                 if let Some(to) = found {
                     lock.placements[placement].edges.push((to, kind));

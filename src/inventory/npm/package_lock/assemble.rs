@@ -30,76 +30,60 @@ pub(in crate::inventory::npm) struct Placement {
 }
 
 /// The inventory of `placements`, and what of it cannot be checked (once
-/// per package, at the placement the lock lists first); `root` is the project's root
-/// placement, if the lock has one.
+/// per package, at the placement the lock lists first); `root` is the
+/// project's root placement, if the lock has one.
 pub(in crate::inventory::npm) fn inventory(
     path: &Path,
-    placements: Vec<Placement>,
+    mut placements: Vec<Placement>,
     root: Option<usize>,
 ) -> (Inventory, Vec<UncheckedRequirement>) {
-    // Each placement's package, in the order first met.
+    // Each placement's package (numbered as first met), and the placement
+    // that stands for each package: the copy the lock lists first.
     let mut package_of = Vec::with_capacity(placements.len());
-    let mut index: HashMap<(&str, &str, &PackageSource), usize> = HashMap::new();
     let mut firsts: Vec<usize> = Vec::new();
-    for (at, placement) in placements.iter().enumerate() {
-        let key = (
-            placement.name.as_str(),
-            placement.version.as_str(),
-            &placement.source,
-        );
-        let package = *index.entry(key).or_insert_with(|| {
-            firsts.push(at);
-            firsts.len() - 1
-        });
-        // The copy the lock lists first stands for the package.
-        let first = &mut firsts[package];
-        if placement.lines.start < placements[*first].lines.start {
-            *first = at;
-        }
-        package_of.push(package);
-    }
-    let mut packages: Vec<Package> = firsts
-        .iter()
-        .map(|&first| {
-            let placement = &placements[first];
-            let mut package = Package::bare(
-                Ecosystem::Npm,
-                &placement.name,
-                &placement.version,
-                placement.source.clone(),
+    {
+        let mut index: HashMap<(&str, &str, &PackageSource), usize> =
+            HashMap::with_capacity(placements.len());
+        for (at, placement) in placements.iter().enumerate() {
+            let key = (
+                placement.name.as_str(),
+                placement.version.as_str(),
+                &placement.source,
             );
-            package.lines = Some(placement.lines);
-            package.hashes.clone_from(&placement.hashes);
-            package
-        })
-        .collect();
-    let mut depends_on: Vec<Vec<Edge>> = vec![Vec::new(); packages.len()];
-    for (at, placement) in placements.iter().enumerate() {
-        let package = &mut packages[package_of[at]];
-        package.is_member |= placement.member;
-        // The most shipped copy decides; a member is shipped.
-        let kind = if placement.member {
-            Some(DependencyKind::Normal)
-        } else {
-            placement.kind
-        };
-        package.kind = match (package.kind, kind) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if package.hashes.is_empty() {
-            package.hashes.clone_from(&placement.hashes);
-        }
-        for &(to, kind) in &placement.edges {
-            if let Some(&target) = package_of.get(to) {
-                depends_on[package_of[at]].push(Edge {
-                    to: target,
-                    kind,
-                    target: None,
-                });
+            let package = *index.entry(key).or_insert_with(|| {
+                firsts.push(at);
+                firsts.len() - 1
+            });
+            let first = &mut firsts[package];
+            if placement.lines.start < placements[*first].lines.start {
+                *first = at;
             }
+            package_of.push(package);
         }
     }
+    // Packages sorted by name, version (1.9 before 1.10) and source.
+    let versions: Vec<Option<semver::Version>> = firsts
+        .iter()
+        .map(|&first| semver::Version::parse(&placements[first].version).ok())
+        .collect();
+    let mut order: Vec<usize> = (0..firsts.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (pa, pb) = (&placements[firsts[a]], &placements[firsts[b]]);
+        (&pa.name, &versions[a], &pa.version, &pa.source).cmp(&(
+            &pb.name,
+            &versions[b],
+            &pb.version,
+            &pb.source,
+        ))
+    });
+    let mut sorted_index = vec![0; firsts.len()];
+    for (sorted, &package) in order.iter().enumerate() {
+        sorted_index[package] = sorted;
+    }
+    for package in &mut package_of {
+        *package = sorted_index[*package];
+    }
+
     let mut unchecked: Vec<UncheckedRequirement> = firsts
         .iter()
         .filter_map(|&first| {
@@ -115,35 +99,50 @@ pub(in crate::inventory::npm) fn inventory(
         .collect();
     unchecked.sort();
 
-    // Sorted by name, version (1.9 before 1.10) and source.
-    let mut order: Vec<usize> = (0..packages.len()).collect();
-    order.sort_by_cached_key(|&i| {
-        let p = &packages[i];
-        (
-            p.name.clone(),
-            semver::Version::parse(&p.version).ok(),
-            p.version.clone(),
-            p.source.clone(),
-        )
-    });
-    let mut new_index = vec![0; packages.len()];
-    for (new, &old) in order.iter().enumerate() {
-        new_index[old] = new;
-    }
-    let mut slots: Vec<Option<(Package, Vec<Edge>)>> =
-        packages.into_iter().zip(depends_on).map(Some).collect();
     let mut inventory = Inventory::empty(None);
-    for &old in &order {
-        let Some((package, mut edges)) = slots[old].take() else {
-            continue;
+    inventory.depends_on = vec![Vec::new(); order.len()];
+    inventory.packages = order
+        .iter()
+        .map(|&package| {
+            // Each package's first placement is read once: its strings move.
+            let placement = &mut placements[firsts[package]];
+            let mut package = Package::bare(Ecosystem::Npm, "", "", placement.source.clone());
+            package.name = std::mem::take(&mut placement.name);
+            package.version = std::mem::take(&mut placement.version);
+            package.lines = Some(placement.lines);
+            package.hashes = std::mem::take(&mut placement.hashes);
+            package
+        })
+        .collect();
+    for (at, placement) in placements.iter().enumerate() {
+        let package = package_of[at];
+        let merged = &mut inventory.packages[package];
+        merged.is_member |= placement.member;
+        // The most shipped copy decides; a member is shipped.
+        let kind = if placement.member {
+            Some(DependencyKind::Normal)
+        } else {
+            placement.kind
         };
-        for edge in &mut edges {
-            edge.to = new_index[edge.to];
+        merged.kind = match (merged.kind, kind) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if merged.hashes.is_empty() {
+            merged.hashes.clone_from(&placement.hashes);
         }
-        inventory.packages.push(package);
-        inventory.depends_on.push(edges);
+        let edges = &mut inventory.depends_on[package];
+        for &(to, kind) in &placement.edges {
+            if let Some(&target) = package_of.get(to) {
+                edges.push(Edge {
+                    to: target,
+                    kind,
+                    target: None,
+                });
+            }
+        }
     }
-    inventory.root = root.and_then(|r| package_of.get(r)).map(|&p| new_index[p]);
+    inventory.root = root.and_then(|r| package_of.get(r).copied());
     inventory.lock_file = Some(path.to_path_buf());
     inventory.finish_unclassified();
     (inventory, unchecked)

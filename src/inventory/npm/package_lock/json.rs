@@ -6,16 +6,46 @@
 
 use crate::error::ScanError;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt::Display;
 use std::path::Path;
 
-/// The members of a JSON object in order, their values unparsed.
-pub(in crate::inventory::npm) struct Members<'a>(pub Vec<(String, &'a RawValue)>);
+/// A string of the text, borrowed unless it has escapes.
+pub(in crate::inventory::npm) type Text<'a> = Cow<'a, str>;
 
-impl<'de> serde::Deserialize<'de> for Members<'de> {
+/// An object key, borrowed from the text where it can be.
+struct Key<'a>(Text<'a>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Key<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Members<'de>;
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Key<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Owned(text.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Visit(std::marker::PhantomData))
+    }
+}
+
+/// The members of a JSON object in order, their values unparsed.
+pub(in crate::inventory::npm) struct Members<'a>(pub Vec<(Text<'a>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
@@ -24,15 +54,55 @@ impl<'de> serde::Deserialize<'de> for Members<'de> {
             fn visit_map<M: serde::de::MapAccess<'de>>(
                 self,
                 mut map: M,
-            ) -> Result<Members<'de>, M::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
-                    members.push(member);
+            ) -> Result<Members<'a>, M::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((Key(key), value)) = map.next_entry::<Key, &'a RawValue>()? {
+                    members.push((key, value));
                 }
                 Ok(Members(members))
             }
         }
-        deserializer.deserialize_map(Visit)
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// The keys of a JSON object (a package's dependencies by name), its
+/// values skipped.
+#[derive(Default)]
+pub(in crate::inventory::npm) struct Names<'a>(pub Vec<Text<'a>>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Names<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Names<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Names<'a>, M::Error> {
+                let mut names = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(Key(name)) = map.next_key::<Key>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    names.push(name);
+                }
+                Ok(Names(names))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// A member of a section, as errors name it: `packages["node_modules/a"]`.
+pub(in crate::inventory::npm) struct Member<'k>(pub &'static str, pub &'k str);
+
+impl Display for Member<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}[\"{}\"]", self.0, self.1)
     }
 }
 
@@ -86,12 +156,12 @@ impl<'a> Json<'a> {
     pub fn parse<T: serde::Deserialize<'a>>(
         &self,
         raw: &'a str,
-        what: &str,
+        what: &dyn Display,
     ) -> Result<T, ScanError> {
         serde_json::from_str(raw).map_err(|error| self.error(raw, what, &error))
     }
 
-    fn error(&self, raw: &str, what: &str, error: &serde_json::Error) -> ScanError {
+    fn error(&self, raw: &str, what: &dyn Display, error: &serde_json::Error) -> ScanError {
         // serde_json counts lines from 1 and columns (bytes) from 1 within `raw`.
         let base = self.offset(raw);
         let within = if error.line() <= 1 {
@@ -175,13 +245,13 @@ mod tests {
     fn members_are_located_from_their_key_to_their_closing_brace() {
         let text = "{\n  \"a\\\"b\"\n  :\n  {\n    \"x\": 1\n  },\n  \"c\": [1,\n 2]\n}\n";
         let json = Json::new(Path::new("lock"), text, "lock");
-        let members: Members = json.parse(text, "the document").unwrap();
+        let members: Members = json.parse(text, &"the document").unwrap();
         let lines: Vec<(String, u32, u32)> = members
             .0
             .iter()
             .map(|(key, value)| {
                 let lines = json.member_lines(value);
-                (key.clone(), lines.start, lines.end)
+                (key.to_string(), lines.start, lines.end)
             })
             .collect();
         assert_eq!(lines, [("a\"b".to_string(), 2, 6), ("c".to_string(), 7, 8)]);
@@ -191,9 +261,9 @@ mod tests {
     fn errors_inside_a_member_name_the_line_of_the_whole_text() {
         let text = "{\n  \"a\": {\n    \"x\": \"one\"\n  }\n}\n";
         let json = Json::new(Path::new("lock"), text, "lock");
-        let members: Members = json.parse(text, "the document").unwrap();
+        let members: Members = json.parse(text, &"the document").unwrap();
         let error = json
-            .parse::<std::collections::BTreeMap<String, u32>>(members.0[0].1.get(), "a")
+            .parse::<std::collections::BTreeMap<String, u32>>(members.0[0].1.get(), &"a")
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("lock:3:14: "), "{error}");

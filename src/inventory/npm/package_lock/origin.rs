@@ -4,6 +4,7 @@
 
 use crate::inventory::lock::UncheckedReason;
 use crate::inventory::PackageSource;
+use std::borrow::Cow;
 
 /// The public registry, for packages whose lock entry names none.
 pub(in crate::inventory::npm) const NPM_REGISTRY: &str = "https://registry.npmjs.org";
@@ -119,10 +120,17 @@ pub(in crate::inventory::npm) fn registry_tarball(
         return None;
     }
     // Some registries write a scope's slash escaped (`@types%2fnode`).
-    let path = path.replace("%2f", "/").replace("%2F", "/");
+    let path = if path.contains('%') {
+        Cow::Owned(path.replace("%2f", "/").replace("%2F", "/"))
+    } else {
+        Cow::Borrowed(path)
+    };
     let (before, file) = path.rsplit_once("/-/")?;
     let unscoped = name.rsplit('/').next()?;
-    if !(before == name || before.ends_with(&format!("/{name}"))) {
+    let in_directory = before
+        .strip_suffix(name)
+        .is_some_and(|parent| parent.is_empty() || parent.ends_with('/'));
+    if !in_directory {
         return None;
     }
     let version = file

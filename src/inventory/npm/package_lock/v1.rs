@@ -11,23 +11,24 @@
 //! `file:` dependencies here (both are `file:` versions): they are local
 //! packages, unchecked.
 
-use super::json::{Json, Members};
+use super::json::{Json, Member, Members, Names, Text};
 use super::{node_lookup, Lock, Locked, Project};
 use crate::error::ScanError;
 use crate::inventory::EdgeKind;
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct Entry<'a> {
-    version: Option<String>,
+    #[serde(borrow)]
+    version: Option<Text<'a>>,
     /// npm 6 writes `"resolved": false` for some bundled dependencies.
-    #[serde(deserialize_with = "string_or_false")]
-    resolved: Option<String>,
-    integrity: Option<String>,
+    #[serde(borrow, deserialize_with = "text_or_false")]
+    resolved: Option<Text<'a>>,
+    #[serde(borrow)]
+    integrity: Option<Text<'a>>,
     dev: bool,
     optional: bool,
     #[serde(borrow)]
@@ -37,30 +38,24 @@ struct Entry<'a> {
 }
 
 /// A string, or `false`/`null` for none.
-fn string_or_false<'de, D: serde::Deserializer<'de>>(
+fn text_or_false<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum StringOrBool {
-        String(String),
-        Bool(bool),
-    }
-    match Option::<StringOrBool>::deserialize(deserializer)? {
-        Some(StringOrBool::String(text)) => Ok(Some(text)),
-        Some(StringOrBool::Bool(false)) | None => Ok(None),
-        Some(StringOrBool::Bool(true)) => Err(serde::de::Error::custom(
-            "expected a string or false, found true",
-        )),
+) -> Result<Option<Text<'a>>, D::Error> {
+    let raw = <Option<&'a RawValue>>::deserialize(deserializer)?;
+    match raw.map(RawValue::get) {
+        None | Some("false") | Some("null") => Ok(None),
+        Some(text) => serde_json::from_str::<Text<'a>>(text)
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("expected a string or false")),
     }
 }
 
 /// One entry read, with what its edges need.
-struct Row {
+struct Row<'a> {
     location: String,
     placement: usize,
     /// `None` in shrinkwraps older than `requires`.
-    requires: Option<Vec<String>>,
+    requires: Option<Vec<Text<'a>>>,
     /// The placements of the entries nested in it.
     nested: Vec<usize>,
     /// How the root reaches it, if the root does directly.
@@ -85,9 +80,9 @@ pub(super) fn read<'a>(
         pending.push_back((String::new(), None, dependencies));
     }
     while let Some((parent, parent_row, raw)) = pending.pop_front() {
-        let members: Members = json.parse(raw.get(), "dependencies")?;
+        let members: Members = json.parse(raw.get(), &"dependencies")?;
         for (name, raw) in &members.0 {
-            let entry: Entry = json.parse(raw.get(), &format!("dependencies[\"{name}\"]"))?;
+            let entry: Entry = json.parse(raw.get(), &Member("dependencies", name))?;
             let location = if parent.is_empty() {
                 format!("node_modules/{name}")
             } else {
@@ -180,9 +175,9 @@ pub(super) fn read<'a>(
 
 /// The names of a `requires` object; anything else (an ancient `true`)
 /// names none.
-fn required_names(requires: &RawValue) -> Vec<String> {
-    serde_json::from_str::<BTreeMap<String, IgnoredAny>>(requires.get())
-        .map(|names| names.into_keys().collect())
+fn required_names(requires: &RawValue) -> Vec<Text<'_>> {
+    serde_json::from_str::<Names>(requires.get())
+        .map(|names| names.0)
         .unwrap_or_default()
 }
 
