@@ -380,7 +380,7 @@ fn lock_files_of_unchecked_ecosystems_are_listed_never_passed_over() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("7 paths excluded by advisories.exclude"),
+            .contains("8 paths excluded by advisories.exclude"),
         "{}",
         run.stderr
     );

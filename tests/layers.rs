@@ -254,6 +254,10 @@ fn paths_named(code: &str) -> Vec<String> {
         rest = &statement[end..];
     }
     without_uses.push_str(rest);
+    // A visibility (`pub(in crate::a)`) names where an item is seen, not
+    // what the module uses.
+    let visibility = regex::Regex::new(r"pub\(in\s+[^)]*\)").unwrap();
+    let without_uses = visibility.replace_all(&without_uses, "pub").into_owned();
     // Any path written inline; `resolve` keeps those that name a library
     // module (`crate::…`, `super::…`, or a child module by its bare name).
     // A leading `::` names an external crate.
@@ -528,6 +532,7 @@ fn the_checker_sees_what_it_must() {
          #[cfg(test)]\nmod tests { use crate::d; }\n",
     ));
     assert_eq!(paths_named(&code), vec!["crate::a::b"]);
+    assert!(paths_named("pub(in crate::x) fn f() {}").is_empty());
     let code = "fn f() -> b::Item { ::b::x(); std::fs::read(\"\"); super::c::y() }";
     assert_eq!(
         paths_named(code),

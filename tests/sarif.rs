@@ -79,8 +79,9 @@ fn unchecked_lock_files_and_excluded_paths_are_in_the_sarif() {
                 .unwrap()
         })
         .collect();
-    // uv.lock is checked (against the OSV fixture); npm is not, yet.
-    assert_eq!(unchecked, ["web/package-lock.json"]);
+    // uv.lock and web/package-lock.json are checked (against the OSV
+    // fixtures); RubyGems is not, yet.
+    assert_eq!(unchecked, ["tools/Gemfile.lock"]);
     assert!(advisories["invocations"][0]["executionSuccessful"] == true);
     let secrets = runs
         .iter()

@@ -16,6 +16,7 @@
 pub(in crate::inventory::npm) mod assemble;
 pub(in crate::inventory::npm) mod json;
 pub(in crate::inventory::npm) mod origin;
+mod placed;
 mod v1;
 
 #[cfg(test)]
@@ -23,12 +24,12 @@ mod tests;
 
 use self::assemble::Placement;
 use self::json::{Json, Member, Members, Names, Text};
-use self::origin::{Origin, NPM_REGISTRY};
+use self::origin::Origin;
+pub(in crate::inventory::npm) use self::placed::split_at_version;
+use self::placed::{kind, member, node_lookup, requirement, Lock, Locked, Project};
 use crate::error::ScanError;
-use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
-use crate::inventory::{
-    ContentHash, DependencyKind, EdgeKind, Inventory, LockLines, PackageSource,
-};
+use crate::inventory::lock::UncheckedRequirement;
+use crate::inventory::{EdgeKind, Inventory, LockLines};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -89,43 +90,6 @@ pub(super) fn read(
     unchecked.extend(lock.unreadable);
     unchecked.sort();
     Ok((inventory, unchecked, Vec::new()))
-}
-
-/// The project as the lock's top level names it.
-struct Project {
-    name: Option<String>,
-    version: Option<String>,
-}
-
-impl Project {
-    /// The root package: named by the lock, else by its directory.
-    fn root(
-        &self,
-        json: &Json,
-        entry_name: Option<&str>,
-        entry_version: Option<&str>,
-    ) -> Placement {
-        let directory = json
-            .path
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str());
-        let name = entry_name
-            .or(self.name.as_deref())
-            .or(directory)
-            .unwrap_or("project");
-        let version = entry_version.or(self.version.as_deref()).unwrap_or("");
-        member(name, version, ".", LockLines { start: 1, end: 1 })
-    }
-}
-
-/// What one lock reads to.
-struct Lock {
-    placements: Vec<Placement>,
-    /// The project's root, an index into `placements`.
-    root: usize,
-    /// Entries that are no package secgate can check or list.
-    unreadable: Vec<UncheckedRequirement>,
 }
 
 /// One entry of `packages` (lockfileVersion 2 and 3).
@@ -288,34 +252,6 @@ fn from_packages<'a>(
     Ok(lock)
 }
 
-/// The package a dependency `name` of the package installed at
-/// `location` resolves to, as Node finds it: in `location/node_modules`,
-/// then in each ancestor's, then in the root's.
-fn node_lookup(
-    location: &str,
-    name: &str,
-    buffer: &mut String,
-    at_path: impl Fn(&str) -> Option<usize>,
-) -> Option<usize> {
-    let mut directory = location;
-    loop {
-        buffer.clear();
-        if !directory.is_empty() {
-            buffer.push_str(directory);
-            buffer.push('/');
-        }
-        buffer.push_str("node_modules/");
-        buffer.push_str(name);
-        if let Some(found) = at_path(buffer) {
-            return Some(found);
-        }
-        if directory.is_empty() {
-            return None;
-        }
-        directory = directory.rfind('/').map_or("", |slash| &directory[..slash]);
-    }
-}
-
 /// The name a `node_modules` path installs (`@scope/x` of
 /// `node_modules/a/node_modules/@scope/x`); `None` for other paths.
 fn installed_name(key: &str) -> Option<&str> {
@@ -364,23 +300,6 @@ fn workspace_globs(workspaces: &serde_json::Value) -> globset::GlobSet {
     globs.build().unwrap_or_else(|_| globset::GlobSet::empty())
 }
 
-/// One of the project's own packages.
-fn member(name: &str, version: &str, relative: &str, lines: LockLines) -> Placement {
-    Placement {
-        name: name.to_string(),
-        version: version.to_string(),
-        source: PackageSource::Path {
-            relative: Some(relative.to_string()),
-        },
-        hashes: Vec::new(),
-        lines,
-        member: true,
-        kind: Some(DependencyKind::Normal),
-        unchecked: None,
-        edges: Vec::new(),
-    }
-}
-
 /// A package from a directory that is not a workspace member.
 fn local(name: &str, version: &str, relative: &str, dev: bool, lines: LockLines) -> Placement {
     let origin = Origin::local(relative);
@@ -392,102 +311,4 @@ fn local(name: &str, version: &str, relative: &str, dev: bool, lines: LockLines)
         kind: Some(kind(dev)),
         ..member(name, version, relative, lines)
     }
-}
-
-fn kind(dev: bool) -> DependencyKind {
-    if dev {
-        DependencyKind::DevOnly
-    } else {
-        DependencyKind::Normal
-    }
-}
-
-/// `name@spec` on one line, credentials masked.
-fn requirement(name: &str, spec: &str) -> String {
-    origin::mask_credentials(&crate::text::one_line(&format!("{name}@{spec}")))
-}
-
-/// What a lock says of one installed package, in any version.
-struct Locked<'a> {
-    /// The name it is installed under (an alias, or the real name).
-    alias: &'a str,
-    /// The real name, when the entry gives one (an alias's target).
-    name: Option<&'a str>,
-    /// A version, or in lockfileVersion 1 what was installed instead
-    /// (`npm:lodash@4.17.4`, `git+ssh://…`, `file:…`, a tarball URL).
-    version: Option<&'a str>,
-    resolved: Option<&'a str>,
-    integrity: Option<&'a str>,
-    dev: bool,
-    lines: LockLines,
-}
-
-impl Locked<'_> {
-    /// The placement, or why there is none: a registry package without a
-    /// version, or with one that is not SemVer.
-    fn place(&self, path: &Path) -> Result<Placement, UncheckedRequirement> {
-        let mut name = self.name.unwrap_or(self.alias);
-        let mut version = self.version.unwrap_or("");
-        // lockfileVersion 1 writes an alias's target into its version.
-        if let Some((real, real_version)) = version.strip_prefix("npm:").and_then(split_at_version)
-        {
-            (name, version) = (real, real_version);
-        }
-        // What was installed, as the lock writes it.
-        let spec_in_version = version.contains(':');
-        let origin = match (spec_in_version, self.resolved) {
-            (true, _) => origin::of_spec(name, "", version),
-            (false, Some(resolved)) => origin::of_spec(name, version, resolved),
-            (false, None) => Origin::registry(NPM_REGISTRY),
-        };
-        let spec = if spec_in_version {
-            version
-        } else {
-            self.resolved.unwrap_or(version)
-        };
-        let version = match (&origin.version, spec_in_version) {
-            (Some(from_tarball), true) => from_tarball.as_str(),
-            (None, true) => "",
-            (_, false) => version,
-        };
-        if matches!(origin.source, PackageSource::Registry { .. }) {
-            let problem = if version.is_empty() {
-                Some(UncheckedReason::Unreadable)
-            } else if semver::Version::parse(version).is_err() {
-                Some(UncheckedReason::InvalidVersion)
-            } else {
-                None
-            };
-            if let Some(reason) = problem {
-                return Err(UncheckedRequirement {
-                    file: path.to_path_buf(),
-                    line: self.lines.start,
-                    requirement: requirement(self.alias, self.version.unwrap_or("(no version)")),
-                    reason,
-                });
-            }
-        }
-        Ok(Placement {
-            name: name.to_string(),
-            version: version.to_string(),
-            unchecked: origin
-                .unchecked
-                .map(|reason| (reason, requirement(self.alias, spec))),
-            source: origin.source,
-            hashes: self
-                .integrity
-                .map(ContentHash::from_integrity)
-                .unwrap_or_default(),
-            lines: self.lines,
-            member: false,
-            kind: Some(kind(self.dev)),
-            edges: Vec::new(),
-        })
-    }
-}
-
-/// `lodash@4.17.4` or `@scope/x@1.0.0` as name and version.
-pub(in crate::inventory::npm) fn split_at_version(text: &str) -> Option<(&str, &str)> {
-    let at = text.get(1..)?.find('@')? + 1;
-    Some((&text[..at], &text[at + 1..]))
 }

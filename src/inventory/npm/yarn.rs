@@ -18,27 +18,9 @@ use super::manifest::{parse_package_json, workspace_dirs, Manifests, PackageJson
 use crate::error::ScanError;
 use crate::inventory::lock::UncheckedRequirement;
 use crate::inventory::{EdgeKind, Inventory, PackageSource};
-use locked::{split_descriptor, Locked};
+use locked::{split_descriptor, Dependency, Entry, Locked};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// One lock entry, understood.
-pub(super) struct Entry {
-    /// The descriptors its key lists, as written.
-    descriptors: Vec<String>,
-    locked: Locked,
-    deps: Vec<Dependency>,
-    /// Berry: the directory of a workspace member.
-    workspace: Option<String>,
-}
-
-/// A dependency as an entry or a manifest names it.
-#[derive(Clone, Debug)]
-pub(super) struct Dependency {
-    name: String,
-    range: String,
-    kind: EdgeKind,
-}
 
 /// Why kinds are unknown when no manifest says what is dev.
 const NO_MANIFEST: &str = "yarn.lock records no dev dependencies and the package.json beside it was not read: dependency kinds unknown";

@@ -12,7 +12,7 @@
 //! packages, unchecked.
 
 use super::json::{Json, Member, Members, Names, Text};
-use super::{node_lookup, Lock, Locked, Project};
+use super::placed::{node_lookup, Lock, Locked, Project};
 use crate::error::ScanError;
 use crate::inventory::EdgeKind;
 use serde::Deserialize;

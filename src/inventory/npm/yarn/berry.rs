@@ -15,7 +15,7 @@ use super::locked::{
     self, git_source, join_relative, npm_registry, percent_decode, registry, source_of_url,
     split_descriptor, yaml_error, Locked, Text,
 };
-use super::{Dependency, Entry};
+use super::locked::{Dependency, Entry};
 use crate::error::ScanError;
 use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{EdgeKind, LockLines, PackageSource};

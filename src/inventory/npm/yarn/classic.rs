@@ -13,7 +13,7 @@
 //! project and its workspace members are not in the lock at all.
 
 use super::locked::{self, npm_registry, source_of_url, split_descriptor, Locked};
-use super::{Dependency, Entry};
+use super::locked::{Dependency, Entry};
 use crate::error::ScanError;
 use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
 use crate::inventory::{ContentHash, EdgeKind, HashAlgorithm, LockLines, PackageSource};

@@ -14,6 +14,24 @@ use crate::inventory::{
 use std::collections::HashMap;
 use std::path::Path;
 
+/// One lock entry, understood.
+pub(in crate::inventory::npm) struct Entry {
+    /// The descriptors its key lists, as written.
+    pub(in crate::inventory::npm) descriptors: Vec<String>,
+    pub(in crate::inventory::npm) locked: Locked,
+    pub(in crate::inventory::npm) deps: Vec<Dependency>,
+    /// Berry: the directory of a workspace member.
+    pub(in crate::inventory::npm) workspace: Option<String>,
+}
+
+/// A dependency as an entry or a manifest names it.
+#[derive(Clone, Debug)]
+pub(in crate::inventory::npm) struct Dependency {
+    pub(in crate::inventory::npm) name: String,
+    pub(in crate::inventory::npm) range: String,
+    pub(in crate::inventory::npm) kind: EdgeKind,
+}
+
 /// npm's public registry, the origin when a lock names none.
 pub(in crate::inventory::npm) const NPM_REGISTRY: &str = "https://registry.npmjs.org";
 
