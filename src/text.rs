@@ -28,6 +28,40 @@ pub fn abbreviate(items: &[String]) -> String {
     text
 }
 
+/// `text` with the password (or a lone token) of each URL's user info
+/// masked (`https://user:***@host/`; `git` of `ssh://git@host` kept): lock
+/// files and requirement lines carry registry tokens, and what the lock
+/// readers read ends up in findings and SBOMs.
+pub fn mask_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme_end) = rest.find("://") {
+        let (head, tail) = rest.split_at(scheme_end + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let user = &authority[..at];
+                match user.split_once(':') {
+                    Some((name, _)) => {
+                        out.push_str(name);
+                        out.push_str(":***");
+                    }
+                    // A lone user part is a token as often as a name.
+                    None if user.len() >= 16 => out.push_str("***"),
+                    None => out.push_str(user),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

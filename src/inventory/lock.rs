@@ -74,7 +74,9 @@ impl UncheckedReason {
             UncheckedReason::Url => "installed from a URL or version control, not the registry",
             UncheckedReason::LocalPath => "installed from a local path, not the registry",
             UncheckedReason::Editable => "an editable install",
-            UncheckedReason::InvalidVersion => "not a PEP 440 version",
+            UncheckedReason::InvalidVersion => {
+                "not a valid version (PEP 440 for PyPI, SemVer for npm)"
+            }
             UncheckedReason::IncludeNotFound => "included file not found",
             UncheckedReason::IncludeOutsideRoot => {
                 "included file outside the scanned directory: not read"

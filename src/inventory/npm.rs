@@ -26,6 +26,7 @@
 //!   edges are `EdgeKind::Optional` / `EdgeKind::Peer`;
 //! - `hashes`: the entry's `integrity` ([`ContentHash::from_integrity`](crate::inventory::ContentHash::from_integrity));
 //! - edges from the lock's graph, so dependency paths can be shown.
+//!
 //! A malformed lock is a `ScanError::BadInput` naming the file and, where
 //! the parser knows it, the line.
 

@@ -9,6 +9,7 @@ use std::path::Path;
 #[cfg(test)]
 pub(super) use crate::inventory::lock::decode;
 pub(super) use crate::inventory::lock::read_text;
+pub(super) use crate::text::mask_url_credentials as redact;
 
 /// Byte offsets of line starts, to turn spans into 1-based lines.
 pub(super) struct Lines(pub(super) Vec<usize>);
@@ -104,39 +105,6 @@ pub(super) fn registry(url: &str) -> PackageSource {
         url: redact(url),
         public: is_pypi(url),
     }
-}
-
-/// `url` with the password of its user info masked: lock files and
-/// requirement lines carry index tokens (`https://user:token@host/`), and
-/// what is read here ends up in findings and SBOMs.
-pub(super) fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme_end) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme_end + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let user = &authority[..at];
-                match user.split_once(':') {
-                    Some((name, _)) => {
-                        out.push_str(name);
-                        out.push_str(":***");
-                    }
-                    // A lone user part is a token as often as a name.
-                    None if user.len() >= 16 => out.push_str("***"),
-                    None => out.push_str(user),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A `sha256:<hex>` (or bare hex) hash as lower-case hex; other algorithms

@@ -4,6 +4,7 @@
 
 use crate::inventory::lock::UncheckedReason;
 use crate::inventory::PackageSource;
+pub(in crate::inventory::npm) use crate::text::mask_url_credentials as mask_credentials;
 use std::borrow::Cow;
 
 /// The public registry, for packages whose lock entry names none.
@@ -181,38 +182,6 @@ fn git(spec: &str) -> PackageSource {
         reference: None,
         rev: rev.to_string(),
     }
-}
-
-/// `text` with the password (or a lone token) of each URL's user part
-/// masked: `https://user:***@host/…`.
-pub(in crate::inventory::npm) fn mask_credentials(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme_end) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme_end + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match authority.rfind('@') {
-            Some(at) => {
-                match authority[..at].split_once(':') {
-                    Some((user, _)) => {
-                        out.push_str(user);
-                        out.push_str(":***");
-                    }
-                    // A lone user part is a token as often as a name
-                    // (`git` of `ssh://git@github.com` is kept).
-                    None if at >= 16 => out.push_str("***"),
-                    None => out.push_str(&authority[..at]),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
+use super::origin::NPM_REGISTRY;
 use super::*;
-use crate::inventory::{HashAlgorithm, Package};
+use crate::inventory::lock::UncheckedReason;
+use crate::inventory::{ContentHash, DependencyKind, HashAlgorithm, Package, PackageSource};
 use std::collections::BTreeSet;
 
 fn fixture(relative: &str) -> (PathBuf, String) {

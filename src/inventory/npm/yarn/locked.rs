@@ -11,6 +11,7 @@ use crate::inventory::{
     ContentHash, DependencyKind, Ecosystem, Edge, EdgeKind, Inventory, LockLines, Package,
     PackageSource,
 };
+pub(in crate::inventory::npm) use crate::text::mask_url_credentials as redact;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -354,39 +355,6 @@ fn host_of(url: &str) -> &str {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
     host.split(':').next().unwrap_or("")
-}
-
-/// `text` with the password (or a lone token) of each URL's user info
-/// masked: registry URLs carry tokens, and what is read here ends up in
-/// findings and SBOMs.
-pub(in crate::inventory::npm) fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme_end) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme_end + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let user = &authority[..at];
-                match user.split_once(':') {
-                    Some((name, _)) => {
-                        out.push_str(name);
-                        out.push_str(":***");
-                    }
-                    // A lone user part is a token as often as a name.
-                    None if user.len() >= 16 => out.push_str("***"),
-                    None => out.push_str(user),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `%XX` escapes decoded (Berry's locators and patch paths); a malformed
