@@ -227,7 +227,12 @@ pub fn accept(rule: &Rule, secret: &[u8]) -> bool {
     }
     if rule.generic
         && (PUBLIC_PREFIXES.iter().any(|p| secret.starts_with(p))
-            || (!rule.loose_values() && is_identifier_like(secret)))
+            || is_constant_name(secret)
+            || if rule.loose_values() {
+                is_plain_word(secret)
+            } else {
+                is_identifier_like(secret)
+            })
     {
         return false;
     }
@@ -378,6 +383,66 @@ fn has_angle_placeholder(secret: &[u8]) -> bool {
         rest = after;
     }
     false
+}
+
+/// `SHA256_DIGEST_LENGTH`, `x25519_generate_private_key`: a constant or
+/// function name, all upper or all lower case words joined by underscores.
+fn is_constant_name(secret: &[u8]) -> bool {
+    let upper = secret
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+    let lower = secret
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    (upper || lower)
+        && secret.contains(&b'_')
+        && secret.first().is_some_and(u8::is_ascii_alphabetic)
+        && secret
+            .split(|b| *b == b'_')
+            .filter(|w| w.len() >= 3 && w.iter().all(u8::is_ascii_alphabetic))
+            .count()
+            >= 2
+}
+
+/// `opensesame`, `not-so-secret`, `challengePassword`: letters alone (with
+/// word separators) are a documentation password or a name, not a leak.
+/// Password rules only; a credential file's rule still reports them.
+fn is_plain_word(secret: &[u8]) -> bool {
+    if !secret
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return false;
+    }
+    // Each word reads as one: `lower`, `UPPER`, `Capitalized`, `camelCase`.
+    // Random letters (`JKunkclLE`) change case where words do not.
+    secret
+        .split(|b| matches!(b, b'-' | b'_' | b'.'))
+        .filter(|segment| !segment.is_empty())
+        .all(|segment| {
+            if segment.iter().all(u8::is_ascii_uppercase) {
+                return true;
+            }
+            let mut humps = Vec::new();
+            let mut start = 0;
+            for (index, byte) in segment.iter().enumerate() {
+                if index > 0 && byte.is_ascii_uppercase() {
+                    humps.push(&segment[start..index]);
+                    start = index;
+                }
+            }
+            humps.push(&segment[start..]);
+            humps.iter().enumerate().all(|(index, hump)| {
+                let tail = if hump[0].is_ascii_uppercase() {
+                    &hump[1..]
+                } else if index == 0 {
+                    hump
+                } else {
+                    return false;
+                };
+                tail.len() >= 2 && tail.iter().all(u8::is_ascii_lowercase)
+            })
+        })
 }
 
 /// Runs of consecutive characters (`1234567890`, `ABCDEFGHIJKL`,
@@ -602,6 +667,15 @@ mod tests {
         assert!(is_identifier_like(b"CacheKeyForUserSessions"));
         assert!(!is_identifier_like(b"Zq8Lr4Tk9Wm2Hb7Xn3Pv"));
         assert!(!is_identifier_like(b"b4b9502d-f269-4edf-94a1-058f51e87e16"));
+        assert!(is_constant_name(b"DOT11EXT_SET_DEFAULT_KEY"));
+        assert!(is_constant_name(b"x25519_generate_private_key"));
+        assert!(!is_constant_name(b"Zq8Lr4Tk_9Wm2Hb7Xn3Pv"));
+        assert!(is_plain_word(b"not-so-secret"));
+        assert!(!is_plain_word(b"hunter42"));
+        assert!(is_plain_word(b"challengePassword"));
+        assert!(is_plain_word(b"opensesame"));
+        assert!(!is_plain_word(b"JKunkclLE"));
+        assert!(!is_plain_word(b"uVxpWUbohJae"));
     }
 
     #[test]
