@@ -88,7 +88,7 @@ const PLANTED: &[(&str, &str, Expected)] = &[
     (
         "home/.netrc",
         // secgate:allow: a made-up credential for this test
-        "machine api.acme.invalid\n  login ci\n  password Tq7kd9x!\n",
+        "machine api.acme.invalid\n  login ci\n  password kitten7\n",
         &[("netrc-file-password", 3)],
     ),
     // secgate:allow: a made-up credential for this test

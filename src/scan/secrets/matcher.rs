@@ -134,6 +134,7 @@ fn find_secrets_counting(
     }
     matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
     drop_generic_overlaps(rules, &mut matches);
+    drop_file_rule_duplicates(rules, &mut matches);
     matches
 }
 
@@ -164,19 +165,44 @@ fn drop_generic_overlaps(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
         starting_before_end == 0 || furthest_end[starting_before_end - 1] <= m.start
     });
     // Two context rules on one value (a password-named key is also a
-    // secret-named one): the first match stands for both.
-    let mut kept_end = 0;
-    let mut first = true;
-    matches.retain(|m| {
+    // secret-named one): the stricter rule (higher min-entropy, then the
+    // earlier) stands for both, so a value keeps the rule it had.
+    let strictness = |m: &RawMatch| rules.rules[m.rule].min_entropy.unwrap_or(0.0);
+    let mut kept: Vec<RawMatch> = Vec::with_capacity(matches.len());
+    let mut last_generic: Option<usize> = None;
+    for m in matches.drain(..) {
         if !rules.rules[m.rule].generic {
-            return true;
+            kept.push(m);
+            continue;
         }
-        if !first && m.start < kept_end {
-            return false;
+        match last_generic {
+            Some(at) if m.start < kept[at].end => {
+                if strictness(&m) > strictness(&kept[at]) {
+                    kept[at] = m;
+                }
+            }
+            _ => {
+                last_generic = Some(kept.len());
+                kept.push(m);
+            }
         }
-        first = false;
-        kept_end = m.end;
-        true
+    }
+    *matches = kept;
+}
+
+/// A credential-file rule and a provider's rule on the same value: the
+/// provider's rule says more (what the token is), one finding is enough.
+fn drop_file_rule_duplicates(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
+    if rules.path_rules.is_empty() {
+        return;
+    }
+    let spans_of_unlimited: HashSet<(usize, usize)> = matches
+        .iter()
+        .filter(|m| rules.rules[m.rule].paths.is_none())
+        .map(|m| (m.start, m.end))
+        .collect();
+    matches.retain(|m| {
+        rules.rules[m.rule].paths.is_none() || !spans_of_unlimited.contains(&(m.start, m.end))
     });
 }
 
@@ -534,12 +560,16 @@ mod tests {
             // A context rule yields to specific ones and to an earlier
             // context rule on the same value: its examples are its own.
             let scan = |text: &str| match &rule.example_path {
-                _ if rule.generic => alone(rule, index, text.as_bytes()),
+                _ if rule.generic || rule.paths.is_some() => alone(rule, index, text.as_bytes()),
                 Some(path) => find_secrets_in(&set, path, text.as_bytes()),
                 None => find_secrets(&set, text.as_bytes()),
             };
-            if rule.paths.is_some() != rule.example_path.is_some() {
-                failures.push(format!("{}: paths and example-path go together", rule.id));
+            match (&rule.paths, &rule.example_path) {
+                (Some(paths), Some(path)) if !paths.is_match(path.as_bytes()) => {
+                    failures.push(format!("{}: paths do not match example-path", rule.id));
+                }
+                (None, None) | (Some(_), Some(_)) => {}
+                _ => failures.push(format!("{}: paths and example-path go together", rule.id)),
             }
             for example in &rule.examples {
                 checked += 1;
