@@ -84,6 +84,46 @@ const PLANTED: &[(&str, &str, Expected)] = &[
         "DB_HOST = \"db.internal\"\ndb_password = \"Zq8Lr4Tk9Wm2Hb7Xn3Pv\"\n",
         &[("generic-secret-assignment", 2)],
     ),
+    // Files that are credentials by nature: short, plain values count.
+    (
+        "home/.netrc",
+        // secgate:allow: a made-up credential for this test
+        "machine api.acme.invalid\n  login ci\n  password kitten7\n",
+        &[("netrc-file-password", 3)],
+    ),
+    // secgate:allow: a made-up credential for this test
+    ("config/master.key", "9f3b1c7e2d8a4f60b5e1c3d7a9f2e4b6\n", &[("rails-master-key", 1)]),
+    (
+        "wordpress/wp-config.php",
+        // secgate:allow: a made-up credential for this test
+        "<?php\ndefine( 'DB_NAME', 'wp' );\ndefine( 'DB_PASSWORD', 'k3Yx#2pA' );\n",
+        &[("wordpress-db-password", 3)],
+    ),
+    (
+        "k8s/db-secret.yaml",
+        // secgate:allow: a made-up credential for this test
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: VHE3IWtkOXhXeg==\n",
+        &[("generic-kubernetes-secret-value", 6)],
+    ),
+    // Connection strings, command lines and other assignment syntaxes.
+    (
+        "deploy.sh",
+        // secgate:allow: a made-up credential for this test
+        "#!/bin/sh\ncurl -u deploy:Tq7kd9x!Wz https://nexus.acme.invalid/\n",
+        &[("cli-password-argument", 2)],
+    ),
+    (
+        "appsettings.json",
+        // secgate:allow: a made-up credential for this test
+        "{\n  \"Db\": \"Server=tcp:db.acme.invalid,1433;Database=app;User ID=app;Password=Tq7!kd9xW;\"\n}\n",
+        &[("connection-string-password", 2)],
+    ),
+    (
+        "settings.xml",
+        // secgate:allow: a made-up credential for this test
+        "<settings>\n  <server>\n    <password>\n      Tq7!kd9xWz\n    </password>\n  </server>\n</settings>\n",
+        &[("generic-xml-secret-element", 4)],
+    ),
 ];
 
 /// Values that look like credentials to a careless scanner, but are not.

@@ -33,15 +33,57 @@ struct Work {
     regex: usize,
 }
 
+/// How much of a file a keyword-less credential-file rule reads.
+const WHOLE_FILE_LIMIT: usize = 1024 * 1024;
+
+/// Matches of the rules that apply to any file (path-limited rules skipped).
 pub fn find_secrets(rules: &RuleSet, content: &[u8]) -> Vec<RawMatch> {
-    find_secrets_counting(rules, content, &mut Work::default())
+    find_secrets_counting(rules, None, content, &mut Work::default())
 }
 
-fn find_secrets_counting(rules: &RuleSet, content: &[u8], work: &mut Work) -> Vec<RawMatch> {
+/// Matches in the file at `path` (relative, `/`-separated): every rule
+/// that applies to it, the credential-file rules its name calls for included.
+pub fn find_secrets_in(rules: &RuleSet, path: &str, content: &[u8]) -> Vec<RawMatch> {
+    find_secrets_counting(rules, Some(path), content, &mut Work::default())
+}
+
+/// For each rule, whether it is off for this file (a path-limited rule
+/// whose paths do not match). Empty when every rule is on.
+fn rules_off(rules: &RuleSet, path: Option<&str>) -> Vec<bool> {
+    if rules.path_rules.is_empty() {
+        return Vec::new();
+    }
+    let mut off = vec![false; rules.rules.len()];
+    for &index in &rules.path_rules {
+        let on = match (path, &rules.rules[index].paths) {
+            (Some(path), Some(paths)) => paths.is_match(path.as_bytes()),
+            _ => false,
+        };
+        off[index] = !on;
+    }
+    off
+}
+
+fn find_secrets_counting(
+    rules: &RuleSet,
+    path: Option<&str>,
+    content: &[u8],
+    work: &mut Work,
+) -> Vec<RawMatch> {
+    let off = rules_off(rules, path);
+    let is_off = |index: usize| off.get(index).copied().unwrap_or(false);
     // (rule, window start, window end) for every keyword hit.
     let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+    for &rule_index in &rules.whole_file_rules {
+        if !is_off(rule_index) {
+            windows.push((rule_index, 0, content.len().min(WHOLE_FILE_LIMIT)));
+        }
+    }
     for hit in rules.prefilter.find_overlapping_iter(content) {
         for &rule_index in &rules.rules_by_keyword[hit.pattern().as_usize()] {
+            if is_off(rule_index) {
+                continue;
+            }
             let (start, end) = window_for(
                 &rules.rules[rule_index],
                 content,
@@ -79,7 +121,9 @@ fn find_secrets_counting(rules: &RuleSet, content: &[u8], work: &mut Work) -> Ve
             if !seen.insert((rule_index, secret_start, secret_end)) {
                 continue;
             }
-            if accept(rule, &content[secret_start..secret_end]) {
+            if accept(rule, &content[secret_start..secret_end])
+                && !is_public(rule, content, secret_start, secret_end)
+            {
                 matches.push(RawMatch {
                     rule: rule_index,
                     start: secret_start,
@@ -90,6 +134,7 @@ fn find_secrets_counting(rules: &RuleSet, content: &[u8], work: &mut Work) -> Ve
     }
     matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
     drop_generic_overlaps(rules, &mut matches);
+    drop_file_rule_duplicates(rules, &mut matches);
     matches
 }
 
@@ -119,6 +164,46 @@ fn drop_generic_overlaps(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
         let starting_before_end = specific.partition_point(|&(start, _)| start < m.end);
         starting_before_end == 0 || furthest_end[starting_before_end - 1] <= m.start
     });
+    // Two context rules on one value (a password-named key is also a
+    // secret-named one): the stricter rule (higher min-entropy, then the
+    // earlier) stands for both, so a value keeps the rule it had.
+    let strictness = |m: &RawMatch| rules.rules[m.rule].min_entropy.unwrap_or(0.0);
+    let mut kept: Vec<RawMatch> = Vec::with_capacity(matches.len());
+    let mut last_generic: Option<usize> = None;
+    for m in matches.drain(..) {
+        if !rules.rules[m.rule].generic {
+            kept.push(m);
+            continue;
+        }
+        match last_generic {
+            Some(at) if m.start < kept[at].end => {
+                if strictness(&m) > strictness(&kept[at]) {
+                    kept[at] = m;
+                }
+            }
+            _ => {
+                last_generic = Some(kept.len());
+                kept.push(m);
+            }
+        }
+    }
+    *matches = kept;
+}
+
+/// A credential-file rule and a provider's rule on the same value: the
+/// provider's rule says more (what the token is), one finding is enough.
+fn drop_file_rule_duplicates(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
+    if rules.path_rules.is_empty() {
+        return;
+    }
+    let spans_of_unlimited: HashSet<(usize, usize)> = matches
+        .iter()
+        .filter(|m| rules.rules[m.rule].paths.is_none())
+        .map(|m| (m.start, m.end))
+        .collect();
+    matches.retain(|m| {
+        rules.rules[m.rule].paths.is_none() || !spans_of_unlimited.contains(&(m.start, m.end))
+    });
 }
 
 fn window_for(
@@ -144,9 +229,37 @@ fn window_for(
     (start, end)
 }
 
+/// Keys public by design (Google browser keys, Stripe publishable keys,
+/// PostHog project keys): a context rule does not report them; the
+/// provider's own rule decides, with its `public-context`.
+const PUBLIC_PREFIXES: [&[u8]; 4] = [b"AIza", b"pk_live_", b"pk_test_", b"phc_"];
+
+/// How far around a value a rule's `public-context` is looked for.
+const PUBLIC_CONTEXT_REACH: usize = 1024;
+
+/// A value its surroundings show to be public by design.
+fn is_public(rule: &Rule, content: &[u8], start: usize, end: usize) -> bool {
+    rule.public_context.as_ref().is_some_and(|context| {
+        let from = start.saturating_sub(PUBLIC_CONTEXT_REACH);
+        let to = (end + PUBLIC_CONTEXT_REACH).min(content.len());
+        context.is_match(&content[from..to])
+    })
+}
+
 /// Entropy and placeholder filters shared by every rule.
 pub fn accept(rule: &Rule, secret: &[u8]) -> bool {
     if secret.is_empty() || is_placeholder(secret) {
+        return false;
+    }
+    if rule.generic
+        && (PUBLIC_PREFIXES.iter().any(|p| secret.starts_with(p))
+            || is_constant_name(secret)
+            || if rule.loose_values() {
+                is_plain_word(secret)
+            } else {
+                is_identifier_like(secret)
+            })
+    {
         return false;
     }
     if !rule.stopwords.is_empty() {
@@ -165,7 +278,7 @@ pub fn accept(rule: &Rule, secret: &[u8]) -> bool {
     }
 }
 
-const PLACEHOLDER_MARKERS: [&str; 14] = [
+const PLACEHOLDER_MARKERS: [&str; 13] = [
     "example",
     "xxxxx",
     "placeholder",
@@ -178,8 +291,34 @@ const PLACEHOLDER_MARKERS: [&str; 14] = [
     "****",
     "${",
     "{{",
-    "<",
-    ">",
+    // The Azurite/storage emulator's published account key.
+    "eby8vdm02xnocqflquwjpllmetlcdxj1ouzft50usrz6ifsufq2uvercz4i6tq",
+];
+
+/// Whole values that stand for a password in documentation and templates.
+const PLACEHOLDER_VALUES: [&str; 22] = [
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "token",
+    "guest",
+    "admin",
+    "root",
+    "user",
+    "username",
+    "test",
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "empty",
+    "mypassword",
+    "yourpassword",
+    "password_here",
+    "pwd",
 ];
 
 /// Documentation keys, templates and masked values are not leaks.
@@ -189,6 +328,19 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         .iter()
         .any(|marker| memchr::memmem::find(&lower, marker.as_bytes()).is_some())
     {
+        return true;
+    }
+    let bare = lower
+        .strip_suffix(b"123")
+        .or_else(|| lower.strip_suffix(b"1"))
+        .unwrap_or(&lower);
+    if PLACEHOLDER_VALUES
+        .iter()
+        .any(|word| word.as_bytes() == lower || word.as_bytes() == bare)
+    {
+        return true;
+    }
+    if is_sequential(&lower) || has_angle_placeholder(secret) {
         return true;
     }
     let mut distinct = [false; 256];
@@ -203,6 +355,134 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// A name, not a key: `tls-acme-prod-certificate-2024`, `CacheKeyForUser`,
+/// `X-Api-Key-Header`: no digit at all, or words and numbers joined by
+/// separators. Context rules only: a provider's token has its own shape.
+fn is_identifier_like(secret: &[u8]) -> bool {
+    if !secret.iter().any(u8::is_ascii_digit) {
+        return true;
+    }
+    let mut segments = 0;
+    for segment in secret.split(|b| matches!(b, b'-' | b'_' | b'.' | b'/')) {
+        if segment.is_empty() {
+            continue;
+        }
+        segments += 1;
+        let word = segment.iter().all(u8::is_ascii_lowercase)
+            || segment.iter().all(u8::is_ascii_uppercase)
+            || segment.iter().all(u8::is_ascii_digit)
+            || (segment[0].is_ascii_uppercase() && segment[1..].iter().all(u8::is_ascii_lowercase));
+        if !word {
+            return false;
+        }
+    }
+    segments >= 2
+}
+
+/// `<your key here>`, `sk_live_<key>`, `<token`: a value in angle brackets
+/// (or cut at one) is a template. Random salts may hold `<`, `>` among
+/// other punctuation; a word in brackets is what makes a placeholder.
+fn has_angle_placeholder(secret: &[u8]) -> bool {
+    if secret.first() == Some(&b'<') || secret.last() == Some(&b'>') {
+        return true;
+    }
+    let mut rest = secret;
+    while let Some(open) = memchr::memchr(b'<', rest) {
+        let after = &rest[open + 1..];
+        if let Some(close) = memchr::memchr(b'>', after) {
+            let inside = &after[..close];
+            if inside.len() >= 2
+                && inside
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'-' | b'.'))
+            {
+                return true;
+            }
+        } else if after
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'-'))
+        {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// `SHA256_DIGEST_LENGTH`, `x25519_generate_private_key`: a constant or
+/// function name, all upper or all lower case words joined by underscores.
+fn is_constant_name(secret: &[u8]) -> bool {
+    let upper = secret
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+    let lower = secret
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    (upper || lower)
+        && secret.contains(&b'_')
+        && secret.first().is_some_and(u8::is_ascii_alphabetic)
+        && secret
+            .split(|b| *b == b'_')
+            .filter(|w| w.len() >= 3 && w.iter().all(u8::is_ascii_alphabetic))
+            .count()
+            >= 2
+}
+
+/// `opensesame`, `not-so-secret`, `challengePassword`: letters alone (with
+/// word separators) are a documentation password or a name, not a leak.
+/// Password rules only; a credential file's rule still reports them.
+fn is_plain_word(secret: &[u8]) -> bool {
+    if !secret
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return false;
+    }
+    // Each word reads as one: `lower`, `UPPER`, `Capitalized`, `camelCase`.
+    // Random letters (`JKunkclLE`) change case where words do not.
+    secret
+        .split(|b| matches!(b, b'-' | b'_' | b'.'))
+        .filter(|segment| !segment.is_empty())
+        .all(|segment| {
+            if segment.iter().all(u8::is_ascii_uppercase) {
+                return true;
+            }
+            let mut humps = Vec::new();
+            let mut start = 0;
+            for (index, byte) in segment.iter().enumerate() {
+                if index > 0 && byte.is_ascii_uppercase() {
+                    humps.push(&segment[start..index]);
+                    start = index;
+                }
+            }
+            humps.push(&segment[start..]);
+            humps.iter().enumerate().all(|(index, hump)| {
+                let tail = if hump[0].is_ascii_uppercase() {
+                    &hump[1..]
+                } else if index == 0 {
+                    hump
+                } else {
+                    return false;
+                };
+                tail.len() >= 2 && tail.iter().all(u8::is_ascii_lowercase)
+            })
+        })
+}
+
+/// Runs of consecutive characters (`1234567890`, `ABCDEFGHIJKL`,
+/// `0123456789abcdef0123…`): a keyboard exercise, not a key. `lower` is
+/// lower-cased; at least 70% of adjacent pairs must step up by one.
+fn is_sequential(lower: &[u8]) -> bool {
+    if lower.len() < 6 {
+        return false;
+    }
+    let steps = lower
+        .windows(2)
+        .filter(|pair| pair[1] == pair[0].wrapping_add(1) || (pair[0] == b'9' && pair[1] == b'0'))
+        .count();
+    steps * 10 >= (lower.len() - 1) * 7
 }
 
 /// Shannon entropy in bits per byte.
@@ -237,6 +517,36 @@ mod tests {
         set.rules.iter().position(|r| r.id == id).unwrap()
     }
 
+    /// One rule's matches on `text`, as the matcher would accept them.
+    fn alone(rule: &Rule, index: usize, text: &[u8]) -> Vec<RawMatch> {
+        // A multi-line rule reads from its first keyword's line on.
+        let lower = text.to_ascii_lowercase();
+        let from = if rule.multiline {
+            let Some(hit) = rule
+                .keywords
+                .iter()
+                .filter_map(|k| memchr::memmem::find(&lower, k.as_bytes()))
+                .min()
+            else {
+                return Vec::new();
+            };
+            memchr::memrchr(b'\n', &text[..hit]).map_or(0, |p| p + 1)
+        } else {
+            0
+        };
+        let text = &text[from..];
+        rule.regex
+            .captures_iter(text)
+            .filter_map(|c| c.get(rule.secret_group))
+            .filter(|m| accept(rule, m.as_bytes()) && !is_public(rule, text, m.start(), m.end()))
+            .map(|m| RawMatch {
+                rule: index,
+                start: from + m.start(),
+                end: from + m.end(),
+            })
+            .collect()
+    }
+
     /// Every rule finds each of its examples and none of its negative examples.
     #[test]
     fn every_rule_passes_its_examples() {
@@ -247,21 +557,29 @@ mod tests {
             if rule.examples.is_empty() || rule.negative_examples.is_empty() {
                 failures.push(format!("{}: needs examples and negative-examples", rule.id));
             }
+            // A context rule yields to specific ones and to an earlier
+            // context rule on the same value: its examples are its own.
+            let scan = |text: &str| match &rule.example_path {
+                _ if rule.generic || rule.paths.is_some() => alone(rule, index, text.as_bytes()),
+                Some(path) => find_secrets_in(&set, path, text.as_bytes()),
+                None => find_secrets(&set, text.as_bytes()),
+            };
+            match (&rule.paths, &rule.example_path) {
+                (Some(paths), Some(path)) if !paths.is_match(path.as_bytes()) => {
+                    failures.push(format!("{}: paths do not match example-path", rule.id));
+                }
+                (None, None) | (Some(_), Some(_)) => {}
+                _ => failures.push(format!("{}: paths and example-path go together", rule.id)),
+            }
             for example in &rule.examples {
                 checked += 1;
-                if !find_secrets(&set, example.as_bytes())
-                    .iter()
-                    .any(|m| m.rule == index)
-                {
+                if !scan(example).iter().any(|m| m.rule == index) {
                     failures.push(format!("{}: example not found: {example:?}", rule.id));
                 }
             }
             for negative in &rule.negative_examples {
                 checked += 1;
-                if find_secrets(&set, negative.as_bytes())
-                    .iter()
-                    .any(|m| m.rule == index)
-                {
+                if scan(negative).iter().any(|m| m.rule == index) {
                     failures.push(format!(
                         "{}: negative example matched: {negative:?}",
                         rule.id
@@ -302,7 +620,7 @@ mod tests {
     fn flood(set: &RuleSet, repeats: usize) -> (usize, Work, usize, usize) {
         let content = "AKIA ".repeat(repeats);
         let mut work = Work::default();
-        assert!(find_secrets_counting(set, content.as_bytes(), &mut work).is_empty());
+        assert!(find_secrets_counting(set, None, content.as_bytes(), &mut work).is_empty());
         let mut pairs = 0;
         let mut rules_hit = HashSet::new();
         for hit in set.prefilter.find_overlapping_iter(content.as_bytes()) {
@@ -364,6 +682,30 @@ mod tests {
         assert!(is_placeholder(b"${{ secrets.TOKEN }}"));
         assert!(is_placeholder(b"aaaaaaaaaaaaaaaa"));
         assert!(!is_placeholder(b"ghp_R3kq9ZbW2xLm7TvN4pQs8YdF1hJc6GaE0uKi"));
+        assert!(is_placeholder(b"1234567890"));
+        assert!(is_placeholder(b"ABCDEFGHIJKL"));
+        assert!(is_placeholder(b"0123456789abcdef0123456789abcdef"));
+        assert!(is_placeholder(b"Password123"));
+        assert!(is_placeholder(b"guest"));
+        assert!(!is_placeholder(b"hunter42!x"));
+        assert!(!is_placeholder(b"Zq8Lr4Tk9Wm2"));
+    }
+
+    #[test]
+    fn identifiers_are_not_keys() {
+        assert!(is_identifier_like(b"tls-acme-prod-certificate-2024"));
+        assert!(is_identifier_like(b"CacheKeyForUserSessions"));
+        assert!(!is_identifier_like(b"Zq8Lr4Tk9Wm2Hb7Xn3Pv"));
+        assert!(!is_identifier_like(b"b4b9502d-f269-4edf-94a1-058f51e87e16"));
+        assert!(is_constant_name(b"DOT11EXT_SET_DEFAULT_KEY"));
+        assert!(is_constant_name(b"x25519_generate_private_key"));
+        assert!(!is_constant_name(b"Zq8Lr4Tk_9Wm2Hb7Xn3Pv"));
+        assert!(is_plain_word(b"not-so-secret"));
+        assert!(!is_plain_word(b"hunter42"));
+        assert!(is_plain_word(b"challengePassword"));
+        assert!(is_plain_word(b"opensesame"));
+        assert!(!is_plain_word(b"JKunkclLE"));
+        assert!(!is_plain_word(b"uVxpWUbohJae"));
     }
 
     #[test]

@@ -39,6 +39,19 @@ pub struct RawRule {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// Regexes over the file's relative path (`/`-separated): the rule only
+    /// looks at files one of them matches. A credential file's rule may be
+    /// loose (short values, no entropy) because the file says what it is.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Why a file these `paths` match holds credentials: said in findings.
+    pub file_kind: Option<String>,
+    /// The path the examples and negative examples are scanned as.
+    pub example_path: Option<String>,
+    /// A regex that, matching within `PUBLIC_CONTEXT_REACH` bytes of a
+    /// value, shows it is public by design (a browser key in client SDK
+    /// config): no finding.
+    pub public_context: Option<String>,
 }
 
 #[derive(Debug)]
@@ -59,6 +72,21 @@ pub struct Rule {
     pub references: Vec<String>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
+    /// The files the rule applies to; `None`: every file.
+    pub paths: Option<Regex>,
+    pub file_kind: Option<String>,
+    pub example_path: Option<String>,
+    pub public_context: Option<Regex>,
+}
+
+impl Rule {
+    /// A context rule whose values are passwords or URL credentials: they
+    /// may be plain words, so the identifier filter does not apply.
+    pub fn loose_values(&self) -> bool {
+        self.id.contains("password")
+            || self.id.contains("url-userinfo")
+            || self.id.contains("kubernetes")
+    }
 }
 
 /// The compiled rules and the keyword prefilter over all of them.
@@ -68,6 +96,10 @@ pub struct RuleSet {
     pub prefilter: AhoCorasick,
     /// For each prefilter pattern, the rules that listed that keyword.
     pub rules_by_keyword: Vec<Vec<usize>>,
+    /// The rules limited to some paths, and of those the ones without
+    /// keywords (they read the whole of a matching file).
+    pub path_rules: Vec<usize>,
+    pub whole_file_rules: Vec<usize>,
 }
 
 impl RuleSet {
@@ -123,10 +155,18 @@ impl RuleSet {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| format!("cannot build the keyword prefilter: {e}"))?;
+        let path_rules = (0..rules.len())
+            .filter(|&i| rules[i].paths.is_some())
+            .collect();
+        let whole_file_rules = (0..rules.len())
+            .filter(|&i| rules[i].keywords.is_empty())
+            .collect();
         Ok(RuleSet {
             rules,
             prefilter,
             rules_by_keyword,
+            path_rules,
+            whole_file_rules,
         })
     }
 }
@@ -191,11 +231,24 @@ pub fn compile(raw: RawRule) -> Result<Rule, String> {
             raw.id
         ));
     }
-    if raw.keywords.is_empty() || raw.keywords.iter().any(|k| k.trim().len() < 3) {
+    if (raw.keywords.is_empty() && raw.paths.is_empty())
+        || raw.keywords.iter().any(|k| k.trim().len() < 3)
+    {
         return Err(format!(
-            "rule `{id}`: needs keywords of at least 3 characters each (they drive the prefilter)"
+            "rule `{id}`: needs keywords of at least 3 characters each (they drive the prefilter; only a rule with `paths` may go without)"
         ));
     }
+    let paths = if raw.paths.is_empty() {
+        None
+    } else {
+        let joined = raw
+            .paths
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        Some(Regex::new(&joined).map_err(|e| format!("rule `{id}`: invalid paths regex: {e}"))?)
+    };
     let regex = Regex::new(&raw.regex).map_err(|e| format!("rule `{id}`: invalid regex: {e}"))?;
     let secret_group = regex
         .capture_names()
@@ -208,6 +261,13 @@ pub fn compile(raw: RawRule) -> Result<Rule, String> {
             ));
         }
     }
+    let public_context = match &raw.public_context {
+        Some(context) => Some(
+            Regex::new(context)
+                .map_err(|e| format!("rule `{id}`: invalid public-context regex: {e}"))?,
+        ),
+        None => None,
+    };
     Ok(Rule {
         generic: id.starts_with("generic-"),
         id,
@@ -226,6 +286,10 @@ pub fn compile(raw: RawRule) -> Result<Rule, String> {
         references: raw.references,
         examples: raw.examples,
         negative_examples: raw.negative_examples,
+        public_context,
+        paths,
+        file_kind: raw.file_kind,
+        example_path: raw.example_path,
     })
 }
 

@@ -71,21 +71,35 @@ impl SecretScanner {
         let mut findings = Vec::new();
         let mut seen: HashSet<(usize, &[u8])> = HashSet::new();
         let mut lines = LineIndex::new(content);
-        for found in matcher::find_secrets(&self.rules, content) {
+        let blobs = encoded::decoded_blobs(content);
+        let decoded: Vec<(usize, Vec<matcher::RawMatch>)> = blobs
+            .iter()
+            .enumerate()
+            .map(|(index, blob)| (index, matcher::find_secrets(&self.rules, &blob.text)))
+            .filter(|(_, inner)| !inner.is_empty())
+            .collect();
+        // A context rule's match over base64 that decodes to a known
+        // credential yields to that credential: one leak, one finding.
+        let covered = |start: usize, end: usize| {
+            decoded.iter().any(|(index, _)| {
+                let blob = &blobs[*index];
+                start < blob.end && blob.start < end
+            })
+        };
+        for found in matcher::find_secrets_in(&self.rules, path, content) {
             let secret = &content[found.start..found.end];
             if self.allowed(secret) || !seen.insert((found.rule, secret)) {
+                continue;
+            }
+            if self.rules.rules[found.rule].generic && covered(found.start, found.end) {
                 continue;
             }
             let start = lines.position(found.start);
             let end = lines.position(found.end);
             findings.push(self.finding(found.rule, path, secret, content, start, end, false));
         }
-        let blobs = encoded::decoded_blobs(content);
-        for blob in &blobs {
-            let inner = matcher::find_secrets(&self.rules, &blob.text);
-            if inner.is_empty() {
-                continue;
-            }
+        for (index, inner) in &decoded {
+            let blob = &blobs[*index];
             let start = lines.position(blob.start);
             let end = lines.position(blob.end);
             for found in inner {
@@ -118,6 +132,14 @@ impl SecretScanner {
         if base64_encoded {
             properties.insert("encoding".to_string(), serde_json::json!("base64"));
         }
+        // A credential file's finding says why the file was read as one.
+        let why = match &rule.file_kind {
+            Some(kind) => {
+                properties.insert("flagged-because".to_string(), serde_json::json!(kind));
+                format!(" ({kind})")
+            }
+            None => String::new(),
+        };
         Finding {
             scanner: Scanner::Secrets,
             tool: None,
@@ -125,7 +147,7 @@ impl SecretScanner {
             severity: Some(rule.severity),
             title: rule.title.clone(),
             message: format!(
-                "{} found{}: {redacted}",
+                "{} found{}: {redacted}{why}",
                 rule.title,
                 if base64_encoded {
                     " (base64-encoded)"
