@@ -296,7 +296,7 @@ mod tests {
     fn unpinned_git_editable_and_private_index_entries() {
         let text = r#"{
     "_meta": {"sources": [{"name": "pypi", "url": "https://pypi.org/simple"},
-                          {"name": "corp", "url": "https://ci:s3cret@pkgs.corp.example/simple"}]},
+                          {"name": "corp", "url": "https://ci:${PYPI_TOKEN}@pkgs.corp.example/simple"}]},
     "default": {
         "internal": {"index": "corp", "version": "==1.4.0", "markers": "sys_platform == 'linux'"},
         "mylib": {"git": "https://tok:en@github.com/me/mylib.git", "ref": "abc123"},

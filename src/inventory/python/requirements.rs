@@ -808,6 +808,7 @@ mod tests {
 
     #[test]
     fn an_index_url_is_the_source_of_every_package() {
+        // secgate:allow: a made-up credential for this test
         let text = "--index-url https://ci:t0ken@nexus.corp.example/simple\nfoo==1.0\n";
         let lock = read(Path::new("requirements.txt"), text, &mut NoIncludes).unwrap();
         assert_eq!(

@@ -441,7 +441,7 @@ fn git_tarball_and_mirror_resolutions_with_credentials_masked() {
     "": {"name": "app", "version": "1.0.0"},
     "node_modules/private": {
       "version": "0.4.0",
-      "resolved": "git+https://ci:t0ken@git.corp.example/team/private.git#4f2a9c0d1e",
+      "resolved": "git+https://ci:TOKEN@git.corp.example/team/private.git#4f2a9c0d1e",
       "dev": true
     },
     "node_modules/pad": {
