@@ -21,12 +21,11 @@ mod tests;
 use super::package_lock::assemble::{self, Placement};
 use super::package_lock::json::{Json, Member, Members, Names, Text};
 use super::package_lock::origin::{self, Origin, NPM_REGISTRY};
+use super::package_lock::placed::member;
 use super::package_lock::split_at_version;
 use crate::error::ScanError;
 use crate::inventory::lock::{UncheckedReason, UncheckedRequirement};
-use crate::inventory::{
-    ContentHash, DependencyKind, EdgeKind, Inventory, LockLines, PackageSource,
-};
+use crate::inventory::{ContentHash, EdgeKind, Inventory, LockLines, PackageSource};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -137,21 +136,8 @@ struct Lock<'a> {
 
 impl<'a> Lock<'a> {
     fn add_member(&mut self, name: &str, version: &str, relative: &str, lines: LockLines) -> usize {
-        let index = self.placements.len();
-        self.placements.push(Placement {
-            name: name.to_string(),
-            version: version.to_string(),
-            source: PackageSource::Path {
-                relative: Some(relative.to_string()),
-            },
-            hashes: Vec::new(),
-            lines,
-            member: true,
-            kind: Some(DependencyKind::Normal),
-            unchecked: None,
-            edges: Vec::new(),
-        });
-        index
+        self.placements.push(member(name, version, relative, lines));
+        self.placements.len() - 1
     }
 
     fn read_workspaces(&mut self, json: &Json<'a>, raw: &'a RawValue) -> Result<(), ScanError> {

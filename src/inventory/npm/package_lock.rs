@@ -16,7 +16,7 @@
 pub(in crate::inventory::npm) mod assemble;
 pub(in crate::inventory::npm) mod json;
 pub(in crate::inventory::npm) mod origin;
-mod placed;
+pub(in crate::inventory::npm) mod placed;
 mod v1;
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::inventory::{HashAlgorithm, Package};
+use crate::inventory::{DependencyKind, HashAlgorithm, Package};
 use std::collections::BTreeSet;
 
 fn read_fixture(relative: &str) -> (Inventory, Vec<UncheckedRequirement>) {

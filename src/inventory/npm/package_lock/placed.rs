@@ -77,7 +77,12 @@ pub(super) fn node_lookup(
 }
 
 /// One of the project's own packages.
-pub(super) fn member(name: &str, version: &str, relative: &str, lines: LockLines) -> Placement {
+pub(in crate::inventory::npm) fn member(
+    name: &str,
+    version: &str,
+    relative: &str,
+    lines: LockLines,
+) -> Placement {
     Placement {
         name: name.to_string(),
         version: version.to_string(),
