@@ -29,6 +29,9 @@ pub struct BaselineEntry {
     pub rule: String,
     pub path: Option<String>,
     pub line: Option<u32>,
+    /// A secret's live-validation outcome when baselined, if it was validated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<String>,
 }
 
 /// The fingerprints a run compares against.
@@ -36,6 +39,8 @@ pub struct BaselineEntry {
 pub struct Baseline {
     pub source: String,
     pub fingerprints: BTreeSet<String>,
+    /// The secrets recorded as invalid (revoked) when baselined, by fingerprint.
+    pub invalid_when_recorded: BTreeSet<String>,
 }
 
 impl Baseline {
@@ -51,6 +56,11 @@ impl Baseline {
                 .content_fingerprint
                 .as_deref()
                 .is_some_and(|content| self.contains(content))
+    }
+
+    /// Whether the baseline recorded `finding` as a revoked credential.
+    pub fn recorded_invalid(&self, finding: &crate::finding::Finding) -> bool {
+        self.invalid_when_recorded.contains(&finding.fingerprint)
     }
 
     /// Reads a secgate baseline file, or a SARIF file from an earlier run
@@ -69,6 +79,7 @@ impl Baseline {
             ))
         })?;
         let mut fingerprints = BTreeSet::new();
+        let mut invalid_when_recorded = BTreeSet::new();
         if let Some(runs) = value.get("runs").and_then(|r| r.as_array()) {
             for run in runs {
                 for result in run["results"].as_array().into_iter().flatten() {
@@ -77,6 +88,12 @@ impl Baseline {
                         if let Some(fp) = partial[key].as_str() {
                             fingerprints.insert(fp.to_string());
                         }
+                    }
+                    let validation = result["properties"]["validation"].as_str();
+                    if let (Some("invalid"), Some(fp)) =
+                        (validation, partial["secgate/v1"].as_str())
+                    {
+                        invalid_when_recorded.insert(fp.to_string());
                     }
                 }
             }
@@ -90,6 +107,9 @@ impl Baseline {
                 )));
             }
             for finding in file.findings {
+                if finding.validation.as_deref() == Some("invalid") {
+                    invalid_when_recorded.insert(finding.fingerprint.clone());
+                }
                 fingerprints.insert(finding.fingerprint);
                 fingerprints.extend(finding.content_fingerprint);
             }
@@ -97,6 +117,7 @@ impl Baseline {
         Ok(Baseline {
             source: path.display().to_string(),
             fingerprints,
+            invalid_when_recorded,
         })
     }
 }

@@ -67,6 +67,16 @@ impl RawPolicy {
             .allowlist
             .stopwords
             .extend(s.allowlist.stopwords);
+        let v = s.validation;
+        let mine = &mut self.secrets.validation;
+        mine.enabled = v.enabled.or(mine.enabled);
+        mine.valid = v.valid.or(mine.valid);
+        mine.invalid = v.invalid.or(mine.invalid);
+        mine.unknown = v.unknown.or(mine.unknown);
+        mine.timeout = v.timeout.or(mine.timeout.take());
+        mine.concurrency = v.concurrency.or(mine.concurrency.take());
+        mine.per_host_rate = v.per_host_rate.or(mine.per_host_rate.take());
+        mine.endpoints.extend(v.endpoints);
         self.sbom.fail_on = over.sbom.fail_on.or(self.sbom.fail_on);
         let d = over.db;
         self.db.url = d.url.or(self.db.url);
@@ -153,6 +163,54 @@ pub struct RawSecrets {
     pub disable_rules: Vec<Spanned<String>>,
     #[serde(default)]
     pub allowlist: RawAllowlist,
+    /// `[secrets.validation]`: live checks with the providers.
+    #[serde(default)]
+    pub validation: RawValidation,
+}
+
+/// `[secrets.validation]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawValidation {
+    /// Validate without `--validate` on the command line.
+    pub enabled: Option<bool>,
+    /// The severity a credential its provider accepted counts at.
+    pub valid: Option<ValidationGrade>,
+    /// ... one its provider rejected (revoked, wrong).
+    pub invalid: Option<ValidationGrade>,
+    /// ... one whose check had no answer (timeout, 429, 5xx).
+    pub unknown: Option<ValidationGrade>,
+    /// Per request, like "10s".
+    pub timeout: Option<Spanned<String>>,
+    /// Requests in flight at once.
+    pub concurrency: Option<Spanned<u64>>,
+    /// Requests started per second to any one host.
+    pub per_host_rate: Option<Spanned<u64>>,
+    /// Provider → endpoint URL (GitHub Enterprise, self-hosted GitLab...).
+    #[serde(default)]
+    pub endpoints: std::collections::BTreeMap<String, Spanned<String>>,
+}
+
+/// A validation grade: a severity, or `keep` (the rule's own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidationGrade(pub Option<Severity>);
+
+impl<'de> Deserialize<'de> for ValidationGrade {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "keep" {
+            return Ok(ValidationGrade(None));
+        }
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .map(|s| ValidationGrade(Some(s)))
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "unknown grade `{text}`, expected keep, critical, high, medium, low or info"
+                ))
+            })
+    }
 }
 
 /// Values that are known not to be secrets.

@@ -17,6 +17,7 @@ use crate::finding::{Finding, Scanner, Severity, SuppressionHint, DEPENDENCY_KIN
 use crate::inventory::DependencyKind;
 use crate::scan::lockfiles::{self, UncheckedFile};
 use crate::scan::output::ScanOutput;
+use crate::scan::secrets::validation::{State as ValidationState, VALIDATION};
 use crate::text::abbreviate;
 use ignore::Ignore;
 use std::collections::BTreeMap;
@@ -41,6 +42,59 @@ pub struct AdvisoryGrades {
     pub notice: Severity,
     /// A dependency version yanked from its registry.
     pub yanked: Severity,
+}
+
+/// How a validated secret is graded; `None` keeps the rule's severity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidationGrades {
+    /// Its provider accepted it: live.
+    pub valid: Option<Severity>,
+    /// Its provider rejected it: revoked or wrong.
+    pub invalid: Option<Severity>,
+    /// No answer (timeout, rate limit, 5xx, a redirect not followed).
+    pub unknown: Option<Severity>,
+}
+
+impl ValidationGrades {
+    /// The severity a finding with this validation counts at, if changed.
+    pub fn grade(&self, state: ValidationState) -> Option<Severity> {
+        match state {
+            ValidationState::Valid => self.valid,
+            ValidationState::Invalid => self.invalid,
+            ValidationState::Unknown => self.unknown,
+        }
+    }
+}
+
+/// A secrets finding's validation outcome, when it was validated.
+fn validation_of(scanner: Scanner, finding: &Finding) -> Option<ValidationState> {
+    if scanner != Scanner::Secrets {
+        return None;
+    }
+    finding
+        .properties
+        .get(VALIDATION)
+        .and_then(|v| v.as_str())
+        .and_then(ValidationState::parse)
+}
+
+/// `path:line` of a finding, for warnings.
+fn location_of(finding: &Finding) -> String {
+    finding
+        .location
+        .as_ref()
+        .map(|l| format!("{}:{}", l.path, l.start_line))
+        .unwrap_or_default()
+}
+
+impl Default for ValidationGrades {
+    fn default() -> Self {
+        ValidationGrades {
+            valid: Some(Severity::Critical),
+            invalid: Some(Severity::Low),
+            unknown: None,
+        }
+    }
 }
 
 /// An `[[external]]` tool's own rules.
@@ -72,6 +126,8 @@ pub struct GateRules {
     pub unchecked_ecosystems: UncheckedAction,
     /// Whether `secgate:allow` comments suppress.
     pub allow_inline: bool,
+    /// How validated secrets are graded.
+    pub validation: ValidationGrades,
     pub on_unreadable: UnreadableAction,
     pub ignores: Vec<Ignore>,
     pub external: Vec<ExternalRules>,
@@ -198,6 +254,11 @@ impl GateRules {
             for finding in &output.findings {
                 let (mut severity, severity_was_unknown) =
                     self.severity_of(output.scanner, finding);
+                let validation = validation_of(output.scanner, finding);
+                if let Some(graded) = validation.and_then(|state| self.validation.grade(state)) {
+                    severity = graded;
+                }
+                let live = validation == Some(ValidationState::Valid);
                 let mut suppression = None;
                 // A dev-only dependency is never shipped: by default it is
                 // reported, at info, and cannot fail the gate. Malware is
@@ -251,22 +312,40 @@ impl GateRules {
                     } else {
                         warnings.push(format!(
                             "{}: inline secgate:allow ignored (allow-inline = false in {})",
-                            finding
-                                .location
-                                .as_ref()
-                                .map(|l| format!("{}:{}", l.path, l.start_line))
-                                .unwrap_or_default(),
+                            location_of(finding),
                             self.source
                         ));
                     }
                 }
                 if let Some(baseline) = baseline {
                     if suppression.is_none() && baseline.knows(finding) {
-                        suppression = Some(Suppression {
-                            kind: SuppressionKind::Baseline,
-                            justification: format!("{BASELINE_SUPPRESSION}{}", baseline.source),
-                        });
+                        if live {
+                            // Existing is no excuse for working: a live
+                            // credential is reported however old it is.
+                            warnings.push(format!(
+                                "{}: {} in the baseline is live{}: reported as new",
+                                location_of(finding),
+                                finding.rule_id,
+                                if baseline.recorded_invalid(finding) {
+                                    " again (it was invalid when baselined)"
+                                } else {
+                                    ""
+                                }
+                            ));
+                        } else {
+                            suppression = Some(Suppression {
+                                kind: SuppressionKind::Baseline,
+                                justification: format!("{BASELINE_SUPPRESSION}{}", baseline.source),
+                            });
+                        }
                     }
+                }
+                if live && suppression.is_some() {
+                    warnings.push(format!(
+                        "{}: {} is live (its provider accepted it) but suppressed: rotate it",
+                        location_of(finding),
+                        finding.rule_id
+                    ));
                 }
                 let fails = suppression.is_none() && !never_fails && threshold.fails(severity);
                 if fails {

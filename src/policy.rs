@@ -3,6 +3,8 @@
 //! (`gate::GateRules`) and where the advisory database comes from. Errors
 //! name the file, line and column.
 
+mod validation;
+
 use crate::config::{
     self, DevOnlyAction, RawDate, RawPolicy, ScannerErrorAction, StaleAction, Threshold,
     UncheckedAction, UnreadableAction,
@@ -10,7 +12,7 @@ use crate::config::{
 use crate::error::PolicyError;
 use crate::finding::{Scanner, Severity};
 use crate::gate::ignore::Ignore;
-use crate::gate::{AdvisoryGrades, ExternalRules, GateRules, RELEASE_PROFILE};
+use crate::gate::{AdvisoryGrades, ExternalRules, GateRules, ValidationGrades, RELEASE_PROFILE};
 use crate::inventory::Ecosystem;
 use crate::scan::secrets::rules::{self, RawRule};
 use crate::scan::settings::{
@@ -192,6 +194,7 @@ impl Default for Policy {
                 db_stale: StaleAction::Warn,
                 unchecked_ecosystems: UncheckedAction::Warn,
                 allow_inline: true,
+                validation: ValidationGrades::default(),
                 // Fail closed: a file we could not read may hold a secret.
                 on_unreadable: UnreadableAction::Fail,
                 ignores: Vec::new(),
@@ -223,7 +226,7 @@ impl Policy {
         Policy::validate(file, source, raw)
     }
 
-    fn validate(file: &str, source: &str, raw: RawPolicy) -> Result<Policy, PolicyError> {
+    fn validate(file: &str, source: &str, mut raw: RawPolicy) -> Result<Policy, PolicyError> {
         let defaults = Policy::default();
         let mut scanner_fail_on = BTreeMap::new();
         for (scanner, threshold) in [
@@ -420,6 +423,8 @@ impl Policy {
             });
         }
 
+        let (validation_settings, validation_grades) =
+            validation::check(file, source, std::mem::take(&mut raw.secrets.validation))?;
         let gate_defaults = defaults.gate;
         let grades = &gate_defaults.grades;
         Ok(Policy {
@@ -458,6 +463,7 @@ impl Policy {
                     .secrets
                     .on_unreadable
                     .unwrap_or(gate_defaults.on_unreadable),
+                validation: validation_grades,
                 ignores,
                 external: external_rules,
                 external_fail_on: raw.external_defaults.fail_on,
@@ -487,6 +493,7 @@ impl Policy {
                         .iter()
                         .map(|w| w.to_lowercase())
                         .collect(),
+                    validation: validation_settings,
                 },
                 external,
             },

@@ -204,9 +204,14 @@ pub struct ScanArgs {
     /// Only dependencies of this target triple [default: all platforms].
     #[arg(long, value_name = "TRIPLE")]
     pub target: Option<String>,
-    /// Never use the network.
+    /// Never use the network (no database refresh, no live validation).
     #[arg(long)]
     pub offline: bool,
+    /// Secrets: ask each found credential's provider, in one read-only request,
+    /// whether it still works; the answer (valid, invalid, unknown) grades it
+    /// by [secrets.validation]. Sends credentials to their own providers only.
+    #[arg(long)]
+    pub validate: bool,
     /// Print only the verdict line.
     #[arg(short, long)]
     pub quiet: bool,

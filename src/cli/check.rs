@@ -40,6 +40,7 @@ fn base_fingerprints(
     Ok(Baseline {
         source: format!("the base {base}"),
         fingerprints: output.findings.into_iter().map(|f| f.fingerprint).collect(),
+        ..Baseline::default()
     })
 }
 
@@ -88,7 +89,10 @@ pub fn run_check(
         bail!("{}: no such file or directory", args.path.display());
     }
     let root = args.path.clone();
-    let (policy, mut notices) = load_policy(args, &root)?;
+    let (mut policy, mut notices) = load_policy(args, &root)?;
+    if args.validate {
+        policy.scan.secrets.validation.enabled = true;
+    }
     let policy = Arc::new(policy);
     let mut baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path)?),

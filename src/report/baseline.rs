@@ -38,5 +38,10 @@ fn entry(evaluated: &EvaluatedFinding) -> BaselineEntry {
         rule: finding.rule_id.clone(),
         path: finding.location.as_ref().map(|l| l.path.clone()),
         line: finding.location.as_ref().map(|l| l.start_line),
+        validation: finding
+            .properties
+            .get(crate::scan::secrets::validation::VALIDATION)
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
     }
 }

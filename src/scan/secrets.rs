@@ -6,6 +6,7 @@ pub mod history;
 pub mod matcher;
 pub mod rules;
 pub mod scanner;
+pub mod validation;
 
 use crate::files::relative_path;
 use crate::finding::{Finding, Scanner};
@@ -25,10 +26,23 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Ok(scanner) => scanner,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
     };
-    match &context.git_scope {
+    let mut output = match &context.git_scope {
         None => scan_tree(context, &scanner),
         Some(scope) => scan_history(context, scope, &scanner),
+    };
+    if let Some(collector) = &scanner.collector {
+        let candidates = collector.take();
+        if context.offline {
+            output
+                .notes
+                .push("live validation off: --offline sends nothing".to_string());
+        } else if output.error.is_none() {
+            let settings = &context.settings.secrets.validation;
+            let notes = validation::validate(&mut output.findings, candidates, settings);
+            output.notes.extend(notes);
+        }
     }
+    output
 }
 
 fn scan_history(context: &ScanContext, scope: &GitScope, scanner: &SecretScanner) -> ScanOutput {

@@ -39,6 +39,35 @@ pub struct SecretSettings {
     pub allow_values: Vec<String>,
     /// Lower-case words: a value containing one is not reported.
     pub stopwords: Vec<String>,
+    /// Live validation with the providers (`--validate`).
+    pub validation: ValidationSettings,
+}
+
+/// Live validation: whether to ask providers, where, and how hard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidationSettings {
+    pub enabled: bool,
+    /// Provider → endpoint (validated): GitHub Enterprise, self-hosted
+    /// GitLab, a regional site, or a local server in tests.
+    pub endpoints: BTreeMap<String, String>,
+    /// Per request, connection included.
+    pub timeout: Duration,
+    /// Requests in flight at once, all providers together.
+    pub concurrency: usize,
+    /// Requests started per second to any one host.
+    pub per_host_per_second: u32,
+}
+
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        ValidationSettings {
+            enabled: false,
+            endpoints: BTreeMap::new(),
+            timeout: Duration::from_secs(10),
+            concurrency: 8,
+            per_host_per_second: 5,
+        }
+    }
 }
 
 impl Default for SecretSettings {
@@ -51,6 +80,7 @@ impl Default for SecretSettings {
             disabled_rules: Vec::new(),
             allow_values: Vec::new(),
             stopwords: Vec::new(),
+            validation: ValidationSettings::default(),
         }
     }
 }

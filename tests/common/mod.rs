@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 
 /// Installs every external tool the tests run (validators, Bandit,

@@ -5,7 +5,7 @@
 
 use crate::finding::{fingerprint, Finding, Location, RuleInfo, Scanner, SuppressionHint};
 use crate::scan::secrets::rules::{Rule, RuleSet};
-use crate::scan::secrets::{encoded, matcher};
+use crate::scan::secrets::{encoded, matcher, validation};
 use crate::scan::settings::SecretSettings;
 use std::collections::{BTreeMap, HashSet};
 
@@ -20,6 +20,8 @@ pub struct SecretScanner {
     pub rules: RuleSet,
     allow_values: Option<regex::bytes::RegexSet>,
     stopwords: Vec<Vec<u8>>,
+    /// With live validation on: the secrets its validators can check.
+    pub collector: Option<validation::Collector>,
 }
 
 impl SecretScanner {
@@ -46,6 +48,10 @@ impl SecretScanner {
                 .iter()
                 .map(|w| w.to_lowercase().into_bytes())
                 .collect(),
+            collector: settings
+                .validation
+                .enabled
+                .then(validation::Collector::default),
         })
     }
 
@@ -96,7 +102,9 @@ impl SecretScanner {
             }
             let start = lines.position(found.start);
             let end = lines.position(found.end);
-            findings.push(self.finding(found.rule, path, secret, content, start, end, false));
+            let finding = self.finding(found.rule, path, secret, content, start, end, false);
+            self.offer(&finding, secret, content, found.start);
+            findings.push(finding);
         }
         for (index, inner) in &decoded {
             let blob = &blobs[*index];
@@ -107,10 +115,18 @@ impl SecretScanner {
                 if self.allowed(secret) || !seen.insert((found.rule, secret)) {
                     continue;
                 }
-                findings.push(self.finding(found.rule, path, secret, content, start, end, true));
+                let finding = self.finding(found.rule, path, secret, content, start, end, true);
+                self.offer(&finding, secret, &blob.text, found.start);
+                findings.push(finding);
             }
         }
         findings
+    }
+
+    fn offer(&self, finding: &Finding, secret: &[u8], content: &[u8], at: usize) {
+        if let Some(collector) = &self.collector {
+            collector.offer(&finding.rule_id, &finding.fingerprint, secret, content, at);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
