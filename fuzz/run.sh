@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 [ "$#" -gt 0 ] && shift
-[ "$#" -gt 0 ] || set -- policy rules scanner lockfile osv_record osv_index osv_zip python_lock
+[ "$#" -gt 0 ] || set -- policy rules scanner lockfile osv_record osv_index osv_zip python_lock npm_lock recheck_sarif
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 scratch=$(mktemp -d)

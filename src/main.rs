@@ -75,7 +75,11 @@ fn run(command: Command) -> Result<Outcome> {
             run_check(&args.scan, Selection::Chosen(&scanners), None)
         }
         Command::Audit(args) => run_check(&args, Selection::Only(Scanner::Advisories), None),
-        Command::Secrets(args) => run_check(&args, Selection::Only(Scanner::Secrets), None),
+        Command::Secrets(args) => {
+            let mut scan = args.scan;
+            scan.recheck = args.validate_only;
+            run_check(&scan, Selection::Only(Scanner::Secrets), None)
+        }
         Command::Sbom(args) => run_check(&args, Selection::Only(Scanner::Sbom), None),
         Command::Baseline { check, output } => {
             let scanners = parse_scanners(&check.scanners)?;

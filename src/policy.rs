@@ -494,6 +494,7 @@ impl Policy {
                         .map(|w| w.to_lowercase())
                         .collect(),
                     validation: validation_settings,
+                    recheck: None,
                 },
                 external,
             },

@@ -230,6 +230,49 @@ fn policy_custom_rule_with_invalid_regex() {
     );
 }
 
+#[test]
+fn policy_validation_endpoint_for_no_provider_or_over_plain_http() {
+    assert_bad_policy(
+        "[secrets.validation.endpoints]\ngithub = \"https://ghe.example.com/api/v3\"\ngithb = \"https://x.example.com\"\n",
+        3,
+        "no validator for `githb`",
+    );
+    assert_bad_policy(
+        "[secrets.validation]\nenabled = true\n[secrets.validation.endpoints]\ngitlab = \"http://gitlab.example.com\"\n",
+        4,
+        "only sent over https",
+    );
+    assert_bad_policy(
+        "[secrets.validation]\ninvalid = \"dead\"\n",
+        2,
+        "unknown grade `dead`",
+    );
+    assert_bad_policy(
+        "[secrets.validation]\nper-host-rate = 0\n",
+        2,
+        "expected 1 to 100",
+    );
+}
+
+#[test]
+fn validate_only_with_a_sarif_that_is_not_one() {
+    let scratch = Scratch::new();
+    let repo = scratch.repo("repo");
+    for (name, text, says) in [
+        ("truncated.sarif", "{\"runs\": [", "truncated.sarif: not JSON (line 1"),
+        ("other.sarif", "{\"runs\": [{\"tool\": {\"driver\": {\"name\": \"bandit\"}}}]}", "holds no secgate secrets run"),
+        ("escape.sarif", "{\"runs\":[{\"tool\":{\"driver\":{\"name\":\"secgate\"}},\"properties\":{\"scanner\":\"secrets\"},\"results\":[{\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":\"/etc/shadow\"}}}],\"partialFingerprints\":{\"secgate/v1\":\"x\"}}]}]}", "not a path inside the repository"),
+    ] {
+        let file = scratch.path(name);
+        std::fs::write(&file, text).unwrap();
+        let output = scratch.run("secrets", &repo, &["--validate-only", file.to_str().unwrap()]);
+        assert_could_not_check(&output, &[says]);
+        scratch.assert_no_outputs();
+    }
+    let missing = scratch.run("secrets", &repo, &["--validate-only", "nowhere.sarif"]);
+    assert_could_not_check(&missing, &["nowhere.sarif"]);
+}
+
 // ---------------------------------------------------------------- lock files
 
 /// A repository whose Cargo.lock is `content`; audit must exit 2 naming it.

@@ -476,3 +476,79 @@ fn decoded_basic(header: &str) -> String {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
 }
+
+#[test]
+fn validate_only_rechecks_an_earlier_runs_findings() {
+    let server = github("http://127.0.0.1:1");
+    let repo = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    write(
+        dir,
+        "rotated.env",
+        &format!("GITHUB_TOKEN={}\n", github_token("REVOKED1")),
+    );
+    write(
+        dir,
+        "removed.env",
+        &format!("GITHUB_TOKEN={}\n", github_token("LIVE0001")),
+    );
+    policy(dir, &[("github", format!("{}/github", server.base))]);
+    let earlier = home.path().join("earlier.sarif");
+    let first = secgate(home.path())
+        .current_dir(dir)
+        .args(["secrets", ".", "--sarif"])
+        .arg(&earlier)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(1));
+    assert!(server.requests().is_empty());
+
+    // The live one was removed; a new one appeared since (not re-checked).
+    std::fs::remove_file(dir.join("removed.env")).unwrap();
+    write(
+        dir,
+        "new.env",
+        &format!("GITHUB_TOKEN={}\n", github_token("LIMITED1")),
+    );
+    let earlier_arg = earlier.display().to_string();
+    let (code, results, text) = run(
+        dir,
+        home.path(),
+        &["--validate-only", &earlier_arg, "--verbose"],
+    );
+    assert_eq!(code, 0, "the rotated token is dead\n{text}");
+    assert_eq!(results.len(), 1, "{results:#?}");
+    assert_eq!(
+        result_in(&results, "rotated.env")["properties"]["validation"],
+        "invalid"
+    );
+    assert!(text.contains("re-checking 2 finding(s)"), "{text}");
+    assert!(text.contains("1 no longer found"), "{text}");
+    assert_eq!(server.requests().len(), 1);
+
+    let broken = home.path().join("broken.sarif");
+    std::fs::write(&broken, "{\"runs\": 3}").unwrap();
+    let broken_arg = broken.display().to_string();
+    let (code, _, text) = run(dir, home.path(), &["--validate-only", &broken_arg]);
+    assert_eq!(code, 2);
+    assert!(text.contains("broken.sarif: not a SARIF file"), "{text}");
+}
+
+/// The README documents every validated provider and the request it gets.
+#[test]
+fn the_readme_lists_every_validator_and_its_request() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    for validator in validators::builtin() {
+        let path = match validator.path.as_str() {
+            validators::SECRET_PATH => "/api/webhooks/…",
+            path => path,
+        };
+        let endpoint = validator.endpoint.as_str().trim_end_matches('/');
+        let row = format!(
+            "| `{}` | {} | `{} {endpoint}{path}` |",
+            validator.provider, validator.title, validator.method
+        );
+        assert!(readme.contains(&row), "README lacks: {row}");
+    }
+}

@@ -27,7 +27,7 @@ pub enum Command {
     /// Check dependencies (Cargo.lock, Python locks) against the advisory databases only.
     Audit(ScanArgs),
     /// Scan the working tree for leaked credentials only.
-    Secrets(ScanArgs),
+    Secrets(SecretsArgs),
     /// Write the CycloneDX SBOM only.
     Sbom(ScanArgs),
     /// Record the current findings as a baseline: later runs given
@@ -170,6 +170,17 @@ pub struct CheckArgs {
 }
 
 #[derive(Args)]
+pub struct SecretsArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Re-check the secret findings of an earlier run's SARIF: scan their files
+    /// again and validate only those findings with their providers (rotate a
+    /// credential, then confirm it is dead). Implies --validate.
+    #[arg(long, value_name = "FILE.sarif", conflicts_with_all = ["history", "since", "range", "staged", "new_since", "offline"])]
+    pub validate_only: Option<PathBuf>,
+}
+
+#[derive(Args)]
 pub struct ScanArgs {
     /// The repository to check (or, for the advisory check, one Cargo.lock).
     #[arg(default_value = ".")]
@@ -253,6 +264,9 @@ pub struct ScanArgs {
     /// every ignore with an unexpired `expires`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Set by `secrets --validate-only`: the SARIF whose findings are re-checked.
+    #[arg(skip)]
+    pub recheck: Option<PathBuf>,
 }
 
 impl ScanArgs {

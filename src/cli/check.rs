@@ -93,6 +93,14 @@ pub fn run_check(
     if args.validate {
         policy.scan.secrets.validation.enabled = true;
     }
+    if let Some(file) = &args.recheck {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let recheck = secgate::scan::secrets::recheck::parse(&file.display().to_string(), &text)
+            .map_err(anyhow::Error::msg)?;
+        policy.scan.secrets.recheck = Some(recheck);
+        policy.scan.secrets.validation.enabled = true;
+    }
     let policy = Arc::new(policy);
     let mut baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path)?),

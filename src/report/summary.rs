@@ -215,12 +215,21 @@ pub fn blocked(verdict: &Verdict, options: &BlockedOptions) -> String {
             .map(|l| format!("{}:{}", l.path, l.start_line))
             .unwrap_or_default();
         let what = match finding.scanner {
-            Scanner::Secrets => finding
-                .properties
-                .get("redacted")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string(),
+            Scanner::Secrets => {
+                let redacted = finding
+                    .properties
+                    .get("redacted")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                match finding
+                    .properties
+                    .get("validation")
+                    .and_then(|v| v.as_str())
+                {
+                    Some(state) => format!("{redacted} [validation: {state}]"),
+                    None => redacted.to_string(),
+                }
+            }
             _ => finding
                 .properties
                 .get("package-version")

@@ -4,6 +4,7 @@
 pub mod encoded;
 pub mod history;
 pub mod matcher;
+pub mod recheck;
 pub mod rules;
 pub mod scanner;
 pub mod validation;
@@ -26,9 +27,10 @@ pub fn scan(context: &ScanContext) -> ScanOutput {
         Ok(scanner) => scanner,
         Err(error) => return ScanOutput::failed(Scanner::Secrets, error),
     };
-    let mut output = match &context.git_scope {
-        None => scan_tree(context, &scanner),
-        Some(scope) => scan_history(context, scope, &scanner),
+    let mut output = match (&context.settings.secrets.recheck, &context.git_scope) {
+        (Some(recheck), _) => scan_again(context, recheck, &scanner),
+        (None, None) => scan_tree(context, &scanner),
+        (None, Some(scope)) => scan_history(context, scope, &scanner),
     };
     if let Some(collector) = &scanner.collector {
         let candidates = collector.take();
@@ -66,6 +68,56 @@ fn scan_history(context: &ScanContext, scope: &GitScope, scanner: &SecretScanner
         "git: added lines of {what} scanned with {} rules",
         scanner.rules.rules.len()
     ));
+    output
+}
+
+/// Scans again the files an earlier run's findings were in, and keeps
+/// those findings only (`secrets --validate-only`).
+fn scan_again(
+    context: &ScanContext,
+    recheck: &recheck::Recheck,
+    scanner: &SecretScanner,
+) -> ScanOutput {
+    let mut output = ScanOutput::new(Scanner::Secrets);
+    let mut tally = Tally::default();
+    let mut buffer = Vec::new();
+    let max_size = context.settings.secrets.max_file_size;
+    for path in &recheck.paths {
+        let full = context.root.join(path);
+        if full.is_file() {
+            scan_file(
+                &context.root,
+                &full,
+                scanner,
+                max_size,
+                &mut buffer,
+                &mut tally,
+            );
+        }
+    }
+    tally
+        .findings
+        .retain(|f| recheck.fingerprints.contains(&f.fingerprint));
+    let found: std::collections::BTreeSet<&str> = tally
+        .findings
+        .iter()
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    let gone = recheck.fingerprints.len() - found.len();
+    output.notes.push(format!(
+        "re-checking {} finding(s) of {}: {} still in the tree{}",
+        recheck.fingerprints.len(),
+        recheck.source,
+        found.len(),
+        match gone {
+            0 => String::new(),
+            n => format!(", {n} no longer found (removed or changed), not checked"),
+        }
+    ));
+    output.rules = rule_infos(&scanner.rules, &tally.findings);
+    output.findings = tally.findings;
+    tally.unreadable.sort();
+    output.unreadable = tally.unreadable;
     output
 }
 

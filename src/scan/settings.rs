@@ -41,6 +41,8 @@ pub struct SecretSettings {
     pub stopwords: Vec<String>,
     /// Live validation with the providers (`--validate`).
     pub validation: ValidationSettings,
+    /// Scan only an earlier run's findings again (`secrets --validate-only`).
+    pub recheck: Option<crate::scan::secrets::recheck::Recheck>,
 }
 
 /// Live validation: whether to ask providers, where, and how hard.
@@ -81,6 +83,7 @@ impl Default for SecretSettings {
             allow_values: Vec::new(),
             stopwords: Vec::new(),
             validation: ValidationSettings::default(),
+            recheck: None,
         }
     }
 }
