@@ -13,7 +13,7 @@ use crate::scan::settings::ValidationSettings;
 use request::{Answer, Limits};
 use reqwest::Url;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use validators::Validator;
 
@@ -164,6 +164,27 @@ pub fn validate(
     if candidates.is_empty() {
         return vec!["live validation: no finding has a validator".to_string()];
     }
+    // A value two providers' rules both claim is not known to be either's:
+    // sending it to both would hand one of them someone else's secret.
+    let mut claimed_by: HashMap<[u8; 32], BTreeSet<usize>> = HashMap::new();
+    for candidate in &candidates {
+        claimed_by
+            .entry(Sha256::digest(&candidate.secret.0).into())
+            .or_default()
+            .insert(candidate.validator);
+    }
+    let mut ambiguous: Vec<String> = Vec::new();
+    let candidates: Vec<Candidate> = candidates
+        .into_iter()
+        .filter(|c| {
+            let digest: [u8; 32] = Sha256::digest(&c.secret.0).into();
+            let single = claimed_by[&digest].len() == 1;
+            if !single {
+                ambiguous.push(c.fingerprint.clone());
+            }
+            single
+        })
+        .collect();
     // One request per distinct (validator, secret, companion).
     let mut distinct: BTreeMap<[u8; 32], (Candidate, Vec<String>)> = BTreeMap::new();
     for candidate in candidates {
@@ -196,6 +217,14 @@ pub fn validate(
                 by_fingerprint.insert(fingerprint, outcome.clone());
             }
         }
+    }
+    for fingerprint in ambiguous {
+        by_fingerprint
+            .entry(fingerprint)
+            .or_insert_with(|| Outcome {
+                state: State::Unknown,
+                detail: "not sent: rules of several providers match this value".to_string(),
+            });
     }
     for finding in findings.iter_mut() {
         if let Some(outcome) = by_fingerprint.get(&finding.fingerprint) {

@@ -109,3 +109,64 @@ fn the_collector_pairs_a_secret_with_the_nearest_companion() {
         b"AKIAIOSFODNN7EXAMPLE"
     );
 }
+
+#[test]
+fn a_value_two_providers_claim_is_sent_to_neither() {
+    let github = validators::builtin()
+        .iter()
+        .position(|v| v.provider == "github")
+        .unwrap();
+    let heroku = validators::builtin()
+        .iter()
+        .position(|v| v.provider == "heroku")
+        .unwrap();
+    let candidate = |fingerprint: &str, validator: usize| Candidate {
+        fingerprint: fingerprint.to_string(),
+        validator,
+        secret: SecretValue(b"0123456789abcdef".to_vec()),
+        companion: None,
+    };
+    let mut findings: Vec<Finding> = ["a", "b"]
+        .iter()
+        .map(|fp| Finding {
+            scanner: crate::finding::Scanner::Secrets,
+            tool: None,
+            rule_id: "r".to_string(),
+            severity: None,
+            title: String::new(),
+            message: "found".to_string(),
+            location: None,
+            fingerprint: fp.to_string(),
+            content_fingerprint: None,
+            package: None,
+            aliases: Vec::new(),
+            suppression_hint: None,
+            properties: Default::default(),
+        })
+        .collect();
+    let settings = ValidationSettings {
+        enabled: true,
+        // Nothing may be sent: a closed port would say "could not connect".
+        endpoints: [
+            ("github", "http://127.0.0.1:9"),
+            ("heroku", "http://127.0.0.1:9"),
+        ]
+        .into_iter()
+        .map(|(p, u)| (p.to_string(), u.to_string()))
+        .collect(),
+        ..ValidationSettings::default()
+    };
+    validate(
+        &mut findings,
+        vec![candidate("a", github), candidate("b", heroku)],
+        &settings,
+    );
+    for finding in &findings {
+        assert_eq!(finding.properties[VALIDATION], "unknown");
+        assert!(
+            finding.message.contains("several providers"),
+            "{}",
+            finding.message
+        );
+    }
+}
