@@ -552,3 +552,30 @@ fn the_readme_lists_every_validator_and_its_request() {
         assert!(readme.contains(&row), "README lacks: {row}");
     }
 }
+
+/// A secret deleted in a later commit is still a leak: `--history` reports
+/// it and validates it; the commit that removed it sends nothing more.
+#[test]
+fn history_findings_are_validated_once_and_removed_lines_are_not_sent() {
+    let server = github("http://127.0.0.1:1");
+    let repo = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    common::git(dir, &["init", "-q", "-b", "main"]);
+    write(
+        dir,
+        "app.env",
+        &format!("GITHUB_TOKEN={}\n", github_token("LIVE0001")),
+    );
+    common::git(dir, &["add", "."]);
+    common::git(dir, &["commit", "-qm", "add"]);
+    write(dir, "app.env", "GITHUB_TOKEN=${GITHUB_TOKEN}\n");
+    policy(dir, &[("github", format!("{}/github", server.base))]);
+    common::git(dir, &["add", "."]);
+    common::git(dir, &["commit", "-qm", "remove"]);
+    let (code, results, text) = run(dir, home.path(), &["--history", "--validate"]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(results.len(), 1, "{results:#?}");
+    assert_eq!(results[0]["properties"]["validation"], "valid");
+    assert_eq!(server.requests().len(), 1);
+}

@@ -161,6 +161,13 @@ pub fn validate(
     candidates: Vec<Candidate>,
     settings: &ValidationSettings,
 ) -> Vec<String> {
+    // Only what is reported is checked (the history scan also reads the
+    // lines a change removed, to recognise moved secrets).
+    let reported: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    let candidates: Vec<Candidate> = candidates
+        .into_iter()
+        .filter(|c| reported.contains(c.fingerprint.as_str()))
+        .collect();
     if candidates.is_empty() {
         return vec!["live validation: no finding has a validator".to_string()];
     }
