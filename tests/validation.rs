@@ -47,6 +47,43 @@ fn github(other_host: &str) -> Server {
     })
 }
 
+/// A repository and a HOME of one test.
+struct Scene {
+    repo: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        Scene {
+            repo: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+/// `path` holding `GITHUB_TOKEN=` a token the stand-in answers by `tag`.
+fn token_file(dir: &Path, path: &str, tag: &str) {
+    write(dir, path, &format!("GITHUB_TOKEN={}\n", github_token(tag)));
+}
+
+/// Sets `line` (`key = value`) in the policy's `[secrets.validation]` table.
+fn add_to_policy(dir: &Path, line: &str) {
+    let policy = std::fs::read_to_string(dir.join("secgate.toml")).unwrap();
+    let key = line.split(" = ").next().unwrap();
+    let kept: Vec<&str> = policy
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{key} = ")))
+        .collect();
+    let table = "[secrets.validation]\n";
+    let text = format!("{}\n", kept.join("\n"));
+    write(
+        dir,
+        "secgate.toml",
+        &text.replacen(table, &format!("{table}{line}\n"), 1),
+    );
+}
+
 fn write(dir: &Path, path: &str, text: &str) {
     let file = dir.join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -104,9 +141,8 @@ fn result_in<'a>(results: &'a [Value], path: &str) -> &'a Value {
 fn live_revoked_and_unanswered_credentials_are_graded_by_the_answer() {
     let elsewhere = Server::start(|_| Reply::json(200, r#"{"login":"thief"}"#));
     let server = github(&elsewhere.base);
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
     let cases = [
         ("live.env", "LIVE0001"),
         ("again/live.env", "LIVE0001"),
@@ -130,15 +166,10 @@ fn live_revoked_and_unanswered_credentials_are_graded_by_the_answer() {
             ("gitlab", "http://127.0.0.1:1".to_string()),
         ],
     );
-    write(
-        dir,
-        "secgate.toml",
-        &std::fs::read_to_string(dir.join("secgate.toml"))
-            .unwrap()
-            .replace("timeout = \"2s\"", "timeout = \"1s\""),
-    );
+    // The slow provider answers after 4 s.
+    add_to_policy(dir, "timeout = \"1s\"");
 
-    let (code, results, text) = run(dir, home.path(), &["--validate"]);
+    let (code, results, text) = run(dir, home, &["--validate"]);
     assert_eq!(code, 1, "a live token fails the gate\n{text}");
 
     let live = result_in(&results, "live.env");
@@ -196,27 +227,16 @@ fn live_revoked_and_unanswered_credentials_are_graded_by_the_answer() {
 #[test]
 fn a_revoked_credential_alone_passes_and_its_grade_is_the_policys() {
     let server = github("http://127.0.0.1:1");
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
-    write(
-        dir,
-        "revoked.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("REVOKED1")),
-    );
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
+    token_file(dir, "revoked.env", "REVOKED1");
     policy(dir, &[("github", format!("{}/github", server.base))]);
-    let (code, results, text) = run(dir, home.path(), &["--validate"]);
+    let (code, results, text) = run(dir, home, &["--validate"]);
     assert_eq!(code, 0, "{text}");
     assert_eq!(results[0]["properties"]["validation"], "invalid");
 
-    let strict = std::fs::read_to_string(dir.join("secgate.toml"))
-        .unwrap()
-        .replace(
-            "[secrets.validation]\n",
-            "[secrets.validation]\ninvalid = \"keep\"\n",
-        );
-    write(dir, "secgate.toml", &strict);
-    let (code, results, _) = run(dir, home.path(), &["--validate"]);
+    add_to_policy(dir, "invalid = \"keep\"");
+    let (code, results, _) = run(dir, home, &["--validate"]);
     assert_eq!(code, 1);
     assert_eq!(results[0]["properties"]["severity"], "critical");
 }
@@ -224,32 +244,21 @@ fn a_revoked_credential_alone_passes_and_its_grade_is_the_policys() {
 #[test]
 fn nothing_is_sent_without_validate_or_under_offline() {
     let server = github("http://127.0.0.1:1");
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
-    write(
-        dir,
-        "live.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("LIVE0001")),
-    );
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
+    token_file(dir, "live.env", "LIVE0001");
     policy(dir, &[("github", format!("{}/github", server.base))]);
-    let (code, results, _) = run(dir, home.path(), &[]);
+    let (code, results, _) = run(dir, home, &[]);
     assert_eq!(code, 1);
     assert!(results[0]["properties"].get("validation").is_none());
-    let (_, results, text) = run(dir, home.path(), &["--validate", "--offline", "--verbose"]);
+    let (_, results, text) = run(dir, home, &["--validate", "--offline", "--verbose"]);
     assert!(results[0]["properties"].get("validation").is_none());
     assert!(text.contains("live validation off"), "{text}");
     assert!(server.requests().is_empty(), "{:#?}", server.requests());
 
     // `enabled = true` in the policy validates without the flag.
-    let enabled = std::fs::read_to_string(dir.join("secgate.toml"))
-        .unwrap()
-        .replace(
-            "[secrets.validation]\n",
-            "[secrets.validation]\nenabled = true\n",
-        );
-    write(dir, "secgate.toml", &enabled);
-    let (_, results, _) = run(dir, home.path(), &[]);
+    add_to_policy(dir, "enabled = true");
+    let (_, results, _) = run(dir, home, &[]);
     assert_eq!(results[0]["properties"]["validation"], "valid");
     assert_eq!(server.requests().len(), 1);
 }
@@ -265,17 +274,12 @@ fn a_baselined_secret_that_is_live_again_is_reported() {
             Reply::json(401, "{}")
         }
     });
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
-    write(
-        dir,
-        "app.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("ROTATE01")),
-    );
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
+    token_file(dir, "app.env", "ROTATE01");
     policy(dir, &[("github", format!("{}/github", server.base))]);
-    let baseline = home.path().join("baseline.json");
-    let recorded = secgate(home.path())
+    let baseline = home.join("baseline.json");
+    let recorded = secgate(home)
         .current_dir(dir)
         .args([
             "baseline",
@@ -293,18 +297,10 @@ fn a_baselined_secret_that_is_live_again_is_reported() {
     assert!(file.contains("\"validation\": \"invalid\""), "{file}");
 
     let baseline_arg = baseline.display().to_string();
-    let (code, _, _) = run(
-        dir,
-        home.path(),
-        &["--validate", "--baseline", &baseline_arg],
-    );
+    let (code, _, _) = run(dir, home, &["--validate", "--baseline", &baseline_arg]);
     assert_eq!(code, 0, "still revoked: an existing finding");
     live.store(true, Ordering::SeqCst);
-    let (code, results, text) = run(
-        dir,
-        home.path(),
-        &["--validate", "--baseline", &baseline_arg],
-    );
+    let (code, results, text) = run(dir, home, &["--validate", "--baseline", &baseline_arg]);
     assert_eq!(code, 1, "{text}");
     assert!(results[0].get("suppressions").is_none());
     assert!(text.contains("in the baseline is live again"), "{text}");
@@ -327,9 +323,8 @@ fn aws_keys_are_checked_by_a_signature_never_by_the_secret() {
             Reply::json(403, "<Error><Code>InvalidClientTokenId</Code></Error>")
         }
     });
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
     // secgate:allow: made-up AWS keys, split so this file holds neither whole
     let (id, secret) = (
         "AKIAQ3EGRZ7HY2KP5VBN",
@@ -341,7 +336,7 @@ fn aws_keys_are_checked_by_a_signature_never_by_the_secret() {
         &format!("AWS_ACCESS_KEY_ID={id}\nAWS_SECRET_ACCESS_KEY={secret}\n"),
     );
     policy(dir, &[("aws", server.base.clone())]);
-    let (_, results, text) = run(dir, home.path(), &["--validate"]);
+    let (_, results, text) = run(dir, home, &["--validate"]);
     let found = results
         .iter()
         .find(|r| r["ruleId"] == "aws-secret-access-key")
@@ -365,9 +360,8 @@ fn aws_keys_are_checked_by_a_signature_never_by_the_secret() {
 fn a_secret_goes_only_to_its_own_provider_and_is_never_printed() {
     let server = Server::start(|_| Reply::json(200, r#"{"ok":true,"login":"someone"}"#));
     let rules = RuleSet::builtin().unwrap();
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
     let mut planted: Vec<(String, String)> = Vec::new(); // (provider, secret)
     let mut endpoints = Vec::new();
     for validator in validators::builtin() {
@@ -393,8 +387,8 @@ fn a_secret_goes_only_to_its_own_provider_and_is_never_printed() {
         );
     }
     policy(dir, &endpoints);
-    let report = home.path().join("report.json");
-    let output = secgate(home.path())
+    let report = home.join("report.json");
+    let output = secgate(home)
         .current_dir(dir)
         .args([
             "secrets",
@@ -405,14 +399,14 @@ fn a_secret_goes_only_to_its_own_provider_and_is_never_printed() {
             "github",
             "--sarif",
         ])
-        .arg(home.path().join("out.sarif"))
+        .arg(home.join("out.sarif"))
         .arg("--report")
         .arg(&report)
         .output()
         .unwrap();
     let mut written = String::from_utf8_lossy(&output.stdout).into_owned();
     written.push_str(&String::from_utf8_lossy(&output.stderr));
-    written.push_str(&std::fs::read_to_string(home.path().join("out.sarif")).unwrap());
+    written.push_str(&std::fs::read_to_string(home.join("out.sarif")).unwrap());
     written.push_str(&std::fs::read_to_string(&report).unwrap());
     let requests = server.requests();
     let mut expected = 0;
@@ -480,22 +474,13 @@ fn decoded_basic(header: &str) -> String {
 #[test]
 fn validate_only_rechecks_an_earlier_runs_findings() {
     let server = github("http://127.0.0.1:1");
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
-    write(
-        dir,
-        "rotated.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("REVOKED1")),
-    );
-    write(
-        dir,
-        "removed.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("LIVE0001")),
-    );
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
+    token_file(dir, "rotated.env", "REVOKED1");
+    token_file(dir, "removed.env", "LIVE0001");
     policy(dir, &[("github", format!("{}/github", server.base))]);
-    let earlier = home.path().join("earlier.sarif");
-    let first = secgate(home.path())
+    let earlier = home.join("earlier.sarif");
+    let first = secgate(home)
         .current_dir(dir)
         .args(["secrets", ".", "--sarif"])
         .arg(&earlier)
@@ -506,17 +491,9 @@ fn validate_only_rechecks_an_earlier_runs_findings() {
 
     // The live one was removed; a new one appeared since (not re-checked).
     std::fs::remove_file(dir.join("removed.env")).unwrap();
-    write(
-        dir,
-        "new.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("LIMITED1")),
-    );
+    token_file(dir, "new.env", "LIMITED1");
     let earlier_arg = earlier.display().to_string();
-    let (code, results, text) = run(
-        dir,
-        home.path(),
-        &["--validate-only", &earlier_arg, "--verbose"],
-    );
+    let (code, results, text) = run(dir, home, &["--validate-only", &earlier_arg, "--verbose"]);
     assert_eq!(code, 0, "the rotated token is dead\n{text}");
     assert_eq!(results.len(), 1, "{results:#?}");
     assert_eq!(
@@ -527,10 +504,10 @@ fn validate_only_rechecks_an_earlier_runs_findings() {
     assert!(text.contains("1 no longer found"), "{text}");
     assert_eq!(server.requests().len(), 1);
 
-    let broken = home.path().join("broken.sarif");
+    let broken = home.join("broken.sarif");
     std::fs::write(&broken, "{\"runs\": 3}").unwrap();
     let broken_arg = broken.display().to_string();
-    let (code, _, text) = run(dir, home.path(), &["--validate-only", &broken_arg]);
+    let (code, _, text) = run(dir, home, &["--validate-only", &broken_arg]);
     assert_eq!(code, 2);
     assert!(text.contains("broken.sarif: not a SARIF file"), "{text}");
 }
@@ -558,22 +535,17 @@ fn the_readme_lists_every_validator_and_its_request() {
 #[test]
 fn history_findings_are_validated_once_and_removed_lines_are_not_sent() {
     let server = github("http://127.0.0.1:1");
-    let repo = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let dir = repo.path();
+    let scene = Scene::new();
+    let (dir, home) = (scene.repo.path(), scene.home.path());
     common::git(dir, &["init", "-q", "-b", "main"]);
-    write(
-        dir,
-        "app.env",
-        &format!("GITHUB_TOKEN={}\n", github_token("LIVE0001")),
-    );
+    token_file(dir, "app.env", "LIVE0001");
     common::git(dir, &["add", "."]);
     common::git(dir, &["commit", "-qm", "add"]);
     write(dir, "app.env", "GITHUB_TOKEN=${GITHUB_TOKEN}\n");
     policy(dir, &[("github", format!("{}/github", server.base))]);
     common::git(dir, &["add", "."]);
     common::git(dir, &["commit", "-qm", "remove"]);
-    let (code, results, text) = run(dir, home.path(), &["--history", "--validate"]);
+    let (code, results, text) = run(dir, home, &["--history", "--validate"]);
     assert_eq!(code, 1, "{text}");
     assert_eq!(results.len(), 1, "{results:#?}");
     assert_eq!(results[0]["properties"]["validation"], "valid");
