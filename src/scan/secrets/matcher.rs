@@ -121,6 +121,23 @@ fn find_secrets_counting(
             if !seen.insert((rule_index, secret_start, secret_end)) {
                 continue;
             }
+            if rule.generic || rule.loose_values() {
+                let whole = start + captures.get(0).map_or(secret.start(), |m| m.start());
+                let value = &content[secret_start..secret_end];
+                if names_no_credential(&content[whole..secret_start])
+                    || in_arn(content, whole)
+                    || in_generated_line(content, secret_start, secret_end)
+                    || (rule.generic && at_host(content, secret_end, |host| host == b"localhost"))
+                    || is_code_not_value(value)
+                    || (rule.generic && rule.loose_values() && is_placeholder_url_password(value))
+                {
+                    continue;
+                }
+            }
+            // Any rule: a password for a host reserved for documentation.
+            if at_host(content, secret_end, is_reserved_host) {
+                continue;
+            }
             if accept(rule, &content[secret_start..secret_end])
                 && !is_public(rule, content, secret_start, secret_end)
             {
@@ -246,6 +263,156 @@ fn is_public(rule: &Rule, content: &[u8], start: usize, end: usize) -> bool {
     })
 }
 
+/// Key names (lower case, separators removed) whose values are tokens or
+/// keys of another kind: pagination cursors, idempotency and CSRF tokens,
+/// cache and database keys, key ids, public keys, token metadata.
+const NOT_CREDENTIAL_NAMES: [&[u8]; 30] = [
+    b"nexttoken",
+    b"canceltoken",
+    b"changetoken",
+    b"websocketkey",
+    b"pagetoken",
+    b"pagination",
+    b"continuationtoken",
+    b"cursortoken",
+    b"clientrequesttoken",
+    b"clienttoken",
+    b"requesttoken",
+    b"idempotency",
+    b"verificationtoken",
+    b"csrf",
+    b"xsrf",
+    b"cachekey",
+    b"cachedtokenkey",
+    b"resultkey",
+    b"sortkey",
+    b"partitionkey",
+    b"primarykey",
+    b"foreignkey",
+    b"keyid",
+    b"publickey",
+    b"tokentype",
+    b"tokenurl",
+    b"tokenendpoint",
+    b"passwordpolicy",
+    b"passwordreset",
+    b"passwordfield",
+];
+
+/// Whether the key a context rule matched names something that is not a
+/// credential (`NextToken`, `ClientRequestToken`, `session_cache_key`).
+fn names_no_credential(name: &[u8]) -> bool {
+    let squeezed: Vec<u8> = name
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    NOT_CREDENTIAL_NAMES
+        .iter()
+        .any(|word| memchr::memmem::find(&squeezed, word).is_some())
+}
+
+/// `arn:aws:secretsmanager:…:secret:MyTestSecret-1a2b3c`: a name inside an
+/// ARN (an identifier), not a key and its value.
+fn in_arn(content: &[u8], name_start: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &content[name_start.saturating_sub(256)..name_start])
+        .map_or(name_start.saturating_sub(256), |p| {
+            name_start.saturating_sub(256) + p + 1
+        });
+    let before = &content[line_start..name_start];
+    let token_start = before
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'='))
+        .map_or(0, |p| p + 1);
+    before[token_start..].starts_with(b"arn:")
+}
+
+/// A value that is code: a keyword argument (`usage=`, `passive=passive_mode`)
+/// or a file path (`/etc/passwd`, `../passwd`) after a password-named word.
+fn is_code_not_value(value: &[u8]) -> bool {
+    if value.starts_with(b"/")
+        || value.starts_with(b"./")
+        || value.starts_with(b"../")
+        || value.starts_with(b"~/")
+    {
+        return true;
+    }
+    let Some(equals) = memchr::memchr(b'=', value) else {
+        return false;
+    };
+    let is_name = |part: &[u8]| {
+        part.first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && part
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+    };
+    let (key, rest) = (&value[..equals], &value[equals + 1..]);
+    is_name(key) && (rest.is_empty() || is_name(rest))
+}
+
+/// `pass%23pass`, `password12345`, `p,ass`: a URL password made of the word
+/// "password" (or a short form, repeated) once decoded and stripped of
+/// digits and punctuation: a test URL's, not a leak.
+fn is_placeholder_url_password(value: &[u8]) -> bool {
+    let decoded = percent_encoding::percent_decode(value).collect::<Vec<u8>>();
+    let letters: Vec<u8> = decoded
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    ["password", "passwd", "pass", "secret", "pwd"]
+        .iter()
+        .any(|word| {
+            let word = word.as_bytes();
+            !letters.is_empty()
+                && letters.len() % word.len() == 0
+                && letters.chunks(word.len()).all(|chunk| chunk == word)
+        })
+}
+
+/// A line this long around a value is generated (a minified bundle, a
+/// source map): `password:e` there is code, not configuration.
+/// Context rules only; a provider's token is found wherever it is.
+const GENERATED_LINE: usize = 2048;
+
+fn in_generated_line(content: &[u8], start: usize, end: usize) -> bool {
+    let before = &content[start.saturating_sub(GENERATED_LINE)..start];
+    let after = &content[end..(end + GENERATED_LINE).min(content.len())];
+    let line_before = memchr::memrchr(b'\n', before).map_or(before.len(), |p| before.len() - p - 1);
+    let line_after = memchr::memchr(b'\n', after).unwrap_or(after.len());
+    line_before + line_after >= GENERATED_LINE
+}
+
+/// Whether `user:password@HOST` follows the value with a host `test` accepts.
+fn at_host(content: &[u8], secret_end: usize, test: impl Fn(&[u8]) -> bool) -> bool {
+    let Some(rest) = content[secret_end..].strip_prefix(b"@") else {
+        return false;
+    };
+    let host_end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+        .unwrap_or(rest.len());
+    let host = rest[..host_end].to_ascii_lowercase();
+    test(host.strip_suffix(b".").unwrap_or(&host))
+}
+
+/// `example.com`, `proxy.example.org`, `db.test`, `x.invalid`: names
+/// reserved for documentation and tests (RFC 2606, RFC 6761). A password
+/// for one opens nothing. (`localhost` is only dropped for the generic URL
+/// rule: a local database's password in an `.env` may be a real one.)
+fn is_reserved_host(host: &[u8]) -> bool {
+    [b".test".as_slice(), b".example", b".invalid", b".localhost"]
+        .iter()
+        .any(|tld| host.ends_with(tld))
+        || [b"example.com".as_slice(), b"example.org", b"example.net"]
+            .iter()
+            .any(|domain| {
+                host == *domain
+                    || (host.ends_with(domain) && host[..host.len() - domain.len()].ends_with(b"."))
+            })
+}
+
 /// Entropy and placeholder filters shared by every rule.
 pub fn accept(rule: &Rule, secret: &[u8]) -> bool {
     if secret.is_empty() || is_placeholder(secret) {
@@ -330,17 +497,20 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    let bare = lower
-        .strip_suffix(b"123")
-        .or_else(|| lower.strip_suffix(b"1"))
-        .unwrap_or(&lower);
+    // `password1`, `secret2`, `test123`: a placeholder with a counter.
+    let digits = lower
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let bare = &lower[..lower.len() - digits.min(3)];
     if PLACEHOLDER_VALUES
         .iter()
         .any(|word| word.as_bytes() == lower || word.as_bytes() == bare)
     {
         return true;
     }
-    if is_sequential(&lower) || has_angle_placeholder(secret) {
+    if is_sequential(&lower) || has_angle_placeholder(secret) || is_at_variable(secret) {
         return true;
     }
     let mut distinct = [false; 256];
@@ -361,7 +531,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// `X-Api-Key-Header`: no digit at all, or words and numbers joined by
 /// separators. Context rules only: a provider's token has its own shape.
 fn is_identifier_like(secret: &[u8]) -> bool {
-    if !secret.iter().any(u8::is_ascii_digit) {
+    if !secret.iter().any(u8::is_ascii_digit) || is_camel_case_name(secret) {
         return true;
     }
     let mut segments = 0;
@@ -373,12 +543,82 @@ fn is_identifier_like(secret: &[u8]) -> bool {
         let word = segment.iter().all(u8::is_ascii_lowercase)
             || segment.iter().all(u8::is_ascii_uppercase)
             || segment.iter().all(u8::is_ascii_digit)
+            // An acronym with a number: MD5, S3, V2.
+            || (segment.len() <= 4
+                && segment[0].is_ascii_uppercase()
+                && segment.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
             || (segment[0].is_ascii_uppercase() && segment[1..].iter().all(u8::is_ascii_lowercase));
         if !word {
             return false;
         }
     }
     segments >= 2
+}
+
+/// `defaultToConfig2`, `RegistryS3KeyName`: camelCase or PascalCase words
+/// (acronyms and a trailing number allowed). Random mixed-case keys change
+/// case every letter or two; names run in words of three letters or more.
+fn is_camel_case_name(secret: &[u8]) -> bool {
+    if secret.len() > 64
+        || !secret.first().is_some_and(u8::is_ascii_alphabetic)
+        || !secret.iter().all(u8::is_ascii_alphanumeric)
+    {
+        return false;
+    }
+    let body = &secret[..secret.len()
+        - secret
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit())
+            .count()];
+    let mut humps: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    for index in 1..body.len() {
+        let (previous, byte) = (body[index - 1], body[index]);
+        let next_lower = body.get(index + 1).is_some_and(u8::is_ascii_lowercase);
+        // A new word at a lower-to-upper step, or at the last capital of an acronym.
+        if byte.is_ascii_uppercase()
+            && (previous.is_ascii_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_ascii_uppercase() && next_lower))
+        {
+            humps.push(&body[start..index]);
+            start = index;
+        }
+    }
+    humps.push(&body[start..]);
+    // A word (`to`, `Config`) or an acronym with a number (`HTTP`, `S3`).
+    let word = |hump: &[u8]| {
+        let acronym = hump.len() <= 4
+            && hump
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let letters =
+            &hump[..hump.len() - hump.iter().rev().take_while(|b| b.is_ascii_digit()).count()];
+        hump[0].is_ascii_alphabetic()
+            && (acronym || (letters.len() >= 2 && letters[1..].iter().all(u8::is_ascii_lowercase)))
+    };
+    let long_words = humps
+        .iter()
+        .filter(|h| h.iter().filter(|b| b.is_ascii_lowercase()).count() >= 3)
+        .count();
+    humps.len() >= 2
+        && humps.iter().all(|h| !h.is_empty() && word(h))
+        && long_words * 2 >= humps.len()
+}
+
+/// `@VMWARE_PASSWORD@`, `@DB_PASSWORD`: an autoconf- or Ansible-test-style
+/// substitution variable.
+fn is_at_variable(secret: &[u8]) -> bool {
+    let Some(name) = secret.strip_prefix(b"@") else {
+        return false;
+    };
+    let name = name.strip_suffix(b"@").unwrap_or(name);
+    name.len() >= 3
+        && name.first().is_some_and(u8::is_ascii_uppercase)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
 }
 
 /// `<your key here>`, `sk_live_<key>`, `<token`: a value in angle brackets
@@ -713,5 +953,69 @@ mod tests {
         assert_eq!(shannon_entropy(b"aaaa"), 0.0);
         assert!((shannon_entropy(b"ab") - 1.0).abs() < 1e-9);
         assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn names_values_and_hosts_that_are_not_credentials() {
+        assert!(names_no_credential(b"\"NextToken\": \""));
+        assert!(names_no_credential(b"self.session_cache_key = '"));
+        assert!(names_no_credential(b"Sec-WebSocket-Key: "));
+        assert!(!names_no_credential(b"STRIPE_SECRET_KEY="));
+        assert!(!names_no_credential(b"api_token: "));
+
+        assert!(is_code_not_value(b"usage="));
+        assert!(is_code_not_value(b"passive=passive_mode"));
+        assert!(is_code_not_value(b"/etc/passwd"));
+        assert!(is_code_not_value(b"../passwd"));
+        assert!(!is_code_not_value(b"Tr0ub4dor&3="));
+        assert!(!is_code_not_value(b"k9=Xz!82"));
+
+        assert!(is_placeholder_url_password(b"pass%23pass"));
+        assert!(is_placeholder_url_password(b"password12345"));
+        assert!(is_placeholder_url_password(b"p,ass"));
+        assert!(!is_placeholder_url_password(b"Xk82mQ9z"));
+
+        assert!(is_reserved_host(b"example.com") && is_reserved_host(b"proxy.example.org"));
+        assert!(is_reserved_host(b"db.test") && is_reserved_host(b"x.invalid"));
+        assert!(!is_reserved_host(b"myexample.com") && !is_reserved_host(b"localhost"));
+        assert!(at_host(b"u:pw@Proxy.Example.COM:3128", 4, is_reserved_host));
+        assert!(!at_host(b"u:pw@db.acme.net", 4, is_reserved_host));
+
+        assert!(in_arn(
+            b"\"ARN\": \"arn:aws:secretsmanager:us-west-2:1:secret:x",
+            43
+        ));
+        assert!(!in_arn(b"secret: abc", 0));
+    }
+
+    #[test]
+    fn camel_case_names_are_not_keys_but_random_mixed_case_is() {
+        for name in [
+            "defaultToConfig2",
+            "RegistryS3KeyName",
+            "NonEmptyMaxLength64String",
+            "getHTTPResponseCode",
+        ] {
+            assert!(is_camel_case_name(name.as_bytes()), "{name}");
+        }
+        for key in [
+            "Zq8Lr4Tk9Wm2Hb7Xn3Pv6Jc1Fs5D",
+            "aB3dE5gH7jK9mN1pQ3",
+            "JKunkclLEx9TqWz",
+        ] {
+            assert!(!is_camel_case_name(key.as_bytes()), "{key}");
+        }
+        assert!(is_at_variable(b"@VMWARE_PASSWORD@") && is_at_variable(b"@DB_PASS"));
+        assert!(!is_at_variable(b"@x9Fq2Lm"));
+    }
+
+    #[test]
+    fn only_long_generated_lines_are_skipped() {
+        let short = b"password = \"Xk82mQ9zLp\"\n".to_vec();
+        assert!(!in_generated_line(&short, 12, 22));
+        let mut long = vec![b'a'; 3000];
+        long.extend_from_slice(b"password:\"Xk82mQ9zLp\"");
+        long.extend(vec![b'b'; 1500]);
+        assert!(in_generated_line(&long, 3010, 3020));
     }
 }
