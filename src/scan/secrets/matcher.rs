@@ -366,7 +366,7 @@ fn is_placeholder_url_password(value: &[u8]) -> bool {
         .any(|word| {
             let word = word.as_bytes();
             !letters.is_empty()
-                && letters.len() % word.len() == 0
+                && letters.len().is_multiple_of(word.len())
                 && letters.chunks(word.len()).all(|chunk| chunk == word)
         })
 }
