@@ -18,6 +18,9 @@ pub struct RawMatch {
     pub rule: usize,
     pub start: usize,
     pub end: usize,
+    /// The rule matched the value by a key name before it (`:_authToken=`),
+    /// not by the value's own shape (`npm_…`).
+    pub keyed: bool,
 }
 
 /// What a `find_secrets` call examined, counted so that a test can bound
@@ -141,17 +144,21 @@ fn find_secrets_counting(
             if accept(rule, &content[secret_start..secret_end])
                 && !is_public(rule, content, secret_start, secret_end)
             {
+                let whole = start + captures.get(0).map_or(secret.start(), |m| m.start());
                 matches.push(RawMatch {
                     rule: rule_index,
                     start: secret_start,
                     end: secret_end,
+                    keyed: content[whole..secret_start]
+                        .iter()
+                        .any(u8::is_ascii_alphabetic),
                 });
             }
         }
     }
     matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
     drop_generic_overlaps(rules, &mut matches);
-    drop_file_rule_duplicates(rules, &mut matches);
+    drop_same_value_duplicates(rules, &mut matches);
     matches
 }
 
@@ -207,20 +214,37 @@ fn drop_generic_overlaps(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
     *matches = kept;
 }
 
-/// A credential-file rule and a provider's rule on the same value: the
-/// provider's rule says more (what the token is), one finding is enough.
-fn drop_file_rule_duplicates(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
-    if rules.path_rules.is_empty() {
-        return;
+/// Several rules on one value: fewer findings. A credential file's rule
+/// yields to any other rule, and a rule that knew the value by the key
+/// before it (`:_authToken=`) yields to one that knows it by its own shape
+/// (`npm_…`) at the same or a higher severity. `matches` is sorted by span.
+fn drop_same_value_duplicates(rules: &RuleSet, matches: &mut Vec<RawMatch>) {
+    let mut kept: Vec<RawMatch> = Vec::with_capacity(matches.len());
+    let mut index = 0;
+    while index < matches.len() {
+        let span = (matches[index].start, matches[index].end);
+        let group_end = matches[index..]
+            .iter()
+            .position(|m| (m.start, m.end) != span)
+            .map_or(matches.len(), |n| index + n);
+        let group = &matches[index..group_end];
+        let any_unlimited = group.iter().any(|m| rules.rules[m.rule].paths.is_none());
+        for m in group {
+            let rule = &rules.rules[m.rule];
+            let file_rule_beaten = rule.paths.is_some() && any_unlimited;
+            let key_beaten = m.keyed
+                && group.iter().any(|other| {
+                    !other.keyed
+                        && rules.rules[other.rule].paths.is_none()
+                        && rules.rules[other.rule].severity >= rule.severity
+                });
+            if !file_rule_beaten && !key_beaten {
+                kept.push(m.clone());
+            }
+        }
+        index = group_end;
     }
-    let spans_of_unlimited: HashSet<(usize, usize)> = matches
-        .iter()
-        .filter(|m| rules.rules[m.rule].paths.is_none())
-        .map(|m| (m.start, m.end))
-        .collect();
-    matches.retain(|m| {
-        rules.rules[m.rule].paths.is_none() || !spans_of_unlimited.contains(&(m.start, m.end))
-    });
+    *matches = kept;
 }
 
 fn window_for(
@@ -783,6 +807,7 @@ mod tests {
                 rule: index,
                 start: from + m.start(),
                 end: from + m.end(),
+                keyed: false,
             })
             .collect()
     }
@@ -1017,5 +1042,17 @@ mod tests {
         long.extend_from_slice(b"password:\"Xk82mQ9zLp\"");
         long.extend(vec![b'b'; 1500]);
         assert!(in_generated_line(&long, 3010, 3020));
+    }
+
+    #[test]
+    fn a_token_known_by_its_shape_is_one_finding_under_its_key_rule() {
+        let rules = RuleSet::builtin().unwrap();
+        // secgate:allow: a made-up npm token
+        let npmrc = b"//registry.npmjs.org/:_authToken=npm_K4pQ0aZ1cD2eF3gH4iJ5kL6mN7oP8qR9sT0u\n";
+        let found: Vec<&str> = find_secrets_in(&rules, ".npmrc", npmrc)
+            .iter()
+            .map(|m| rules.rules[m.rule].id.as_str())
+            .collect();
+        assert_eq!(found, ["npm-access-token"]);
     }
 }
