@@ -5,16 +5,15 @@
 //! and the archive checks are submodules, shared by every database.
 
 pub mod download;
+pub mod fetch;
 pub mod osv;
 pub mod rustsec_archive;
 pub mod swap;
 
 use crate::advisory::rustsec::checkout::{
-    default_db_path, fetch_age, fetch_record, lock, record_path, sibling, FetchAge, FetchRecord,
-    Lock,
+    default_db_path, fetch_age, fetch_record, record_path, FetchAge, FetchRecord,
 };
 use crate::error::DbError;
-use download::{Fetched, Validators};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
@@ -120,18 +119,6 @@ impl Cache {
                 Some(FetchAge::Future) | None => true,
             }
     }
-
-    fn parent(&self) -> PathBuf {
-        swap::parent_and_name(&self.dir).0
-    }
-
-    fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> DbError {
-        let path = path.to_path_buf();
-        move |source| DbError::Io {
-            path: path.clone(),
-            source,
-        }
-    }
 }
 
 /// What an update did.
@@ -183,107 +170,51 @@ async fn update_locked(
     force: bool,
 ) -> Result<UpdateOutcome, DbError> {
     let url = url.as_str();
-    let parent = cache.parent();
-    std::fs::create_dir_all(&parent).map_err(cache.io(&parent))?;
-    // Updaters take turns; waiting is blocking, so off the async threads.
-    let lock_path = sibling(&cache.dir, ".lock");
-    let _lock = {
-        let path = lock_path.clone();
-        tokio::task::spawn_blocking(move || lock(&path, Lock::Exclusive))
-            .await
-            .map_err(|e| DbError::Io {
-                path: lock_path,
-                source: std::io::Error::other(e.to_string()),
-            })??
+    let plan = fetch::Plan {
+        url,
+        target: &cache.dir,
+        timeout,
+        max_bytes: MAX_ARCHIVE_BYTES,
+        refresh,
+        force,
     };
-    swap::recover_leftovers(&cache.dir)?;
-    if let Some(refresh) = refresh {
-        if !cache.is_due(refresh, OffsetDateTime::now_utc()) {
-            return Ok(UpdateOutcome::AlreadyFresh);
-        }
-    }
-
-    let fetch = |message: String| DbError::Fetch {
-        url: url.to_string(),
-        message,
-    };
-    // What the download replaces, counted on disk: its record may lie.
-    let cached = cache
-        .is_present()
-        .then(|| crate::advisory::rustsec::count_advisories(&cache.dir));
-    // Conditional only when there is a database to keep on a 304, and one
-    // its record vouches for: a record dated in the future or counting
-    // more than is there asks again for the whole database.
-    let previous = cache.record().filter(|record| {
-        !force
-            && record.url == url
-            && record
-                .fetched_at()
-                .is_some_and(|at| fetch_age(at, OffsetDateTime::now_utc()) != FetchAge::Future)
-            && cached.as_ref().is_some_and(|cached| {
+    let current = || {
+        // What the download replaces, counted on disk: its record may lie.
+        let cached = cache
+            .is_present()
+            .then(|| crate::advisory::rustsec::count_advisories(&cache.dir));
+        // Conditional only when there is a database to keep on a 304, and
+        // one its record vouches for: a record counting more than is there
+        // asks again for the whole database.
+        let trusted_record = cache.record().filter(|record| {
+            cached.as_ref().is_some_and(|cached| {
                 cached.advisories > 0
                     && crate::advisory::rustsec::shortfall(cached, record).is_none()
             })
-    });
-    let validators = previous.as_ref().map(|record| Validators {
-        etag: record.etag.as_deref(),
-        last_modified: record.last_modified.as_deref(),
-    });
-    let name = swap::parent_and_name(&cache.dir).1;
-    let fetched =
-        download::get(url, timeout, validators, &parent, &name, MAX_ARCHIVE_BYTES).await?;
-    let (download, etag, last_modified) = match fetched {
-        Fetched::NotModified => {
-            let mut record = previous.expect("304 only to a conditional request");
-            record.fetched_at = now_rfc3339();
-            write_record(&cache.dir, &record)?;
-            return Ok(UpdateOutcome::NotModified);
+        });
+        fetch::Current {
+            trusted_record,
+            advisories: cached.map(|c| c.advisories),
         }
-        Fetched::Body {
-            file,
-            etag,
-            last_modified,
-        } => (file, etag, last_modified),
     };
-
-    let staged = {
-        let (url, parent, name) = (url.to_string(), parent.clone(), name.clone());
-        let archive = download.path().to_path_buf();
-        tokio::task::spawn_blocking(move || rustsec_archive::unpack(&archive, &parent, &name, &url))
-            .await
-            .map_err(|e| fetch(format!("unpacking crashed: {e}")))??
+    let (parent, name) = swap::parent_and_name(&cache.dir);
+    let owned_url = url.to_string();
+    let stage = move |archive: tempfile::NamedTempFile| {
+        let staged = rustsec_archive::unpack(archive.path(), &parent, &name, &owned_url)?;
+        Ok(fetch::Staged {
+            path: staged.dir.keep(),
+            advisories: staged.stats.advisories,
+            newest_advisory: staged.newest,
+            crate_folders: Some(staged.stats.crate_folders),
+        })
     };
-    drop(download);
-    let (advisories, newest_advisory) = (staged.stats.advisories, staged.newest.clone());
-    let crate_folders = Some(staged.stats.crate_folders.clone());
-    // A gutted database would pass every check: keep the one there.
-    if let Some(cached) = cached.map(|c| c.advisories).filter(|_| !force) {
-        if advisories + shrink_allowance(cached) < cached {
-            return Err(DbError::Shrunk {
-                url: url.to_string(),
-                fetched: advisories,
-                cached,
-                path: cache.dir.clone(),
-            });
-        }
-    }
-    let cache_for_swap = cache.clone();
-    tokio::task::spawn_blocking(move || swap::swap_in(&cache_for_swap.dir, &staged.dir.keep()))
-        .await
-        .map_err(|e| fetch(format!("swapping crashed: {e}")))??;
-    write_record(
-        &cache.dir,
-        &FetchRecord {
-            url: url.to_string(),
-            etag,
-            last_modified,
-            fetched_at: now_rfc3339(),
-            advisories,
-            newest_advisory,
-            crate_folders,
-        },
-    )?;
-    Ok(UpdateOutcome::Updated { advisories })
+    fetch::update(
+        plan,
+        |refresh, now| cache.is_due(refresh, now),
+        current,
+        stage,
+    )
+    .await
 }
 
 pub(crate) fn now_rfc3339() -> String {

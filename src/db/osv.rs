@@ -4,10 +4,9 @@
 //! machinery: conditional and bounded download, checked to load before an
 //! atomic swap under the update lock, and a fetch record beside each archive.
 
-use super::download::{self, Fetched, Validators};
-use super::{now_rfc3339, shrink_allowance, swap, write_record, DbUrl, UpdateOutcome};
+use super::{fetch, swap, DbUrl, UpdateOutcome};
 use crate::advisory::rustsec::checkout::{
-    fetch_age, fetch_record, lock, record_path, sibling, FetchAge, FetchRecord, Lock,
+    fetch_age, fetch_record, record_path, FetchAge, FetchRecord,
 };
 use crate::error::DbError;
 use crate::inventory::Ecosystem;
@@ -126,118 +125,47 @@ where
 {
     let url = archive_url(base, ecosystem);
     let archive = cache.archive(ecosystem);
-    let (folder, name) = swap::parent_and_name(&archive);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DbError::Io {
-            path: path.clone(),
-            source,
+    let plan = fetch::Plan {
+        url: &url,
+        target: &archive,
+        timeout,
+        max_bytes: MAX_ARCHIVE_BYTES,
+        refresh,
+        force,
+    };
+    let current = || {
+        let record = cache.record(ecosystem).filter(|_| archive.is_file());
+        fetch::Current {
+            advisories: record.as_ref().map(|r| r.advisories),
+            trusted_record: record,
         }
     };
-    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
-    let lock_path = sibling(&archive, ".lock");
-    let _lock = {
-        let path = lock_path.clone();
-        tokio::task::spawn_blocking(move || lock(&path, Lock::Exclusive))
-            .await
-            .map_err(|e| DbError::Io {
-                path: lock_path,
-                source: std::io::Error::other(e.to_string()),
-            })??
-    };
-    swap::recover_leftovers(&archive)?;
-    let now = OffsetDateTime::now_utc();
-    if let Some(refresh) = refresh {
-        if !cache.is_due(ecosystem, refresh, now) {
-            return Ok(UpdateOutcome::AlreadyFresh);
-        }
-    }
-    let record = cache.record(ecosystem).filter(|_| archive.is_file());
-    let previous = record.clone().filter(|record| {
-        !force
-            && record.url == url
-            && record
-                .fetched_at()
-                .is_some_and(|at| fetch_age(at, now) != FetchAge::Future)
-    });
-    let validators = previous.as_ref().map(|record| Validators {
-        etag: record.etag.as_deref(),
-        last_modified: record.last_modified.as_deref(),
-    });
-    let fetched =
-        download::get(&url, timeout, validators, &folder, &name, MAX_ARCHIVE_BYTES).await?;
-    let (file, etag, last_modified) = match fetched {
-        Fetched::NotModified => {
-            let mut record = previous.expect("304 only to a conditional request");
-            record.fetched_at = now_rfc3339();
-            write_record(&archive, &record)?;
-            return Ok(UpdateOutcome::NotModified);
-        }
-        Fetched::Body {
-            file,
-            etag,
-            last_modified,
-        } => (file, etag, last_modified),
-    };
-    let staged = file.into_temp_path();
-    let verified = {
-        let path = staged.to_path_buf();
-        tokio::task::spawn_blocking(move || verify(&path))
-            .await
-            .map_err(|e| DbError::Archive {
-                url: url.clone(),
-                message: format!("checking crashed: {e}"),
-            })?
-            .map_err(|message| DbError::Archive {
-                url: url.clone(),
-                message,
-            })?
-    };
-    if verified.advisories == 0 {
-        return Err(DbError::Archive {
-            url,
-            message: "it holds no advisories".to_string(),
-        });
-    }
-    // A gutted archive would pass every check: keep the one there.
-    if let Some(cached) = record.map(|r| r.advisories).filter(|_| !force) {
-        if verified.advisories + shrink_allowance(cached) < cached {
-            return Err(DbError::Shrunk {
-                url,
-                fetched: verified.advisories,
-                cached,
-                path: archive,
-            });
-        }
-    }
-    let staged = staged.keep().map_err(|e| DbError::Io {
-        path: folder.clone(),
-        source: e.error,
-    })?;
-    {
-        let archive = archive.clone();
-        tokio::task::spawn_blocking(move || swap::swap_in(&archive, &staged))
-            .await
-            .map_err(|e| DbError::Io {
-                path: folder,
-                source: std::io::Error::other(format!("swapping crashed: {e}")),
-            })??;
-    }
-    write_record(
-        &archive,
-        &FetchRecord {
-            url,
-            etag,
-            last_modified,
-            fetched_at: now_rfc3339(),
+    let folder = swap::parent_and_name(&archive).0;
+    let owned_url = url.clone();
+    // The download lies beside the archive: checked, it is renamed over it.
+    let stage = move |download: tempfile::NamedTempFile| {
+        let verified = verify(download.path()).map_err(|message| DbError::Archive {
+            url: owned_url,
+            message,
+        })?;
+        let path = download.into_temp_path().keep().map_err(|e| DbError::Io {
+            path: folder,
+            source: e.error,
+        })?;
+        Ok(fetch::Staged {
+            path,
             advisories: verified.advisories,
             newest_advisory: verified.newest,
             crate_folders: None,
-        },
-    )?;
-    Ok(UpdateOutcome::Updated {
-        advisories: verified.advisories,
-    })
+        })
+    };
+    fetch::update(
+        plan,
+        |refresh, now| cache.is_due(ecosystem, refresh, now),
+        current,
+        stage,
+    )
+    .await
 }
 
 #[cfg(test)]

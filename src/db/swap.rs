@@ -29,6 +29,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> DbError {
     }
 }
 
+/// Removes a staged copy that will not be swapped in.
+pub fn discard(path: &Path) {
+    remove(path);
+}
+
 fn remove(path: &Path) {
     // Best effort: a leftover is removed by the next update.
     if path.is_dir() {
