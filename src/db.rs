@@ -10,13 +10,14 @@ pub mod osv;
 pub mod rustsec_archive;
 pub mod swap;
 
+pub use fetch::{shrink_allowance, UpdateOutcome};
+
 use crate::advisory::rustsec::checkout::{
     default_db_path, fetch_age, fetch_record, record_path, FetchAge, FetchRecord,
 };
 use crate::error::DbError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// The advisory-db repository's source archive of `main`.
@@ -121,17 +122,6 @@ impl Cache {
     }
 }
 
-/// What an update did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UpdateOutcome {
-    /// A new database was downloaded, checked and swapped in.
-    Updated { advisories: usize },
-    /// The server said 304: the cached database is current.
-    NotModified,
-    /// Another process refreshed the cache while this one waited for the lock.
-    AlreadyFresh,
-}
-
 /// Downloads the database at `url` into `cache`, unconditionally (but with
 /// a conditional request when the cache has a record from the same URL).
 /// `force` takes a download much smaller than the cached database, and
@@ -154,12 +144,6 @@ pub async fn refresh(
     refresh: Duration,
 ) -> Result<UpdateOutcome, DbError> {
     update_locked(url, cache, timeout, Some(refresh), false).await
-}
-
-/// How many advisories fewer than the cached database a download may hold:
-/// RustSec withdraws advisories by marking them, and rarely deletes one.
-pub fn shrink_allowance(cached: usize) -> usize {
-    (cached / 50).max(10)
 }
 
 async fn update_locked(
@@ -217,27 +201,13 @@ async fn update_locked(
     .await
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Writes the fetch record beside `database` (a directory or an archive).
-pub(crate) fn write_record(database: &Path, record: &FetchRecord) -> Result<(), DbError> {
-    let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
-    json.push(b'\n');
-    crate::files::write_atomically(&record_path(database), &json)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::fetch::write_record;
     use super::rustsec_archive::{unpack, Staged};
     use super::*;
     use flate2::write::GzEncoder;
+    use time::format_description::well_known::Rfc3339;
 
     fn fixture_db() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisory-db")

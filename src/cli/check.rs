@@ -59,6 +59,7 @@ pub fn advisories_at(
     at.offline = true;
     at.git_scope = None;
     at.inventories = Default::default();
+    at.lock_search = Default::default();
     Ok(scan::run_one(Scanner::Advisories, &at))
 }
 

@@ -6,12 +6,32 @@
 //! recorded beside the database.
 
 use super::download::{self, Fetched, Validators};
-use super::{now_rfc3339, shrink_allowance, swap, write_record, UpdateOutcome};
-use crate::advisory::rustsec::checkout::{fetch_age, lock, sibling, FetchAge, FetchRecord, Lock};
+use super::swap;
+use crate::advisory::rustsec::checkout::{
+    fetch_age, lock, record_path, sibling, FetchAge, FetchRecord, Lock,
+};
 use crate::error::DbError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+/// What an update did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// A new database was downloaded, checked and swapped in.
+    Updated { advisories: usize },
+    /// The server said 304: the cached database is current.
+    NotModified,
+    /// Another process refreshed the cache while this one waited for the lock.
+    AlreadyFresh,
+}
+
+/// How many advisories fewer than the cached database a download may hold:
+/// RustSec withdraws advisories by marking them, and rarely deletes one.
+pub fn shrink_allowance(cached: usize) -> usize {
+    (cached / 50).max(10)
+}
 
 /// One update: what to fetch, where it goes, and how.
 pub struct Plan<'a> {
@@ -165,6 +185,22 @@ where
     Ok(UpdateOutcome::Updated {
         advisories: staged.advisories,
     })
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Writes the fetch record beside `database` (a directory or an archive).
+pub fn write_record(database: &Path, record: &FetchRecord) -> Result<(), DbError> {
+    let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
+    json.push(b'\n');
+    crate::files::write_atomically(&record_path(database), &json)?;
+    Ok(())
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> DbError {

@@ -10,7 +10,7 @@ use crate::finding::{Finding, RuleInfo, Scanner};
 use crate::inventory::cargo::{from_lock, is_crates_io, parse_lock, LockPackage};
 use crate::inventory::{Ecosystem, Inventory};
 use crate::scan::context::ScanContext;
-use crate::scan::lockfiles::{self, UncheckedFile};
+use crate::scan::lockfiles::{self, LockSearch};
 use crate::scan::output::ScanOutput;
 use crate::scan::scope::{self, ScopeSettings};
 use std::collections::{BTreeMap, BTreeSet};
@@ -238,27 +238,6 @@ fn scan_cargo(context: &ScanContext, lockfiles: &[PathBuf], mut output: ScanOutp
 /// inventory (`cargo metadata`) for kinds only when something matched.
 const LOCK_ONLY: &str = "read from the lock file for matching";
 
-/// What the lock-file search found.
-struct LockSearch {
-    cargo_locks: Vec<PathBuf>,
-    python_locks: Vec<PathBuf>,
-    npm_locks: Vec<PathBuf>,
-    unchecked: Vec<UncheckedFile>,
-    excluded: Vec<String>,
-    notes: Vec<String>,
-}
-
-impl LockSearch {
-    /// The locks checked against OSV archives, by ecosystem.
-    fn osv_locks(&self) -> impl Iterator<Item = (Ecosystem, &[PathBuf])> {
-        [
-            (Ecosystem::PyPi, self.python_locks.as_slice()),
-            (Ecosystem::Npm, self.npm_locks.as_slice()),
-        ]
-        .into_iter()
-    }
-}
-
 /// Directories whose lock files are not the project's: build output and
 /// vendored or installed third-party sources (the project's own lock pins them).
 const NOT_THE_PROJECTS: [&str; 5] = ["target", "vendor", "node_modules", ".venv", "site-packages"];
@@ -278,7 +257,16 @@ pub fn scope_settings(context: &ScanContext) -> ScopeSettings {
 /// `root` may be one lock file, or a directory: every `Cargo.lock` in
 /// scope below it (see `scope`), and the dependency files of ecosystems
 /// secgate does not check.
+/// The lock-file search, done once per run however many ask (the OSV
+/// refresh before the scan, then the scan).
 fn find_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
+    context
+        .lock_search
+        .get_or_init(|| search_lockfiles(context))
+        .clone()
+}
+
+fn search_lockfiles(context: &ScanContext) -> Result<LockSearch, String> {
     let root = &context.root;
     if root.is_file() {
         let sorted = lockfiles::sort_out([root.to_string_lossy().as_ref()]);

@@ -4,6 +4,7 @@
 
 use crate::inventory::cargo::{self as cargo_reader, MetadataFailure, MetadataOptions};
 use crate::inventory::Inventory;
+use crate::scan::lockfiles::LockSearch;
 use crate::scan::scope::OwnOutputs;
 use crate::scan::settings::{GitScope, SbomOptions, ScanSettings};
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ pub struct ScanContext {
     pub inventories: InventoryCache,
     /// secgate's own output files, never scanned.
     pub own_outputs: OwnOutputs,
+    /// The lock-file search of this root, done once (see `advisories`).
+    pub lock_search: Arc<OnceLock<Result<LockSearch, String>>>,
 }
 
 type InventorySlot = Arc<OnceLock<Result<Arc<Inventory>, String>>>;
@@ -54,6 +57,7 @@ impl ScanContext {
             sbom: SbomOptions::default(),
             inventories: InventoryCache::default(),
             own_outputs: OwnOutputs::default(),
+            lock_search: Arc::default(),
         }
     }
 

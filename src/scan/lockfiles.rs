@@ -6,7 +6,7 @@
 use crate::error::ScanError;
 use crate::inventory::lock::LockContents;
 use crate::inventory::{npm, python, Ecosystem};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What kind of dependency file a name denotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -384,6 +384,28 @@ pub fn describe(unchecked: &[UncheckedFile], shown: usize) -> String {
         text.push_str(&format!(" and {} more", unchecked.len() - shown));
     }
     text
+}
+
+/// What the lock-file search found.
+#[derive(Clone, Debug, Default)]
+pub struct LockSearch {
+    pub cargo_locks: Vec<PathBuf>,
+    pub python_locks: Vec<PathBuf>,
+    pub npm_locks: Vec<PathBuf>,
+    pub unchecked: Vec<UncheckedFile>,
+    pub excluded: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl LockSearch {
+    /// The locks checked against OSV archives, by ecosystem.
+    pub fn osv_locks(&self) -> impl Iterator<Item = (Ecosystem, &[PathBuf])> {
+        [
+            (Ecosystem::PyPi, self.python_locks.as_slice()),
+            (Ecosystem::Npm, self.npm_locks.as_slice()),
+        ]
+        .into_iter()
+    }
 }
 
 #[cfg(test)]
