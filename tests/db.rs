@@ -6,11 +6,9 @@ mod common;
 
 use assert_cmd::Command;
 use common::fixture;
+use common::http::{self, Delivery};
 use flate2::write::GzEncoder;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A .tar.gz of `dir` under one top-level directory, as GitHub's archives are.
@@ -40,6 +38,34 @@ enum Reply {
     StallAfter { body: Vec<u8>, length: usize },
 }
 
+impl From<Reply> for http::Reply {
+    fn from(reply: Reply) -> http::Reply {
+        match reply {
+            Reply::Send {
+                status,
+                headers,
+                body,
+            } => {
+                let code = status.split(' ').next().unwrap().parse().unwrap();
+                let headers = headers
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value))
+                    .collect();
+                http::Reply::new(code, headers, body)
+            }
+            Reply::Truncated { body, length } => {
+                http::Reply::new(200, Vec::new(), body).delivered(Delivery::Truncated { length })
+            }
+            Reply::StallAfter { body, length } => {
+                http::Reply::new(200, Vec::new(), body).delivered(Delivery::StallAfter { length })
+            }
+            Reply::Stall => {
+                http::Reply::new(200, Vec::new(), Vec::new()).delivered(Delivery::Stall)
+            }
+        }
+    }
+}
+
 fn ok(body: Vec<u8>, etag: &str) -> Reply {
     Reply::Send {
         status: "200 OK",
@@ -60,44 +86,34 @@ fn status(status: &'static str, body: &str) -> Reply {
     }
 }
 
-type Handler = dyn Fn(&[String]) -> Reply + Send + Sync;
-
-/// A small HTTP/1.1 server on 127.0.0.1:0; one thread per connection. It
-/// records each request's head (request line and headers, lowercased).
+/// The shared test server (`common::http`) answering by each request's head
+/// (request line and headers, lower-cased), at the advisory-db archive's path.
 struct Server {
     url: String,
-    requests: Arc<Mutex<Vec<Vec<String>>>>,
+    inner: http::Server,
 }
 
 impl Server {
     fn start(handler: impl Fn(&[String]) -> Reply + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let inner = http::Server::start(move |request| handler(&request.head_lines()).into());
         let url = format!(
-            "http://{}/rustsec/advisory-db/archive/refs/heads/main.tar.gz",
-            listener.local_addr().unwrap()
+            "{}/rustsec/advisory-db/archive/refs/heads/main.tar.gz",
+            inner.base
         );
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let seen = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (handler, seen) = (Arc::clone(&handler), Arc::clone(&seen));
-                std::thread::spawn(move || serve(stream, &*handler, &seen));
-            }
-        });
-        Server { url, requests }
+        Server { url, inner }
     }
 
     fn requests(&self) -> Vec<Vec<String>> {
-        self.requests.lock().unwrap().clone()
+        self.inner
+            .requests()
+            .iter()
+            .map(|r| r.head_lines())
+            .collect()
     }
 
     /// `http://127.0.0.1:PORT`, the base of OSV-style `<Ecosystem>/all.zip` URLs.
     fn base(&self) -> String {
-        let after_scheme = &self.url["http://".len()..];
-        let host = after_scheme.split('/').next().unwrap();
-        format!("http://{host}")
+        self.inner.base.clone()
     }
 }
 
@@ -114,64 +130,6 @@ fn osv_server() -> Server {
             status("404 Not Found", "no such archive")
         }
     })
-}
-
-fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Vec<String>>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let line = line.trim_end().to_string();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line.to_ascii_lowercase());
-    }
-    seen.lock().unwrap().push(head.clone());
-    let mut stream = stream;
-    match handler(&head) {
-        Reply::Send {
-            status,
-            headers,
-            body,
-        } => {
-            let mut response = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
-            for (name, value) in headers {
-                response.push_str(&format!("{name}: {value}\r\n"));
-            }
-            response.push_str("\r\n");
-            let _ = stream.write_all(response.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-        Reply::Truncated { body, length } => {
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
-            );
-            let _ = stream.write_all(&body);
-        }
-        Reply::StallAfter { body, length } => {
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
-            );
-            let _ = stream.write_all(&body);
-            let _ = stream.flush();
-            std::thread::sleep(Duration::from_secs(30));
-        }
-        Reply::Stall => {
-            // Hold the connection open, silent, longer than the client waits.
-            std::thread::sleep(Duration::from_secs(30));
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
-        }
-    }
 }
 
 fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
@@ -452,7 +410,7 @@ fn archive_of_another_repository_keeps_the_previous_database() {
 fn connection_refused_keeps_the_previous_database() {
     let home = Home::with_good_cache();
     let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}/db.tar.gz");

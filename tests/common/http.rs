@@ -26,6 +26,18 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The request line and headers, lower-cased, as `name: value` lines.
+    pub fn head_lines(&self) -> Vec<String> {
+        let mut lines =
+            vec![format!("{} {} http/1.1", self.method, self.target).to_ascii_lowercase()];
+        lines.extend(
+            self.headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {value}").to_ascii_lowercase()),
+        );
+        lines
+    }
+
     /// Everything the request carried, as text (to look for a value in).
     pub fn everything(&self) -> String {
         let mut text = format!("{} {}\n", self.method, self.target);
@@ -41,28 +53,51 @@ impl Request {
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: String,
+    pub body: Vec<u8>,
     /// Wait this long before answering (a slow provider).
     pub delay: Duration,
+    pub delivery: Delivery,
+}
+
+/// How the answer goes out: whole, or broken in one of the ways a network breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Whole,
+    /// Headers promising `length` bytes, then the body (fewer), then the connection closes.
+    Truncated {
+        length: usize,
+    },
+    /// Headers promising `length` bytes, the body (fewer), then silence.
+    StallAfter {
+        length: usize,
+    },
+    /// No answer at all, longer than any client waits.
+    Stall,
 }
 
 impl Reply {
-    pub fn json(status: u16, body: &str) -> Reply {
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Reply {
         Reply {
             status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.to_string(),
+            headers,
+            body,
             delay: Duration::ZERO,
+            delivery: Delivery::Whole,
         }
     }
 
+    pub fn json(status: u16, body: &str) -> Reply {
+        let headers = vec![("Content-Type".into(), "application/json".into())];
+        Reply::new(status, headers, body.as_bytes().to_vec())
+    }
+
     pub fn redirect(to: &str) -> Reply {
-        Reply {
-            status: 302,
-            headers: vec![("Location".into(), to.to_string())],
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
+        Reply::new(302, vec![("Location".into(), to.to_string())], Vec::new())
+    }
+
+    pub fn delivered(mut self, delivery: Delivery) -> Reply {
+        self.delivery = delivery;
+        self
     }
 
     pub fn after(mut self, delay: Duration) -> Reply {
@@ -145,19 +180,34 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
         seen.lock().unwrap().push(request.clone());
         let reply = handler(&request);
         std::thread::sleep(reply.delay);
+        if reply.delivery == Delivery::Stall {
+            // Hold the connection open, silent, longer than the client waits.
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        let length = match reply.delivery {
+            Delivery::Truncated { length } | Delivery::StallAfter { length } => length,
+            Delivery::Whole | Delivery::Stall => reply.body.len(),
+        };
         let mut head = format!(
-            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
-            reply.status,
-            reply.body.len()
+            "HTTP/1.1 {} X\r\nContent-Length: {length}\r\n",
+            reply.status
         );
         for (name, value) in &reply.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        if writer.write_all(head.as_bytes()).is_err()
-            || writer.write_all(reply.body.as_bytes()).is_err()
-        {
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&reply.body).is_err() {
             return;
+        }
+        match reply.delivery {
+            Delivery::Whole => {}
+            Delivery::Truncated { .. } | Delivery::Stall => return,
+            Delivery::StallAfter { .. } => {
+                let _ = writer.flush();
+                std::thread::sleep(Duration::from_secs(30));
+                return;
+            }
         }
     }
 }
