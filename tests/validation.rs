@@ -390,6 +390,8 @@ fn a_secret_goes_only_to_its_own_provider_and_is_never_printed() {
         );
     }
     policy(dir, &endpoints);
+    // Every stand-in is one host here: do not pace them as one provider.
+    add_to_policy(dir, "per-host-rate = 100");
     let report = home.join("report.json");
     let output = secgate(home)
         .current_dir(dir)
@@ -410,7 +412,16 @@ fn a_secret_goes_only_to_its_own_provider_and_is_never_printed() {
     let mut written = String::from_utf8_lossy(&output.stdout).into_owned();
     written.push_str(&String::from_utf8_lossy(&output.stderr));
     written.push_str(&std::fs::read_to_string(home.join("out.sarif")).unwrap());
-    written.push_str(&std::fs::read_to_string(&report).unwrap());
+    let report_text = std::fs::read_to_string(&report).unwrap();
+    let report_json: Value = serde_json::from_str(&report_text).unwrap();
+    let states: Vec<&str> = report_json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["validation"].as_str())
+        .collect();
+    assert!(states.contains(&"valid"), "the gate report carries validation: {states:?}");
+    written.push_str(&report_text);
     let requests = server.requests();
     let mut expected = 0;
     for (validator, (provider, secret)) in validators::builtin().iter().zip(&planted) {

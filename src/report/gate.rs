@@ -92,6 +92,9 @@ struct FindingReport<'a> {
     line: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     package: Option<&'a str>,
+    /// A secret's live-validation outcome (`--validate`): valid, invalid, unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation: Option<&'a str>,
     fails: bool,
     suppression: Option<SuppressionReport<'a>>,
 }
@@ -176,6 +179,10 @@ pub fn render(outputs: &[ScanOutput], verdict: &Verdict, context: &GateContext) 
             path: finding.location.as_ref().map(|l| l.path.as_str()),
             line: finding.location.as_ref().map(|l| l.start_line),
             package: finding.package.as_deref(),
+            validation: finding
+                .properties
+                .get(crate::scan::secrets::validation::VALIDATION)
+                .and_then(|v| v.as_str()),
             fails: f.fails,
             suppression: f.suppression.as_ref().map(|s| SuppressionReport {
                 kind: match s.kind {
