@@ -223,7 +223,6 @@ fn policy_ignore_without_reason() {
 #[test]
 fn policy_custom_rule_with_invalid_regex() {
     assert_bad_policy(
-        // secgate:allow: a policy's regex, no credential (the XML rule takes `title = …` for one)
         "[[secrets.rules]]\nid = \"ours\"\ntitle = \"Our token\"\nseverity = \"high\"\nkeywords = [\"ours_\"]\nregex = '(?P<secret>ours_[a-z]{20)'\n",
         1,
         "invalid regex",
