@@ -420,7 +420,10 @@ fn a_secret_goes_only_to_its_own_provider_and_is_never_printed() {
         .iter()
         .filter_map(|f| f["validation"].as_str())
         .collect();
-    assert!(states.contains(&"valid"), "the gate report carries validation: {states:?}");
+    assert!(
+        states.contains(&"valid"),
+        "the gate report carries validation: {states:?}"
+    );
     written.push_str(&report_text);
     let requests = server.requests();
     let mut expected = 0;

@@ -273,7 +273,17 @@ fn window_for(
 /// Keys public by design (Google browser keys, Stripe publishable keys,
 /// PostHog project keys): a context rule does not report them; the
 /// provider's own rule decides, with its `public-context`.
-const PUBLIC_PREFIXES: [&[u8]; 4] = [b"AIza", b"pk_live_", b"pk_test_", b"phc_"];
+/// Langfuse public keys (`pk-lf-`) and PubNub publish/subscribe keys
+/// (`pub-c-`, `sub-c-`) are client-side identifiers too.
+const PUBLIC_PREFIXES: [&[u8]; 7] = [
+    b"AIza",
+    b"pk_live_",
+    b"pk_test_",
+    b"phc_",
+    b"pk-lf-",
+    b"pub-c-",
+    b"sub-c-",
+];
 
 /// How far around a value a rule's `public-context` is looked for.
 const PUBLIC_CONTEXT_REACH: usize = 1024;
