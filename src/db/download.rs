@@ -120,12 +120,17 @@ pub async fn get(
     })
 }
 
-pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+/// A client builder for every HTTP client secgate makes: ring as the TLS
+/// crypto provider and secgate's user agent.
+pub fn client_builder() -> reqwest::ClientBuilder {
     // reqwest is built without a crypto provider (aws-lc-rs is a heavy C
     // build): use ring. Err only means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(concat!("secgate/", env!("CARGO_PKG_VERSION")))
+    reqwest::Client::builder().user_agent(concat!("secgate/", env!("CARGO_PKG_VERSION")))
+}
+
+pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    client_builder()
         .connect_timeout(timeout)
         // Per read, not for the whole download: a slow link is fine, a stall is not.
         .read_timeout(timeout)

@@ -124,8 +124,9 @@ fn find_secrets_counting(
             if !seen.insert((rule_index, secret_start, secret_end)) {
                 continue;
             }
+            // Where the whole match starts: before the value, the key it sits under.
+            let whole = start + captures.get(0).map_or(secret.start(), |m| m.start());
             if rule.generic || rule.loose_values() {
-                let whole = start + captures.get(0).map_or(secret.start(), |m| m.start());
                 let value = &content[secret_start..secret_end];
                 if names_no_credential(&content[whole..secret_start])
                     || in_arn(content, whole)
@@ -144,7 +145,6 @@ fn find_secrets_counting(
             if accept(rule, &content[secret_start..secret_end])
                 && !is_public(rule, content, secret_start, secret_end)
             {
-                let whole = start + captures.get(0).map_or(secret.start(), |m| m.start());
                 matches.push(RawMatch {
                     rule: rule_index,
                     start: secret_start,

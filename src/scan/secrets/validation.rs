@@ -173,28 +173,29 @@ pub fn validate(
     }
     // A value two providers' rules both claim is not known to be either's:
     // sending it to both would hand one of them someone else's secret.
+    let digests: Vec<[u8; 32]> = candidates
+        .iter()
+        .map(|c| Sha256::digest(&c.secret.0).into())
+        .collect();
     let mut claimed_by: HashMap<[u8; 32], BTreeSet<usize>> = HashMap::new();
-    for candidate in &candidates {
+    for (digest, candidate) in digests.iter().zip(&candidates) {
         claimed_by
-            .entry(Sha256::digest(&candidate.secret.0).into())
+            .entry(*digest)
             .or_default()
             .insert(candidate.validator);
     }
     let mut ambiguous: Vec<String> = Vec::new();
-    let candidates: Vec<Candidate> = candidates
-        .into_iter()
-        .filter(|c| {
-            let digest: [u8; 32] = Sha256::digest(&c.secret.0).into();
-            let single = claimed_by[&digest].len() == 1;
-            if !single {
-                ambiguous.push(c.fingerprint.clone());
-            }
-            single
-        })
-        .collect();
+    let mut single: Vec<Candidate> = Vec::with_capacity(candidates.len());
+    for (digest, candidate) in digests.iter().zip(candidates) {
+        if claimed_by[digest].len() == 1 {
+            single.push(candidate);
+        } else {
+            ambiguous.push(candidate.fingerprint.clone());
+        }
+    }
     // One request per distinct (validator, secret, companion).
     let mut distinct: BTreeMap<[u8; 32], (Candidate, Vec<String>)> = BTreeMap::new();
-    for candidate in candidates {
+    for candidate in single {
         let key = cache_key(&candidate);
         match distinct.get_mut(&key) {
             Some((_, fingerprints)) => fingerprints.push(candidate.fingerprint.clone()),

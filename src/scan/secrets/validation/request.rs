@@ -190,8 +190,7 @@ impl Limits {
 /// another origin (the secret's headers would go with it), proxies from
 /// the environment as for every other download.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    crate::db::download::client_builder()
         .user_agent(concat!(
             "secgate/",
             env!("CARGO_PKG_VERSION"),
