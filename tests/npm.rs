@@ -5,45 +5,9 @@
 
 mod common;
 
-use common::{copy_tree, fixture, schema_errors, secgate};
+use common::{check_offline, copy_tree, fixture, secgate};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-struct Checked {
-    code: i32,
-    stderr: String,
-    sarif: Value,
-}
-
-fn check(project: &Path, extra: &[&str]) -> Checked {
-    let out = tempfile::tempdir().unwrap();
-    let sarif = out.path().join("out.sarif");
-    let output = secgate(out.path())
-        .args(["check", "--offline", "--db"])
-        .arg(fixture("advisory-db"))
-        .arg("--osv-db")
-        .arg(fixture("osv"))
-        .arg("--sarif")
-        .arg(&sarif)
-        .arg("--sbom")
-        .arg(out.path().join("sbom.cdx.json"))
-        .args(extra)
-        .arg(project)
-        .output()
-        .unwrap();
-    let text = std::fs::read_to_string(&sarif).unwrap_or_default();
-    assert!(
-        schema_errors(&text).is_empty(),
-        "{:?}",
-        schema_errors(&text)
-    );
-    Checked {
-        code: output.status.code().unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        sarif: serde_json::from_str(&text).unwrap_or(Value::Null),
-    }
-}
 
 /// Every advisory result: (rule id, uri, start line, level, dependency kind, package@version).
 fn results(sarif: &Value) -> Vec<(String, String, u64, String, String, String)> {
@@ -97,7 +61,7 @@ fn real_locks_find_what_node_semver_expects() {
     let mut compared = 0;
     for (name, entries) in &expected {
         let dir = golden.join(name);
-        let checked = check(&dir, &["--scanners", "advisories"]);
+        let checked = check_offline(&dir, &["--scanners", "advisories"]);
         assert!(matches!(checked.code, 0 | 1), "{name}: {}", checked.stderr);
         let found = results(&checked.sarif);
         let mut found_keys: Vec<String> = found
@@ -153,7 +117,7 @@ fn a_vulnerable_package_lock_and_pnpm_lock_fail_the_gate_on_their_lines() {
     std::fs::remove_file(root.join("README.md")).unwrap();
     std::fs::remove_file(root.join("tools/yaml/README.md")).ok();
 
-    let checked = check(root, &["--scanners", "advisories,sbom"]);
+    let checked = check_offline(root, &["--scanners", "advisories,sbom"]);
     assert_eq!(checked.code, 1, "{}", checked.stderr);
     let found = results(&checked.sarif);
     let lock = std::fs::read_to_string(root.join("package-lock.json")).unwrap();
@@ -221,7 +185,7 @@ fn a_vulnerable_package_lock_and_pnpm_lock_fail_the_gate_on_their_lines() {
         "fail-on = \"critical\"\n[advisories]\ndev-only = \"report\"\n",
     )
     .unwrap();
-    let strict = check(root, &["--scanners", "advisories"]);
+    let strict = check_offline(root, &["--scanners", "advisories"]);
     let minimist = results(&strict.sarif)
         .into_iter()
         .find(|f| f.0 == "GHSA-xvch-5gv4-984h" && f.1 == "package-lock.json")
@@ -295,7 +259,7 @@ fn a_binary_bun_lock_says_how_to_produce_the_text_lock() {
         b"#!/usr/bin/env bun\nbun-lockfile-format-v0\n\x02\x00",
     )
     .unwrap();
-    let checked = check(project.path(), &["--scanners", "advisories"]);
+    let checked = check_offline(project.path(), &["--scanners", "advisories"]);
     assert_eq!(checked.code, 0, "warn by default: {}", checked.stderr);
     assert!(
         checked.stderr.contains("bun install --save-text-lockfile"),
@@ -307,12 +271,15 @@ fn a_binary_bun_lock_says_how_to_produce_the_text_lock() {
         "[advisories]\nunchecked-ecosystems = \"fail\"\n",
     )
     .unwrap();
-    assert_eq!(check(project.path(), &["--scanners", "advisories"]).code, 2);
+    assert_eq!(
+        check_offline(project.path(), &["--scanners", "advisories"]).code,
+        2
+    );
 }
 
 #[test]
 fn dependencies_from_no_registry_are_listed_never_matched() {
-    let checked = check(
+    let checked = check_offline(
         &fixture("npm/locks/package-lock-v3-edge"),
         &["--scanners", "advisories"],
     );

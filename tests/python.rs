@@ -5,41 +5,15 @@
 
 mod common;
 
-use common::{copy_tree, fixture, schema_errors, secgate};
+use common::{check_offline, copy_tree, fixture, secgate, Checked};
 use serde_json::Value;
 use std::path::Path;
 
-struct Checked {
-    code: i32,
-    stderr: String,
-    sarif: Value,
-}
-
+/// `check_offline` of the advisory check alone.
 fn check(project: &Path, extra: &[&str]) -> Checked {
-    let out = tempfile::tempdir().unwrap();
-    let sarif = out.path().join("out.sarif");
-    let output = secgate(out.path())
-        .args(["check", "--scanners", "advisories", "--offline", "--db"])
-        .arg(fixture("advisory-db"))
-        .arg("--osv-db")
-        .arg(fixture("osv"))
-        .arg("--sarif")
-        .arg(&sarif)
-        .args(extra)
-        .arg(project)
-        .output()
-        .unwrap();
-    let text = std::fs::read_to_string(&sarif).unwrap_or_default();
-    assert!(
-        schema_errors(&text).is_empty(),
-        "{:?}",
-        schema_errors(&text)
-    );
-    Checked {
-        code: output.status.code().unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        sarif: serde_json::from_str(&text).unwrap_or(Value::Null),
-    }
+    let mut args = vec!["--scanners", "advisories"];
+    args.extend_from_slice(extra);
+    check_offline(project, &args)
 }
 
 /// (rule id, uri, start line, level, dependency kind) of every result.

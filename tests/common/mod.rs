@@ -202,3 +202,45 @@ pub fn schema_errors(sarif: &str) -> Vec<String> {
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect()
 }
+
+/// What `check_offline` saw: the exit code, stderr and the SARIF (Null when
+/// none was written).
+#[allow(dead_code)]
+pub struct Checked {
+    pub code: i32,
+    pub stderr: String,
+    pub sarif: serde_json::Value,
+}
+
+/// `secgate check --offline` of `project` against the fixture databases
+/// (RustSec and OSV), outputs in a scratch directory; a SARIF it writes
+/// must be schema-valid. `extra` goes before the project.
+#[allow(dead_code)]
+pub fn check_offline(project: &Path, extra: &[&str]) -> Checked {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("out.sarif");
+    let output = secgate(out.path())
+        .args(["check", "--offline", "--db"])
+        .arg(fixture("advisory-db"))
+        .arg("--osv-db")
+        .arg(fixture("osv"))
+        .arg("--sarif")
+        .arg(&sarif)
+        .arg("--sbom")
+        .arg(out.path().join("sbom.cdx.json"))
+        .args(extra)
+        .arg(project)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&sarif).unwrap_or_default();
+    assert!(
+        schema_errors(&text).is_empty(),
+        "{:?}",
+        schema_errors(&text)
+    );
+    Checked {
+        code: output.status.code().unwrap(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        sarif: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    }
+}
